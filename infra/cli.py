@@ -1,0 +1,71 @@
+"""The ``infra`` command: offline plans and the other tools pipelines and engineers run.
+
+Each subcommand lives in its own module and is listed in :data:`COMMANDS`; a module exposes
+``add_parser(subparsers)`` that registers its arguments and sets ``handler`` (a function taking the parsed
+arguments and returning an exit code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from components.validation import ValidationError
+from infra import plan as plan_module
+
+
+def _plan(args: argparse.Namespace) -> int:
+    document = plan_module.plan_stack(args.stack, Path(args.root))
+    text = json.dumps(document, indent=2, sort_keys=False) if args.json else plan_module.render_tree(document)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+        print(f"wrote the offline plan of stack '{args.stack}' to {args.output}", file=sys.stderr)
+    else:
+        print(text)
+    return 0
+
+
+def add_plan_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "plan",
+        help="print what a stack declares, offline (no CLI, credentials or network)",
+        description="Run a stack's program under Pulumi's mock runtime and print every resource.",
+    )
+    parser.add_argument("stack", help="stack name: dev, staging, prod (reads Pulumi.<stack>.yaml)")
+    parser.add_argument("--json", action="store_true", help="print the machine-readable plan document")
+    parser.add_argument("-o", "--output", help="write to this file instead of standard output")
+    parser.add_argument("--root", default=str(plan_module.PROJECT_ROOT), help="folder holding Pulumi.yaml")
+    parser.set_defaults(handler=_plan)
+
+
+COMMANDS = [add_plan_parser]
+"""Functions registering each subcommand's parser."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="infra", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for add in COMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``infra``; returns (and, as a console script, exits with) the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        code = args.handler(args)
+    except (ValidationError, plan_module.PlanError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        code = 2
+    if argv is None:
+        sys.exit(code)
+    return code
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""The one place where stack configuration is read and validated.
+
+:func:`load_stack_config` reads every ``platform:*`` key of a stack and returns a :class:`StackConfig` of
+typed objects. It runs before any resource is registered, so a bad value stops the deployment with a
+:class:`~components.validation.ValidationError` naming the stack and the key, and nothing is deployed.
+Each capability reads its own keys in a module of this package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.environment import Environment
+from stacks.config.environment import read_environment
+from stacks.config.reader import ConfigReader, ConfigSource, DictConfigSource, PulumiConfigSource
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Everything a stack declares, validated.
+
+    :param environment: where the stack deploys (accounts, subscription, tags).
+    """
+
+    environment: Environment
+
+
+def load_stack_config(stack: str, source: ConfigSource | None = None) -> StackConfig:
+    """Read and validate the ``platform`` config of ``stack`` (from the Pulumi runtime by default)."""
+    reader = ConfigReader(stack, source if source is not None else PulumiConfigSource())
+    return StackConfig(environment=read_environment(reader))
+
+
+__all__ = ["ConfigSource", "DictConfigSource", "PulumiConfigSource", "StackConfig", "load_stack_config"]

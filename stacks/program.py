@@ -1,0 +1,25 @@
+"""The Pulumi program: composes the library's components for one stack from its config."""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.environment import EnvironmentProviders, EnvironmentProvidersArgs
+from stacks.config import load_stack_config
+
+
+def main() -> None:
+    """Declare every resource of the current stack."""
+    stack = pulumi.get_stack()
+    config = load_stack_config(stack)
+    env = config.environment
+
+    providers = EnvironmentProviders(
+        env.name, EnvironmentProvidersArgs(environment=env, project=pulumi.get_project())
+    )
+
+    pulumi.export("environment", env.name)
+    pulumi.export("tier", env.tier.value)
+    pulumi.export("awsDeployRoleArn", providers.aws_role_arn)
+    pulumi.export("awsAccountId", env.aws.account_id)
+    pulumi.export("azureSubscriptionId", env.azure.subscription_id)

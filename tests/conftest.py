@@ -1,0 +1,86 @@
+"""The shared fixtures: every test that declares resources runs them through ``pulumi_run``.
+
+``pulumi_run(program, stack=..., config=...)`` installs fresh mocks for that one run (never at module
+level: several test files doing that would collide) and returns an :class:`infra.mocks.MockRun` holding
+every registered resource with its parent, provider, inputs, outputs and options.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pytest
+
+from components.environment import (
+    AwsTarget,
+    AzureTarget,
+    Environment,
+    EnvironmentProviders,
+    EnvironmentProvidersArgs,
+    Tier,
+)
+from infra.mocks import MockRun, PlatformMocks, run_with_mocks
+from infra.plan import run_stack
+
+RunProgram = Callable[..., MockRun]
+
+
+def make_environment(
+    tier: Tier | str = Tier.DEV, name: str | None = None, **aws_overrides: Any
+) -> Environment:
+    """A valid environment for component tests (example ids, like the shipped stack files)."""
+    tier = Tier(tier)
+    account = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}[tier.value]
+    return Environment(
+        name=name or tier.value,
+        tier=tier,
+        aws=AwsTarget(
+            **{
+                "account_id": account,
+                "region": "eu-west-1",
+                "deploy_role_name": "platform-deploy",
+                **aws_overrides,
+            }
+        ),
+        azure=AzureTarget(
+            subscription_id="11111111-1111-4111-8111-111111111111",
+            tenant_id="99999999-9999-4999-8999-999999999999",
+            location="westeurope",
+        ),
+        tags={"owner": "platform-team", "cost-centre": "CC-1001"},
+    )
+
+
+def make_providers(environment: Environment) -> EnvironmentProviders:
+    """Explicit providers for ``environment``; call inside a program run by ``pulumi_run``."""
+    return EnvironmentProviders(
+        environment.name, EnvironmentProvidersArgs(environment=environment, project="platform")
+    )
+
+
+@pytest.fixture
+def pulumi_run() -> RunProgram:
+    """Run ``program`` under fresh recording mocks: ``pulumi_run(program, stack="dev", config=None)``."""
+
+    def run(
+        program: Callable[[], Any],
+        *,
+        stack: str = "dev",
+        config: Mapping[str, str] | None = None,
+        secret_keys: list[str] | None = None,
+        mocks: PlatformMocks | None = None,
+    ) -> MockRun:
+        return run_with_mocks(program, stack=stack, config=config, secret_keys=secret_keys, mocks=mocks)
+
+    return run
+
+
+@pytest.fixture
+def stack_run() -> Callable[..., MockRun]:
+    """Run the real program with a shipped stack file: ``stack_run("prod", overrides={"platform:tier": ...})``."""
+
+    def run(stack: str, overrides: Mapping[str, Any] | None = None) -> MockRun:
+        return run_stack(stack, overrides=overrides)[1]
+
+    return run
