@@ -49,7 +49,7 @@ def _run(cmd: list[str | Path]) -> None:
 
 def setup() -> None:
     """Create or refresh .venv so that it matches requirements.lock exactly."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (this file runs on whatever python3 the user has)
         sys.exit(f"Python 3.11 or newer is required, this is {sys.version.split()[0]}")
     fingerprint = _fingerprint()
     if STAMP.exists() and STAMP.read_text() == fingerprint:

@@ -47,7 +47,9 @@ COMMANDS = [add_plan_parser]
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(prog="infra", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="infra", description="Offline plans, policy checks and releases for the platform stacks."
+    )
     subparsers = parser.add_subparsers(dest="command", required=True)
     for add in COMMANDS:
         add(subparsers)

@@ -8,6 +8,7 @@ decrypted here, so each one is replaced by a placeholder that is itself a secret
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -148,10 +149,8 @@ def _readable_inputs(resource: RegisteredResource) -> dict[str, Any]:
                 continue
             if is_secret_value(raw) and SECRET_PLACEHOLDER not in value:
                 continue
-            try:
+            with contextlib.suppress(ValueError):
                 inputs[key] = _replace_placeholder(json.loads(value))
-            except ValueError:
-                pass
     return inputs
 
 

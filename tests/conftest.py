@@ -78,7 +78,7 @@ def pulumi_run() -> RunProgram:
 
 @pytest.fixture
 def stack_run() -> Callable[..., MockRun]:
-    """Run the real program with a shipped stack file: ``stack_run("prod", overrides={"platform:tier": ...})``."""
+    """Run the real program with a shipped stack file: ``stack_run("prod", overrides={...})``."""
 
     def run(stack: str, overrides: Mapping[str, Any] | None = None) -> MockRun:
         return run_stack(stack, overrides=overrides)[1]

@@ -72,7 +72,7 @@ def read_environment(reader: ConfigReader) -> Environment:
 def _read_tags(reader: ConfigReader) -> dict[str, str]:
     section = reader.section("tags", required=True)
     tags: dict[str, str] = {}
-    for key, value in section.values.items():
+    for key in section.values:
         if not isinstance(key, str) or not TAG_KEY_PATTERN.fullmatch(key):
             raise section.error(
                 str(key), "is not a valid tag name", allowed="1-128 letters, digits and _.:/=+@-"

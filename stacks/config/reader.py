@@ -260,7 +260,7 @@ class ConfigReader:
         return ConfigSection("", _LazySource(self.source), self.stack)
 
     def secret(self, name: str) -> pulumi.Output[str] | None:
-        """A secret top-level key. A plain-text value is refused: it would sit unencrypted in the stack file."""
+        """A secret top-level key; plain text is refused (it would sit unencrypted in the stack file)."""
         if self.source.is_secret(name):
             return self.source.get_secret(name)
         if self.source.get(name) is not None:
