@@ -78,7 +78,8 @@ class RegisteredResource:
     @property
     def provider_urn(self) -> str:
         """URN of the provider this resource uses ('' for a default provider)."""
-        return self.provider.split("::", 3)[0] + "::" + self.provider.split("::")[3] if self.provider else ""
+        # A provider reference is "<provider URN>::<provider id>", and URNs contain "::" themselves.
+        return self.provider.rsplit("::", 1)[0] if self.provider else ""
 
     @property
     def is_provider(self) -> bool:

@@ -1,0 +1,119 @@
+"""components/environment.py: the cross-account providers and the typed environment."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from components.environment import AwsTarget, AzureTarget, Environment, Tier, session_name
+from components.validation import ValidationError
+from infra.mocks import is_secret_value, unwrap_secrets
+from tests.conftest import make_environment, make_providers
+
+
+def _assume_roles(resource) -> list[dict]:
+    raw = resource.inputs["assumeRoles"]
+    return json.loads(unwrap_secrets(raw))
+
+
+def test_aws_provider_assumes_the_deploy_role_of_its_own_account(pulumi_run) -> None:
+    run = pulumi_run(lambda: make_providers(make_environment(Tier.STAGING)), stack="staging")
+    provider = run.one("pulumi:providers:aws")
+    (role,) = _assume_roles(provider)
+    assert role["roleArn"] == "arn:aws:iam::222222222222:role/platform-deploy"
+    assert role["sessionName"] == "pulumi-platform-staging"
+    assert role["duration"] == "3600s"
+    assert json.loads(provider.inputs["allowedAccountIds"]) == ["222222222222"]
+    assert provider.inputs["region"] == "eu-west-1"
+    tags = json.loads(provider.inputs["defaultTags"])["tags"]
+    assert tags == {"owner": "platform-team", "cost-centre": "CC-1001", "environment": "staging"}
+
+
+def test_external_id_reaches_the_provider_only_as_a_secret(pulumi_run) -> None:
+    env = make_environment(Tier.PROD, external_id=pulumi.Output.secret("ext-123"))
+
+    run = pulumi_run(lambda: make_providers(env), stack="prod")
+    raw = run.one("pulumi:providers:aws").inputs["assumeRoles"]
+    assert is_secret_value(raw)
+    assert _assume_roles(run.one("pulumi:providers:aws"))[0]["externalId"] == "ext-123"
+
+
+def test_no_external_id_means_none_is_sent(pulumi_run) -> None:
+    run = pulumi_run(lambda: make_providers(make_environment(Tier.DEV)))
+    provider = run.one("pulumi:providers:aws")
+    assert not is_secret_value(provider.inputs["assumeRoles"])
+    assert "externalId" not in _assume_roles(provider)[0]
+
+
+def test_azure_provider_is_pinned_to_subscription_and_tenant(pulumi_run) -> None:
+    run = pulumi_run(lambda: make_providers(make_environment(Tier.DEV)))
+    azure = run.one("pulumi:providers:azure-native")
+    assert azure.inputs["subscriptionId"] == "11111111-1111-4111-8111-111111111111"
+    assert azure.inputs["tenantId"] == "99999999-9999-4999-8999-999999999999"
+    assert azure.inputs["location"] == "westeurope"
+
+
+def test_providers_are_children_of_the_component_and_outputs_registered(pulumi_run) -> None:
+    run = pulumi_run(lambda: make_providers(make_environment(Tier.DEV)))
+    component = run.one("platform:env:EnvironmentProviders")
+    children = {r.type for r in run.children_of(component.urn)}
+    assert children == {"pulumi:providers:aws", "pulumi:providers:azure-native", "pulumi:providers:random"}
+    assert component.outputs["awsRoleArn"] == "arn:aws:iam::111111111111:role/platform-deploy"
+    assert component.outputs["allowedAccountIds"] == ["111111111111"]
+
+
+def test_children_of_a_component_given_resource_options_use_the_environment_providers(pulumi_run) -> None:
+    def program() -> None:
+        providers = make_providers(make_environment(Tier.DEV))
+
+        class Holder(pulumi.ComponentResource):
+            def __init__(self) -> None:
+                super().__init__("test:index:Holder", "holder", None, providers.resource_options())
+                aws.sns.Topic("topic", opts=pulumi.ResourceOptions(parent=self))
+
+        Holder()
+
+    run = pulumi_run(program)
+    topic = run.one("aws:sns/topic:Topic")
+    assert topic.provider_urn == run.one("pulumi:providers:aws").urn
+
+
+def test_session_name_is_sanitised_and_bounded() -> None:
+    assert session_name("platform", "dev") == "pulumi-platform-dev"
+    assert session_name("my project", "x" * 80) == ("pulumi-my-project-" + "x" * 80)[:64]
+
+
+def test_partition_follows_region() -> None:
+    target = AwsTarget(account_id="111111111111", region="cn-north-1", deploy_role_name="d")
+    assert target.deploy_role_arn == "arn:aws-cn:iam::111111111111:role/d"
+    gov = AwsTarget(account_id="111111111111", region="us-gov-west-1", deploy_role_name="d")
+    assert gov.partition == "aws-us-gov"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"account_id": "12"}, "AwsTarget.account_id"),
+        ({"region": "mars-1"}, "AwsTarget.region"),
+        ({"deploy_role_name": "a b"}, "AwsTarget.deploy_role_name"),
+        ({"session_duration_seconds": 100}, "AwsTarget.session_duration_seconds"),
+    ],
+)
+def test_aws_target_arguments_are_validated(kwargs: dict, argument: str) -> None:
+    base = {"account_id": "111111111111", "region": "eu-west-1", "deploy_role_name": "deploy"}
+    with pytest.raises(ValidationError, match=argument):
+        AwsTarget(**{**base, **kwargs})
+
+
+def test_environment_requires_mandatory_tags() -> None:
+    aws_target = AwsTarget(account_id="111111111111", region="eu-west-1", deploy_role_name="deploy")
+    azure_target = AzureTarget(
+        subscription_id="11111111-1111-4111-8111-111111111111",
+        tenant_id="99999999-9999-4999-8999-999999999999",
+        location="westeurope",
+    )
+    with pytest.raises(ValidationError, match=r"Environment.tags.cost-centre: is required"):
+        Environment(name="dev", tier=Tier.DEV, aws=aws_target, azure=azure_target, tags={"owner": "me"})
