@@ -127,14 +127,64 @@ def _azure_native(args: MockResourceArgs) -> dict[str, Any]:
     return outputs
 
 
+def _web_app(args: MockResourceArgs) -> dict[str, Any]:
+    """A web app's or slot's public host name (slots are ``<app>-<slot>.azurewebsites.net``)."""
+    outputs = _azure_native(args)
+    slot = args.inputs.get("slot")
+    site = outputs["name"]
+    outputs["defaultHostName"] = f"{site}-{slot}.azurewebsites.net" if slot else f"{site}.azurewebsites.net"
+    return outputs
+
+
+def _app_insights(args: MockResourceArgs) -> dict[str, Any]:
+    """An Application Insights component's instrumentation key and connection string."""
+    outputs = _azure_native(args)
+    key = _guid("instrumentation-key", args.name)
+    outputs["instrumentationKey"] = key
+    outputs["connectionString"] = (
+        f"InstrumentationKey={key};IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/"
+    )
+    return outputs
+
+
 def _aws(args: MockResourceArgs) -> dict[str, Any]:
     service = args.typ.split(":")[1].split("/")[0]
     resource_name = args.inputs.get("name") or args.name
     return {"arn": f"arn:aws:{service}:eu-west-1:000000000000:{resource_name}", "name": resource_name}
 
 
+def _key_vault(args: MockResourceArgs) -> dict[str, Any]:
+    """A Key Vault's data-plane URI, as Azure computes it from the vault name."""
+    outputs = _azure_native(args)
+    name = args.inputs.get("vaultName") or args.name
+    outputs["properties"] = {**(args.inputs.get("properties") or {}), "vaultUri": f"https://{name}.vault.azure.net/"}
+    return outputs
+
+
+def _key_vault_secret(args: MockResourceArgs) -> dict[str, Any]:
+    """A Key Vault secret's versionless and versioned URIs (the version changes with the value)."""
+    outputs = _azure_native(args)
+    vault = args.inputs.get("vaultName") or "vault"
+    name = args.inputs.get("secretName") or args.name
+    raw = args.inputs.get("properties") or {}
+    properties = dict(unwrap_secrets(raw))
+    uri = f"https://{vault}.vault.azure.net/secrets/{name}"
+    version = _digest("secret-version", vault, name, repr(properties.get("value")))[:32]
+    # Azure never returns a secret's value from the management plane.
+    properties.pop("value", None)
+    properties.update(secretUri=uri, secretUriWithVersion=f"{uri}/{version}")
+    # As under the engine: an output whose input was secret comes back secret.
+    outputs["properties"] = pulumi.Output.secret(properties) if is_secret_value(raw) else properties
+    return outputs
+
+
 COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
     "random:index/randomPassword:RandomPassword": _random_password,
+    "azure-native:web:WebApp": _web_app,
+    "azure-native:web:WebAppSlot": _web_app,
+    "azure-native:applicationinsights:Component": _app_insights,
+    "azure-native:keyvault:Vault": _key_vault,
+    "azure-native:keyvault:Secret": _key_vault_secret,
 }
 """Provider-computed outputs by exact type token; checked before the per-package defaults below."""
 
