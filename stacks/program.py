@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from components.environment import EnvironmentProviders, EnvironmentProvidersArgs
+from stacks.apps import app_outputs, declare_apps
 from stacks.config import load_stack_config
 
 
@@ -23,6 +24,8 @@ def main() -> None:
     providers = EnvironmentProviders(env.name, EnvironmentProvidersArgs(environment=env, project=pulumi.get_project()))
 
     # -- capabilities (each adds its declare_* call here, in the order described above) --
+    apps = declare_apps(config, providers)
+    pulumi.export("apps", app_outputs(apps))
 
     pulumi.export("environment", env.name)
     pulumi.export("tier", env.tier.value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.environment import Environment
+from stacks.config.apps import AppConfig, read_apps
 from stacks.config.environment import read_environment
 from stacks.config.reader import ConfigReader, ConfigSource, DictConfigSource, PulumiConfigSource
 
@@ -20,15 +21,18 @@ class StackConfig:
     """Everything a stack declares, validated.
 
     :param environment: where the stack deploys (accounts, subscription, tags).
+    :param apps: the blue/green web apps (``platform:apps``).
     """
 
     environment: Environment
+    apps: tuple[AppConfig, ...] = ()
 
 
 def load_stack_config(stack: str, source: ConfigSource | None = None) -> StackConfig:
     """Read and validate the ``platform`` config of ``stack`` (from the Pulumi runtime by default)."""
     reader = ConfigReader(stack, source if source is not None else PulumiConfigSource())
-    return StackConfig(environment=read_environment(reader))
+    environment = read_environment(reader)
+    return StackConfig(environment=environment, apps=read_apps(reader, environment.tier))
 
 
 __all__ = ["ConfigSource", "DictConfigSource", "PulumiConfigSource", "StackConfig", "load_stack_config"]
