@@ -15,6 +15,8 @@ from pathlib import Path
 
 from components.validation import ValidationError
 from infra import plan as plan_module
+from infra.check import add_check_parser
+from infra.plan_diff import add_plan_diff_parser
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -41,7 +43,7 @@ def add_plan_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_plan)
 
 
-COMMANDS = [add_plan_parser]
+COMMANDS = [add_plan_parser, add_check_parser, add_plan_diff_parser]
 """Functions registering each subcommand's parser."""
 
 
@@ -58,7 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``infra``; returns (and, as a console script, exits with) the exit code."""
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:2] == ["plan", "diff"]:  # `infra plan diff A B` is the plan-diff command, not stack "diff"
+        arguments = ["plan-diff", *arguments[2:]]
+    args = build_parser().parse_args(arguments)
     try:
         code = args.handler(args)
     except (ValidationError, plan_module.PlanError) as error:
