@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import pulumi
 import pulumi_azure_native as azure_native
@@ -197,16 +198,30 @@ class GeneratedSecretSpec:
     expires_in_days: int | None = None
     expires_on: date | None = None
 
-    def validate(self, key: str) -> None:
-        """Raise a ValidationError naming ``key`` (and the field) if the spec is unusable."""
+    def validate(
+        self, key: str, field_names: Mapping[str, str] | None = None, stack: str | None = None
+    ) -> None:
+        """Raise a ValidationError naming ``key`` and the field if the spec is unusable.
+
+        :param key: prefix of every error's key, e.g. ``SecretVault(vault).secrets[0]``.
+        :param field_names: how to spell fields in errors (``{"min_lower": "minLower"}`` for config keys).
+        :param stack: the stack, for error messages (defaults to the running stack).
+        """
+        names = dict(field_names or {})
+
+        def at(field_name: str) -> str:
+            return f"{key}.{names.get(field_name, field_name)}"
+
+        def fail(field_name: str, problem: str, **kwargs: Any) -> ValidationError:
+            return ValidationError(at(field_name), problem, stack=stack, **kwargs)
+
         if not isinstance(self.name, str) or not SECRET_NAME_PATTERN.fullmatch(self.name):
-            raise ValidationError(
-                f"{key}.name",
-                "is not a valid Key Vault secret name",
-                value=self.name,
-                allowed=SECRET_NAME_ALLOWED,
+            raise fail(
+                "name", "is not a valid Key Vault secret name", value=self.name, allowed=SECRET_NAME_ALLOWED
             )
-        require_int(f"{key}.length", self.length, minimum=MIN_PASSWORD_LENGTH, maximum=MAX_PASSWORD_LENGTH)
+        require_int(
+            at("length"), self.length, minimum=MIN_PASSWORD_LENGTH, maximum=MAX_PASSWORD_LENGTH, stack=stack
+        )
         classes = {
             "lower": (self.lower, self.min_lower),
             "upper": (self.upper, self.min_upper),
@@ -215,27 +230,32 @@ class GeneratedSecretSpec:
         }
         if not any(enabled for enabled, _ in classes.values()):
             raise ValidationError(
-                f"{key}", "enables no character class", allowed="at least one of " + ", ".join(classes)
+                key,
+                "enables no character class",
+                allowed="at least one of " + ", ".join(classes),
+                stack=stack,
             )
         total = 0
-        for cls_name, (enabled, minimum) in classes.items():
-            min_key = f"{key}.min_{cls_name}"
-            count = require_int(min_key, minimum, minimum=0, maximum=self.length)
+        for class_name, (enabled, minimum) in classes.items():
+            min_field = f"min_{class_name}"
+            count = require_int(at(min_field), minimum, minimum=0, maximum=self.length, stack=stack)
             if not enabled and count:
-                raise ValidationError(min_key, f"must be 0 when {cls_name} characters are off", value=count)
+                raise fail(min_field, f"must be 0 when {class_name} characters are off", value=count)
             total += count
         if total > self.length:
-            raise ValidationError(
-                f"{key}.length",
+            raise fail(
+                "length",
                 f"is shorter than the sum of the minimum counts ({total})",
                 value=self.length,
                 allowed=f">= {total}",
             )
         if self.special and (
-            not self.override_special or any(c not in PRINTABLE_SPECIALS for c in self.override_special)
+            not isinstance(self.override_special, str)
+            or not self.override_special
+            or any(c not in PRINTABLE_SPECIALS for c in self.override_special)
         ):
-            raise ValidationError(
-                f"{key}.override_special",
+            raise fail(
+                "override_special",
                 "must be a non-empty set of printable ASCII punctuation",
                 value=self.override_special,
                 allowed=PRINTABLE_SPECIALS,
@@ -245,37 +265,36 @@ class GeneratedSecretSpec:
             or not self.content_type.strip()
             or len(self.content_type) > MAX_CONTENT_TYPE_LENGTH
         ):
-            raise ValidationError(
-                f"{key}.content_type",
+            raise fail(
+                "content_type",
                 "must be a non-empty string",
                 value=self.content_type,
                 allowed="1-255 characters",
             )
         if not isinstance(self.rotation, RotationPolicy):
-            raise ValidationError(f"{key}.rotation", "is not a RotationPolicy", value=self.rotation)
-        self._validate_expiry(key)
-
-    def _validate_expiry(self, key: str) -> None:
+            raise fail("rotation", "is not a RotationPolicy", value=self.rotation)
         kind = self.rotation.kind
         if self.expires_in_days is not None:
             if kind is RotationKind.NEVER:
-                raise ValidationError(
-                    f"{key}.expires_in_days",
+                raise fail(
+                    "expires_in_days",
                     "has no anchor for a secret that never rotates (it would move on every deploy)",
                     value=self.expires_in_days,
                     allowed="expires_on (a fixed date), or a rotating policy",
                 )
             minimum = (self.rotation.days or 0) + 1
-            require_int(f"{key}.expires_in_days", self.expires_in_days, minimum=minimum, maximum=36500)
+            require_int(
+                at("expires_in_days"), self.expires_in_days, minimum=minimum, maximum=36500, stack=stack
+            )
         if self.expires_on is not None:
             if kind is not RotationKind.NEVER:
-                raise ValidationError(
-                    f"{key}.expires_on",
+                raise fail(
+                    "expires_on",
                     f"applies to never-rotating secrets only, not {self.rotation.label}",
                     allowed="expires_in_days",
                 )
             if not isinstance(self.expires_on, date):
-                raise ValidationError(f"{key}.expires_on", "must be a date", value=self.expires_on)
+                raise fail("expires_on", "must be a date", value=self.expires_on, allowed="YYYY-MM-DD")
 
     def expires(self, now: datetime) -> int | None:
         """Expiry in seconds since 1970-01-01 UTC; stable for identical config within one rotation period."""
@@ -626,17 +645,23 @@ def _validate_vault_args(name: str, args: SecretVaultArgs) -> None:
         seen.add(spec.name.lower())
 
 
-def validate_ip_range(key: str, value: object) -> str:
+def validate_ip_range(key: str, value: object, *, stack: str | None = None) -> str:
     """An IPv4 address or CIDR range as Key Vault's firewall accepts it (IPv6 is not supported there)."""
-    allowed = "an IPv4 address or CIDR range like 203.0.113.0/24"
+    error = ValidationError(
+        key,
+        "is not an IPv4 address or range",
+        value=value,
+        allowed="an IPv4 address or CIDR range like 203.0.113.0/24 (no host bits set)",
+        stack=stack,
+    )
     if not isinstance(value, str):
-        raise ValidationError(key, "is not an IPv4 address or range", value=value, allowed=allowed)
+        raise error
     try:
         network = ipaddress.ip_network(value, strict=True)
     except ValueError:
-        raise ValidationError(key, "is not an IPv4 address or range", value=value, allowed=allowed) from None
+        raise error from None
     if network.version != 4:
-        raise ValidationError(key, "is not an IPv4 address or range", value=value, allowed=allowed)
+        raise error
     return value
 
 

@@ -14,6 +14,7 @@ from components.environment import Environment
 from stacks.config.apps import AppConfig, read_apps
 from stacks.config.environment import read_environment
 from stacks.config.reader import ConfigReader, ConfigSource, DictConfigSource, PulumiConfigSource
+from stacks.config.vault import VaultConfig, read_vault
 
 
 @dataclass(frozen=True)
@@ -22,17 +23,23 @@ class StackConfig:
 
     :param environment: where the stack deploys (accounts, subscription, tags).
     :param apps: the blue/green web apps (``platform:apps``).
+    :param vault: the Key Vault and its generated secrets (``platform:vault``), or None.
     """
 
     environment: Environment
     apps: tuple[AppConfig, ...] = ()
+    vault: VaultConfig | None = None
 
 
 def load_stack_config(stack: str, source: ConfigSource | None = None) -> StackConfig:
     """Read and validate the ``platform`` config of ``stack`` (from the Pulumi runtime by default)."""
     reader = ConfigReader(stack, source if source is not None else PulumiConfigSource())
     environment = read_environment(reader)
-    return StackConfig(environment=environment, apps=read_apps(reader, environment.tier))
+    return StackConfig(
+        environment=environment,
+        apps=read_apps(reader, environment.tier),
+        vault=read_vault(reader, environment),
+    )
 
 
 __all__ = ["ConfigSource", "DictConfigSource", "PulumiConfigSource", "StackConfig", "load_stack_config"]
