@@ -393,14 +393,16 @@ def test_stack_of_urn() -> None:
 
 def test_policy_pack_starts_and_serves(tmp_path: Path) -> None:
     """`python policy/` (what the CLI runs) builds the pack and prints the analyzer's port."""
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "policy")], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline().decode().strip()
-        assert line.isdigit(), (line, process.stderr.read().decode() if process.poll() is not None else "")
-    finally:
-        process.kill()
-        process.wait()
+    errors = tmp_path / "stderr"
+    with errors.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "policy")], cwd=tmp_path, stdout=subprocess.PIPE, stderr=stderr
+        )
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline().decode().strip()
+        finally:
+            process.kill()
+            process.wait()
+    assert line.isdigit(), (line, errors.read_text())
     assert (ROOT / "policy" / "PulumiPolicy.yaml").read_text().count("name: python") == 1
