@@ -17,6 +17,7 @@ from components.validation import ValidationError
 from infra import plan as plan_module
 from infra.check import add_check_parser
 from infra.plan_diff import add_plan_diff_parser
+from infra.release import add_release_parser
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -43,7 +44,7 @@ def add_plan_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_plan)
 
 
-COMMANDS = [add_plan_parser, add_check_parser, add_plan_diff_parser]
+COMMANDS = [add_plan_parser, add_check_parser, add_plan_diff_parser, add_release_parser]
 """Functions registering each subcommand's parser."""
 
 
