@@ -7,6 +7,7 @@ import pulumi
 from components.environment import EnvironmentProviders, EnvironmentProvidersArgs
 from stacks.apps import app_outputs, declare_apps
 from stacks.config import load_stack_config
+from stacks.secrets import declare_vault, declare_vault_access, vault_outputs
 
 
 def main() -> None:
@@ -24,8 +25,18 @@ def main() -> None:
     providers = EnvironmentProviders(env.name, EnvironmentProvidersArgs(environment=env, project=pulumi.get_project()))
 
     # -- capabilities (each adds its declare_* call here, in the order described above) --
-    apps = declare_apps(config, providers)
+    vault = declare_vault(config, providers)
+    apps = declare_apps(config, providers, secret_reference=vault.reference if vault is not None else None)
     pulumi.export("apps", app_outputs(apps))
+    if vault is not None:
+        # Both slots of every app read the vault (a swap must not lose access); labels keep names stable.
+        declare_vault_access(
+            config,
+            providers,
+            vault,
+            {f"{app.logical_name}-{slot}": pid for app in apps for slot, pid in app.principal_ids.items()},
+        )
+        pulumi.export("vault", vault_outputs(vault))
 
     pulumi.export("environment", env.name)
     pulumi.export("tier", env.tier.value)
