@@ -178,6 +178,34 @@ def _key_vault_secret(args: MockResourceArgs) -> dict[str, Any]:
     return outputs
 
 
+def _user_assigned_identity(args: MockResourceArgs) -> dict[str, Any]:
+    """A user-assigned identity's service principal (object) id, client id and tenant."""
+    return {
+        **_azure_native(args),
+        "principalId": _guid("principal", args.typ, args.name),
+        "clientId": _guid("client", args.typ, args.name),
+        "tenantId": FAKE_SUBSCRIPTION,
+    }
+
+
+def _kms_key(args: MockResourceArgs) -> dict[str, Any]:
+    """A KMS key's generated key id and the ARN built from it."""
+    key_id = _guid("kms-key", args.name)
+    return {"keyId": key_id, "arn": f"arn:aws:kms:eu-west-1:000000000000:key/{key_id}"}
+
+
+def _s3_bucket(args: MockResourceArgs) -> dict[str, Any]:
+    """A bucket's name (given or generated) and ARN."""
+    bucket = args.inputs.get("bucket") or f"{args.name}-mock"
+    return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
+
+
+def _iam_role(args: MockResourceArgs) -> dict[str, Any]:
+    """An IAM role's name and ARN (the account is unknown to the mock)."""
+    name = args.inputs.get("name") or args.name
+    return {"name": name, "arn": f"arn:aws:iam::000000000000:role/{name}"}
+
+
 COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
     "random:index/randomPassword:RandomPassword": _random_password,
     "azure-native:web:WebApp": _web_app,
@@ -185,6 +213,10 @@ COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
     "azure-native:applicationinsights:Component": _app_insights,
     "azure-native:keyvault:Vault": _key_vault,
     "azure-native:keyvault:Secret": _key_vault_secret,
+    "azure-native:managedidentity:UserAssignedIdentity": _user_assigned_identity,
+    "aws:kms/key:Key": _kms_key,
+    "aws:s3/bucket:Bucket": _s3_bucket,
+    "aws:iam/role:Role": _iam_role,
 }
 """Provider-computed outputs by exact type token; checked before the per-package defaults below."""
 

@@ -6,6 +6,7 @@ import pulumi
 
 from components.environment import EnvironmentProviders, EnvironmentProvidersArgs
 from stacks.apps import app_outputs, declare_apps
+from stacks.bootstrap import declare_bootstrap
 from stacks.config import load_stack_config
 from stacks.secrets import declare_vault, declare_vault_access, vault_outputs
 
@@ -20,6 +21,10 @@ def main() -> None:
     """
     stack = pulumi.get_stack()
     config = load_stack_config(stack)
+    if config.bootstrap is not None:
+        # The shared-services stack (Pulumi.shared.yaml): pipeline identity, deploy roles, state backend.
+        declare_bootstrap(config.bootstrap, pulumi.get_project())
+        return
     env = config.environment
 
     providers = EnvironmentProviders(env.name, EnvironmentProvidersArgs(environment=env, project=pulumi.get_project()))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from components.environment import Environment
 from stacks.config.apps import AppConfig, read_apps
+from stacks.config.bootstrap import BootstrapConfig, is_bootstrap, read_bootstrap
 from stacks.config.environment import read_environment
 from stacks.config.reader import ConfigReader, ConfigSource, DictConfigSource, PulumiConfigSource
 from stacks.config.vault import VaultConfig, read_vault
@@ -24,16 +25,22 @@ class StackConfig:
     :param environment: where the stack deploys (accounts, subscription, tags).
     :param apps: the blue/green web apps (``platform:apps``).
     :param vault: the Key Vault and its generated secrets (``platform:vault``), or None.
+    :param bootstrap: the shared-services bootstrap (``platform:bootstrap``); None for environment stacks.
     """
 
     environment: Environment
     apps: tuple[AppConfig, ...] = ()
     vault: VaultConfig | None = None
+    bootstrap: BootstrapConfig | None = None
 
 
 def load_stack_config(stack: str, source: ConfigSource | None = None) -> StackConfig:
     """Read and validate the ``platform`` config of ``stack`` (from the Pulumi runtime by default)."""
     reader = ConfigReader(stack, source if source is not None else PulumiConfigSource())
+    if is_bootstrap(reader):
+        # The shared-services stack has no apps or vault: only its own keys are read (see bootstrap.py).
+        bootstrap = read_bootstrap(reader)
+        return StackConfig(environment=bootstrap.environment, bootstrap=bootstrap)
     environment = read_environment(reader)
     return StackConfig(
         environment=environment,
