@@ -38,8 +38,9 @@ from infra import plan as plan_module
 from infra.mocks import MockRun, RegisteredResource
 from policy.rules import FIX_SEPARATOR, POLICIES
 
-#: Stack config keys whose presence means "this stack configures an AWS external id".
-EXTERNAL_ID_KEYS = ("platform:awsExternalId",)
+#: Stack config keys whose presence means "this stack configures an AWS external id": an environment
+#: stack's own, or the bootstrap stack's per-target ``platform:externalId-<target>``.
+EXTERNAL_ID_KEYS = re.compile(r"^platform:(awsExternalId|externalId-[a-z][a-z0-9-]*)$")
 
 
 @dataclass(frozen=True)
@@ -100,19 +101,44 @@ def policy_config(stack: str, config: Mapping[str, str]) -> dict[str, dict[str, 
 
     * ``keyvault-purge-protection-prod.prodStacks`` is ``[stack]`` when ``platform:tier`` is ``prod``, else
       empty: the tier, not the stack's name, decides what is production.
-    * ``iam-role-trust-named-principals.externalIdRequired`` is true when the stack sets an AWS external id
-      (``platform:awsExternalId``).
+    * ``iam-role-trust-named-principals.externalIdAccounts`` lists the AWS accounts for which the stack
+      configures an external id: its own account (``platform:aws.accountId``) when ``platform:awsExternalId``
+      is set; in the bootstrap stack, each target's ``accountId`` (``platform:bootstrap.targets``) for which
+      ``platform:externalId-<target>`` is set.
 
     :param stack: the stack name.
     :param config: the stack's runtime config (full keys; values as the CLI hands them to the program).
     """
     tier = str(config.get("platform:tier", "")).strip()
+    accounts: list[str] = []
+    for key, value in config.items():
+        match = EXTERNAL_ID_KEYS.match(key)
+        if not (match and value):
+            continue
+        if match.group(1) == "awsExternalId":
+            account = _json(config.get("platform:aws")).get("accountId")
+        else:
+            target = match.group(1).removeprefix("externalId-")
+            targets = _json(config.get("platform:bootstrap")).get("targets") or []
+            account = next(
+                (t.get("accountId") for t in targets if isinstance(t, dict) and t.get("name") == target), None
+            )
+        if account:
+            accounts.append(str(account))
     return {
         "keyvault-purge-protection-prod": {"prodStacks": [stack] if tier == "prod" else []},
-        "iam-role-trust-named-principals": {
-            "externalIdRequired": any(config.get(key) for key in EXTERNAL_ID_KEYS)
-        },
+        "iam-role-trust-named-principals": {"externalIdAccounts": sorted(set(accounts))},
     }
+
+
+def _json(value: Any) -> dict[str, Any]:
+    """A structured config value (JSON-encoded in runtime config) as a dict; {} when it is not one."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _provider_of(resource: RegisteredResource, providers: Mapping[str, RegisteredResource]) -> Any:

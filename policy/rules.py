@@ -12,8 +12,10 @@ own config):
 * ``keyvault-purge-protection-prod`` applies to stacks listed in ``prodStacks`` (default ``["prod"]``); the
   stack name is read from the resource URN (``urn:pulumi:<stack>::...``).
 * ``iam-role-trust-named-principals`` requires an ``sts:ExternalId`` condition on every statement that
-  admits an AWS principal when ``externalIdRequired`` is true (``infra check`` sets it when the stack config
-  holds ``platform:awsExternalId``).
+  admits an AWS principal when the role's account is listed in ``externalIdAccounts`` (``"*"``: every
+  account). The role's account is the one its provider is pinned to (``allowedAccountIds``). ``infra check``
+  lists the accounts for which the stack configures an external id (``platform:awsExternalId``, or the
+  bootstrap stack's ``platform:externalId-<target>``).
 
 Importing this module is cheap and side-effect free: constructing ``PolicyPack`` starts a gRPC server and
 blocks, so only ``policy/__main__.py`` does that.
@@ -303,7 +305,11 @@ def _role_trust(args: ResourceValidationArgs) -> Iterator[str]:
     if document is None:
         yield "assumeRolePolicy is missing or not a JSON policy document."
         return
-    external_id_required = bool(_config(args, "externalIdRequired", False))
+    external_id_accounts = [str(a) for a in _as_list(_config(args, "externalIdAccounts", []))]
+    account = _provider_account(args)
+    external_id_required = "*" in external_id_accounts or (
+        account is not None and account in external_id_accounts
+    )
     for index, statement in enumerate(_statements(document)):
         if not _allows(statement):
             continue
@@ -319,7 +325,7 @@ def _role_trust(args: ResourceValidationArgs) -> Iterator[str]:
         if aws_principals and external_id_required and "sts:externalid" not in conditions:
             yield (
                 f"{where} admits {', '.join(aws_principals)} without an sts:ExternalId condition, "
-                "but this stack configures an external id."
+                f"but an external id is configured for account {account or '*'}."
             )
         if principals.get("Federated"):
             subjects = [v for key, values in conditions.items() if key.endswith(":sub") for v in values]
@@ -327,6 +333,20 @@ def _role_trust(args: ResourceValidationArgs) -> Iterator[str]:
                 yield f"{where} admits a federated identity without a ':sub' condition (anyone)."
             elif any(s.strip() in {"*", "repo:*"} for s in subjects):
                 yield f"{where} restricts the federated subject only to {subjects!r}."
+
+
+def _provider_account(args: ResourceValidationArgs) -> str | None:
+    """The AWS account the resource's provider is pinned to (its single ``allowedAccountIds`` entry)."""
+    if args.provider is None:
+        return None
+    ids = args.provider.props.get("allowedAccountIds")
+    if isinstance(ids, str):  # the engine hands a provider's list inputs over JSON-encoded
+        try:
+            ids = json.loads(ids)
+        except ValueError:
+            ids = [ids]
+    accounts = [str(i) for i in _as_list(ids)]
+    return accounts[0] if len(accounts) == 1 else None
 
 
 def _role_account_root(args: ResourceValidationArgs) -> Iterator[str]:
@@ -400,10 +420,11 @@ _PURGE_CONFIG = PolicyConfigSchema(
 )
 _TRUST_CONFIG = PolicyConfigSchema(
     properties={
-        "externalIdRequired": {
-            "type": "boolean",
-            "default": False,
-            "description": "require sts:ExternalId on trust statements that admit AWS principals",
+        "externalIdAccounts": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [],
+            "description": "AWS accounts (or '*') whose roles require sts:ExternalId of AWS principals",
         }
     }
 )

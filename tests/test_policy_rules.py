@@ -345,19 +345,35 @@ def test_purge_protection_applies_to_prod_stacks_only() -> None:
     )
 
 
-def test_external_id_required_only_when_configured() -> None:
+def test_external_id_required_only_for_configured_accounts() -> None:
     without = trust({"Principal": {"AWS": PIPELINE}})
-    required = {"externalIdRequired": True}
-    assert violations("iam-role-trust-named-principals", ROLE, without) == []
-    found = violations("iam-role-trust-named-principals", ROLE, without, config=required)
-    assert found and "sts:ExternalId" in found[0] and PIPELINE in found[0]
+    in_prod = PolicyProviderResource(
+        "pulumi:providers:aws",
+        # The engine hands list inputs of a provider over JSON-encoded.
+        {"allowedAccountIds": '["333333333333"]'},
+        "urn:pulumi:shared::platform::pulumi:providers:aws::target-prod-aws",
+        "target-prod-aws",
+    )
+    in_dev = PolicyProviderResource(
+        "pulumi:providers:aws",
+        {"allowedAccountIds": ["111111111111"]},
+        "urn:x::target-dev-aws",
+        "target-dev-aws",
+    )
+    prod_only = {"externalIdAccounts": ["333333333333"]}
+    rule = "iam-role-trust-named-principals"
+    assert violations(rule, ROLE, without, provider=in_prod) == []
+    found = violations(rule, ROLE, without, provider=in_prod, config=prod_only)
+    assert found and "sts:ExternalId" in found[0] and PIPELINE in found[0] and "333333333333" in found[0]
+    assert violations(rule, ROLE, without, provider=in_dev, config=prod_only) == []
+    assert violations(rule, ROLE, without, provider=in_dev, config={"externalIdAccounts": ["*"]})
     with_id = trust(
         {"Principal": {"AWS": PIPELINE}, "Condition": {"StringEquals": {"sts:ExternalId": "abc"}}}
     )
-    assert violations("iam-role-trust-named-principals", ROLE, with_id, config=required) == []
+    assert violations(rule, ROLE, with_id, provider=in_prod, config=prod_only) == []
     # Services do not present external ids; the requirement is for AWS principals only.
     service = trust({"Principal": {"Service": "lambda.amazonaws.com"}})
-    assert violations("iam-role-trust-named-principals", ROLE, service, config=required) == []
+    assert violations(rule, ROLE, service, provider=in_prod, config=prod_only) == []
 
 
 def test_deny_statements_are_not_grants() -> None:

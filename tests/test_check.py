@@ -1,0 +1,166 @@
+"""``infra check``: the policy rules over offline plans of the shipped stacks and of broken configurations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_azure_native as azure_native
+import pytest
+
+from components.environment import Tier
+from infra.check import check_stack, evaluate, parse_overrides, policy_config
+from infra.cli import main
+from infra.plan import PROJECT_ROOT
+from tests.conftest import RunProgram, make_environment, make_providers
+
+SHIPPED_STACKS = sorted(
+    p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in PROJECT_ROOT.glob("Pulumi.*.yaml")
+)
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_shipped_stacks_pass(stack: str) -> None:
+    result = check_stack(stack)
+    assert result.checked > 0
+    assert result.mandatory == [], [f"{v.rule}: {v.resource_name}: {v.message}" for v in result.mandatory]
+
+
+def test_broken_config_fails_naming_rule_resource_and_fix(capsys: pytest.CaptureFixture[str]) -> None:
+    # dev's config may open the vault firewall; the policy may not.
+    code = main(["check", "dev", "--set", "platform:vault.defaultAction=Allow"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "[MANDATORY] keyvault-network-default-deny: azure-native:keyvault:Vault" in out
+    assert 'fix: set properties.network_acls.default_action="Deny"' in out
+    assert "urn:pulumi:dev::platform::" in out
+    assert "infra check dev: FAILED - 1 mandatory violation(s)" in out
+
+
+def test_purge_protection_off_in_prod_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    # The config layer refuses it before any resource exists; the rule is the second line of defence.
+    code = main(["check", "prod", "--set", "platform:vault.purgeProtection=false"])
+    assert code == 2
+    assert "platform:vault.purgeProtection" in capsys.readouterr().err
+
+
+def test_purge_protection_rule_over_a_prod_run(pulumi_run: RunProgram) -> None:
+    """A vault declared without purge protection (not through SecretVault) in a prod stack fails the check."""
+
+    def program() -> None:
+        providers = make_providers(make_environment(Tier.PROD))
+        azure_native.keyvault.Vault(
+            "raw-vault",
+            azure_native.keyvault.VaultArgs(
+                resource_group_name="rg",
+                properties=azure_native.keyvault.VaultPropertiesArgs(
+                    tenant_id="99999999-9999-4999-8999-999999999999",
+                    sku=azure_native.keyvault.SkuArgs(
+                        family="A", name=azure_native.keyvault.SkuName.STANDARD
+                    ),
+                    enable_rbac_authorization=True,
+                    network_acls=azure_native.keyvault.NetworkRuleSetArgs(default_action="Deny"),
+                ),
+            ),
+            opts=pulumi.ResourceOptions(provider=providers.azure),
+        )
+
+    run = pulumi_run(program, stack="prod")
+    config = policy_config("prod", {"platform:tier": "prod"})
+    _, violations = evaluate(run, config)
+    assert [(v.rule, v.resource_name, v.mandatory) for v in violations] == [
+        ("keyvault-purge-protection-prod", "raw-vault", True)
+    ]
+    # The same vault in a non-production tier passes.
+    assert evaluate(run, policy_config("prod", {"platform:tier": "staging"}))[1] == []
+
+
+def test_default_provider_and_advisory_rules(pulumi_run: RunProgram) -> None:
+    def program() -> None:
+        providers = make_providers(make_environment())
+        aws.sns.Topic("no-provider", kms_master_key_id="alias/aws/sns")
+        aws.iam.RolePolicyAttachment(
+            "admin",
+            role="deploy",
+            policy_arn="arn:aws:iam::aws:policy/AdministratorAccess",
+            opts=pulumi.ResourceOptions(provider=providers.aws),
+        )
+
+    checked, violations = evaluate(pulumi_run(program))
+    assert checked == 2
+    found = {(v.rule, v.resource_name, v.mandatory) for v in violations}
+    assert found == {("explicit-provider", "no-provider", True), ("iam-administrator-access", "admin", False)}
+
+
+def test_advisory_violations_do_not_fail(pulumi_run: RunProgram) -> None:
+    def program() -> None:
+        providers = make_providers(make_environment())
+        aws.iam.RolePolicyAttachment(
+            "admin",
+            role="deploy",
+            policy_arn="arn:aws:iam::aws:policy/AdministratorAccess",
+            opts=pulumi.ResourceOptions(provider=providers.aws),
+        )
+
+    from infra.check import CheckResult
+
+    checked, violations = evaluate(pulumi_run(program))
+    result = CheckResult(stack="dev", checked=checked, violations=violations, policy_config={})
+    assert result.passed and len(result.advisory) == 1
+
+
+def test_policy_config_from_stack_config() -> None:
+    assert policy_config("live", {"platform:tier": "prod"})["keyvault-purge-protection-prod"] == {
+        "prodStacks": ["live"]
+    }
+    assert policy_config("prod", {"platform:tier": "staging"})["keyvault-purge-protection-prod"] == {
+        "prodStacks": []
+    }
+    trust = "iam-role-trust-named-principals"
+    aws_config = json.dumps({"accountId": "111111111111", "region": "eu-west-1"})
+    assert policy_config("dev", {"platform:aws": aws_config})[trust] == {"externalIdAccounts": []}
+    with_id = {"platform:aws": aws_config, "platform:awsExternalId": "placeholder"}
+    assert policy_config("dev", with_id)[trust] == {"externalIdAccounts": ["111111111111"]}
+    bootstrap = json.dumps(
+        {
+            "targets": [
+                {"name": "dev", "accountId": "111111111111"},
+                {"name": "prod", "accountId": "333333333333"},
+            ]
+        }
+    )
+    shared = {"platform:bootstrap": bootstrap, "platform:externalId-prod": "placeholder"}
+    assert policy_config("shared", shared)[trust] == {"externalIdAccounts": ["333333333333"]}
+
+
+def test_parse_overrides_keeps_the_rest_of_a_structured_value(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.x.yaml").write_text(
+        "config:\n  platform:tier: dev\n  platform:vault:\n    name: kv\n    purgeProtection: true\n"
+        "  platform:apps:\n    - name: api\n      sku: S1\n"
+    )
+    overrides = parse_overrides(
+        ["platform:vault.purgeProtection=false", "platform:apps[0].sku=P1v3", "platform:tier=prod"],
+        "x",
+        tmp_path,
+    )
+    assert overrides == {
+        "platform:vault": {"name": "kv", "purgeProtection": False},
+        "platform:apps": [{"name": "api", "sku": "P1v3"}],
+        "platform:tier": "prod",
+    }
+
+
+def test_policy_config_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "policy-config.json"
+    assert main(["check", "prod", "--policy-config-out", str(out)]) == 0
+    written = json.loads(out.read_text())
+    assert written["keyvault-purge-protection-prod"] == {"prodStacks": ["prod"]}
+    assert written["iam-role-trust-named-principals"] == {"externalIdAccounts": ["333333333333"]}
+    assert "infra check prod: passed" in capsys.readouterr().out
+
+
+def test_bad_set_syntax(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "dev", "--set", "vault=1"]) == 2
+    assert "NAMESPACE:KEY" in capsys.readouterr().err
