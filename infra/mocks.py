@@ -206,6 +206,11 @@ def _iam_role(args: MockResourceArgs) -> dict[str, Any]:
     return {"name": name, "arn": f"arn:aws:iam::000000000000:role/{name}"}
 
 
+def _log_analytics_workspace(args: MockResourceArgs) -> dict[str, Any]:
+    """A Log Analytics workspace's customer id (the GUID queries and agents use)."""
+    return {**_azure_native(args), "customerId": _guid("workspace", args.name)}
+
+
 COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
     "random:index/randomPassword:RandomPassword": _random_password,
     "azure-native:web:WebApp": _web_app,
@@ -217,6 +222,7 @@ COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
     "aws:kms/key:Key": _kms_key,
     "aws:s3/bucket:Bucket": _s3_bucket,
     "aws:iam/role:Role": _iam_role,
+    "azure-native:operationalinsights:Workspace": _log_analytics_workspace,
 }
 """Provider-computed outputs by exact type token; checked before the per-package defaults below."""
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import yaml
 
 from infra.mocks import (
@@ -133,6 +134,26 @@ def _replace_placeholder(value: Any) -> Any:
     return value
 
 
+def describe_assets(value: Any) -> Any:
+    """``value`` with Pulumi assets and archives (a Lambda's code) replaced by JSON descriptions of them."""
+    if isinstance(value, pulumi.AssetArchive):
+        return {"archive": {name: describe_assets(item) for name, item in sorted(value.assets.items())}}
+    if isinstance(value, pulumi.FileAsset | pulumi.FileArchive):
+        path = Path(value.path)
+        with contextlib.suppress(ValueError):
+            path = path.resolve().relative_to(PROJECT_ROOT)
+        return {"file" if isinstance(value, pulumi.FileAsset) else "fileArchive": str(path)}
+    if isinstance(value, pulumi.StringAsset):
+        return {"text": value.text}
+    if isinstance(value, pulumi.RemoteAsset | pulumi.RemoteArchive):
+        return {"uri": value.uri}
+    if isinstance(value, Mapping):
+        return {k: describe_assets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [describe_assets(v) for v in value]
+    return value
+
+
 def _readable_inputs(resource: RegisteredResource) -> dict[str, Any]:
     """Inputs with secrets redacted; provider config (JSON-encoded by the SDK) decoded for reading.
 
@@ -173,7 +194,7 @@ def build_plan(files: StackFiles, run: MockRun) -> dict[str, Any]:
             "parent": resource.parent or None,
             "provider": resource.provider_urn or None,
             "custom": resource.custom,
-            "inputs": _readable_inputs(resource),
+            "inputs": describe_assets(_readable_inputs(resource)),
         }
         options = {
             "protect": resource.protect,

@@ -8,6 +8,13 @@ from components.environment import EnvironmentProviders, EnvironmentProvidersArg
 from stacks.apps import app_outputs, declare_apps
 from stacks.bootstrap import declare_bootstrap
 from stacks.config import load_stack_config
+from stacks.observability import (
+    declare_app_monitoring,
+    declare_aws_observability,
+    declare_log_analytics,
+    monitored_apps,
+    observability_outputs,
+)
 from stacks.secrets import declare_vault, declare_vault_access, vault_outputs
 
 
@@ -30,8 +37,14 @@ def main() -> None:
     providers = EnvironmentProviders(env.name, EnvironmentProvidersArgs(environment=env, project=pulumi.get_project()))
 
     # -- capabilities (each adds its declare_* call here, in the order described above) --
+    workspace = declare_log_analytics(config, providers)
     vault = declare_vault(config, providers)
-    apps = declare_apps(config, providers, secret_reference=vault.reference if vault is not None else None)
+    apps = declare_apps(
+        config,
+        providers,
+        secret_reference=vault.reference if vault is not None else None,
+        log_analytics_workspace_id=workspace.workspace_id if workspace is not None else None,
+    )
     pulumi.export("apps", app_outputs(apps))
     if vault is not None:
         # Both slots of every app read the vault (a swap must not lose access); labels keep names stable.
@@ -42,6 +55,9 @@ def main() -> None:
             {f"{app.logical_name}-{slot}": pid for app in apps for slot, pid in app.principal_ids.items()},
         )
         pulumi.export("vault", vault_outputs(vault))
+    declare_app_monitoring(config, providers, monitored_apps(apps), workspace)
+    aws_observability = declare_aws_observability(config, providers)
+    pulumi.export("observability", observability_outputs(workspace, aws_observability))
 
     pulumi.export("environment", env.name)
     pulumi.export("tier", env.tier.value)

@@ -8,12 +8,13 @@ Each capability reads its own keys in a module of this package.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from components.environment import Environment
 from stacks.config.apps import AppConfig, read_apps
 from stacks.config.bootstrap import BootstrapConfig, is_bootstrap, read_bootstrap
 from stacks.config.environment import read_environment
+from stacks.config.observability import ObservabilityConfig, read_observability
 from stacks.config.reader import ConfigReader, ConfigSource, DictConfigSource, PulumiConfigSource
 from stacks.config.vault import VaultConfig, read_vault
 
@@ -25,12 +26,14 @@ class StackConfig:
     :param environment: where the stack deploys (accounts, subscription, tags).
     :param apps: the blue/green web apps (``platform:apps``).
     :param vault: the Key Vault and its generated secrets (``platform:vault``), or None.
+    :param observability: log retention, alarms, Azure Monitor (``platform:logs``/``alarms``/``monitoring``).
     :param bootstrap: the shared-services bootstrap (``platform:bootstrap``); None for environment stacks.
     """
 
     environment: Environment
     apps: tuple[AppConfig, ...] = ()
     vault: VaultConfig | None = None
+    observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
     bootstrap: BootstrapConfig | None = None
 
 
@@ -46,6 +49,7 @@ def load_stack_config(stack: str, source: ConfigSource | None = None) -> StackCo
         environment=environment,
         apps=read_apps(reader, environment.tier),
         vault=read_vault(reader, environment),
+        observability=read_observability(reader),
     )
 
 
