@@ -144,17 +144,24 @@ def _view(resource: Mapping[str, Any]) -> dict[str, Any]:
     view.pop("", None)
     if provider:
         view["(provider)"] = str(provider).split("::", 2)[-1]
-    for key, value in flatten(resource.get("options") or {}).items():
+    # Dependency order carries no meaning; compare option lists as sets.
+    options = {k: sorted(v) if isinstance(v, list) else v for k, v in (resource.get("options") or {}).items()}
+    for key, value in flatten(options).items():
         if key:
             view[f"(options).{key}"] = value
     return view
 
 
 class _Normaliser:
-    """Replaces a plan's environment name by ``{env}`` (parity mode); identity otherwise."""
+    """Replaces environment names by ``{env}`` (parity mode); identity when there are none.
 
-    def __init__(self, env: str | None) -> None:
-        self.pattern = re.compile(rf"(?<![A-Za-z0-9]){re.escape(env)}(?![A-Za-z0-9])") if env else None
+    Both plans get both names replaced: a name can also be a word of the other stack's resources (the
+    blue/green ``staging`` slot exists in prod too), and replacing it on one side only would unmatch them.
+    """
+
+    def __init__(self, *envs: str) -> None:
+        names = "|".join(re.escape(e) for e in sorted({e for e in envs if e}, key=len, reverse=True))
+        self.pattern = re.compile(rf"(?<![A-Za-z0-9])({names})(?![A-Za-z0-9])") if names else None
 
     def __call__(self, value: Any) -> Any:
         if self.pattern is None:
@@ -205,7 +212,8 @@ def allowed_reason(path: str, base: Any, head: Any) -> str:
     if base is not None and head is not None:
 
         def mask(v: Any) -> str:
-            return _GUID.sub("{guid}", _ACCOUNT.sub("{account}", json.dumps(v, sort_keys=True)))
+            # GUIDs first: a GUID's last group can be twelve digits, which looks like an account id.
+            return _ACCOUNT.sub("{account}", _GUID.sub("{guid}", json.dumps(v, sort_keys=True)))
 
         if mask(base) == mask(head):
             return "account/subscription id"
@@ -227,8 +235,8 @@ def _compare(base: Mapping[str, Any], head: Mapping[str, Any], parity: bool) -> 
 
 def diff_plans(base: Mapping[str, Any], head: Mapping[str, Any], parity: bool = False) -> PlanDiff:
     """Compare two plan documents (``parity``: two stacks, environment names normalised)."""
-    norm_base = _Normaliser(environment_name(base) if parity else None)
-    norm_head = _Normaliser(environment_name(head) if parity else None)
+    envs = (environment_name(base), environment_name(head)) if parity else ()
+    norm_base = norm_head = _Normaliser(*envs)
     result = PlanDiff(base_stack=str(base.get("stack")), head_stack=str(head.get("stack")), parity=parity)
 
     def index(plan: Mapping[str, Any], norm: _Normaliser) -> dict[str, Mapping[str, Any]]:
@@ -236,14 +244,14 @@ def diff_plans(base: Mapping[str, Any], head: Mapping[str, Any], parity: bool = 
 
     before, after = index(base, norm_base), index(head, norm_head)
     for key in sorted(set(after) - set(before)):
-        result.added.append((after[key]["type"], norm_head(after[key]["name"])))
+        result.added.append((after[key]["type"], after[key]["name"]))
     for key in sorted(set(before) - set(after)):
-        result.removed.append((before[key]["type"], norm_base(before[key]["name"])))
+        result.removed.append((before[key]["type"], before[key]["name"]))
     for key in sorted(set(before) & set(after)):
         changes = _compare(norm_base(_view(before[key])), norm_head(_view(after[key])), parity)
         if changes:
             result.changed.append(
-                ResourceChange(type=after[key]["type"], name=norm_head(after[key]["name"]), changes=changes)
+                ResourceChange(type=after[key]["type"], name=after[key]["name"], changes=changes)
             )
         else:
             result.unchanged += 1
@@ -332,10 +340,17 @@ def render_markdown(diff: PlanDiff) -> str:
                 for change in resource.changes:
                     lines.append(f"| `{change.path}` | {_cell(change.base)} | {_cell(change.head)} |")
     if diff.outputs:
-        lines += ["", "### Stack outputs", "", f"| Output | `{diff.base_stack}` | `{diff.head_stack}` |"]
-        lines.append("| --- | --- | --- |")
+        extra = " Allowed as |" if diff.parity else ""
+        lines += [
+            "",
+            "### Stack outputs",
+            "",
+            f"| Output | `{diff.base_stack}` | `{diff.head_stack}` |{extra}",
+        ]
+        lines.append("| --- | --- | --- |" + (" --- |" if diff.parity else ""))
         for change in diff.outputs:
-            lines.append(f"| `{change.path}` | {_cell(change.base)} | {_cell(change.head)} |")
+            row = f"| `{change.path}` | {_cell(change.base)} | {_cell(change.head)} |"
+            lines.append(row + (f" {change.reason or '**unexpected**'} |" if diff.parity else ""))
     lines.append("")
     lines.append(
         "_Offline plan under mocks: provider-computed values are placeholders; secrets show as [secret]._"
