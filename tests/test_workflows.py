@@ -1,0 +1,177 @@
+"""The CI definitions: schema-valid (vendored schemas, no network) and structurally safe."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / ".github" / "workflows"
+AZURE_FILES = [ROOT / "azure-pipelines.yml", ROOT / ".azure-pipelines" / "pulumi-steps.yml"]
+
+
+def check_jsonschema(schema: str, *files: Path) -> subprocess.CompletedProcess[str]:
+    """Run check-jsonschema with one of its vendored schemas (nothing is downloaded)."""
+    # The vendored Azure Pipelines schema has patterns the default (unicode ECMA) regex engine rejects.
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--regex-variant",
+            "nonunicode",
+            "--builtin-schema",
+            schema,
+        ]
+        + [str(f) for f in files],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def load(path: Path) -> dict[str, Any]:
+    """A workflow as data (PyYAML reads the bare key `on` as True)."""
+    document = yaml.safe_load(path.read_text())
+    if True in document:
+        document["on"] = document.pop(True)
+    return document
+
+
+def steps_text(workflow: dict[str, Any]) -> str:
+    """Every `run` script and `uses` of a workflow, for searching."""
+    parts = []
+    for job in workflow["jobs"].values():
+        for step in job.get("steps", []):
+            parts.append(str(step.get("run", "")))
+            parts.append(str(step.get("uses", "")))
+    return "\n".join(parts)
+
+
+def test_github_workflows_match_schema() -> None:
+    files = sorted(WORKFLOWS.glob("*.yml"))
+    assert {f.name for f in files} >= {"preview.yml", "deploy.yml", "stack-deploy.yml"}
+    result = check_jsonschema("vendor.github-workflows", *files)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_azure_pipelines_match_schema() -> None:
+    result = check_jsonschema("vendor.azure-pipelines", *AZURE_FILES)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_schema_check_rejects_a_broken_workflow(tmp_path: Path) -> None:
+    broken = load(WORKFLOWS / "deploy.yml")
+    broken["jobs"]["prod-plan"]["runs-on"] = {"unexpected": ["mapping"]}
+    broken["jobs"]["prod-plan"]["concurency"] = "typo"
+    path = tmp_path / "broken.yml"
+    path.write_text(yaml.safe_dump(broken))
+    assert check_jsonschema("vendor.github-workflows", path).returncode == 1
+
+
+def test_every_action_is_pinned_to_a_version() -> None:
+    for path in WORKFLOWS.glob("*.yml"):
+        for job in load(path)["jobs"].values():
+            for step in job.get("steps", []):
+                uses = step.get("uses")
+                if uses and not uses.startswith("./"):
+                    _, _, version = uses.partition("@")
+                    assert version.startswith("v") and version.count(".") == 2, f"{path.name}: {uses}"
+
+
+def test_preview_runs_checks_per_stack_with_oidc_and_fork_fallback() -> None:
+    preview = load(WORKFLOWS / "preview.yml")
+    assert "pull_request" in preview["on"]
+    assert preview["permissions"]["id-token"] == "write"
+    assert preview["permissions"]["pull-requests"] == "write"
+    job = preview["jobs"]["preview"]
+    assert job["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
+    text = steps_text(preview)
+    for command in (
+        "python3 tasks.py setup",
+        "python3 tasks.py test",
+        'infra check "$STACK"',
+        'infra plan "$STACK" --json',
+        "infra plan diff base-plan.json head-plan.json",
+        "--policy-pack policy",
+        "pulumi preview",
+        "--diff",
+    ):
+        assert command in text, command
+    cloud_steps = [
+        s
+        for s in job["steps"]
+        if s.get("uses", "").split("@")[0]
+        in {"aws-actions/configure-aws-credentials", "azure/login", "pulumi/actions"}
+        or "pulumi preview" in str(s.get("run", ""))
+    ]
+    assert len(cloud_steps) == 4 and all(s.get("if") == "env.CLOUD == 'true'" for s in cloud_steps)
+    # Forks (no secrets, no OIDC) never take the cloud path.
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in job["env"]["CLOUD"]
+    # No long-lived cloud keys anywhere.
+    assert "secrets." not in (WORKFLOWS / "preview.yml").read_text()
+
+
+def test_deploy_promotes_dev_staging_then_approved_prod_plan() -> None:
+    deploy = load(WORKFLOWS / "deploy.yml")
+    assert deploy["on"]["push"]["branches"] == ["main"]
+    assert deploy["permissions"]["id-token"] == "write"
+    assert deploy["concurrency"]["cancel-in-progress"] is False
+    jobs = deploy["jobs"]
+    assert jobs["staging"]["needs"] == "dev" and jobs["prod-plan"]["needs"] == "staging"
+    assert jobs["prod"]["needs"] == "prod-plan"
+    # Manual gate: prod runs in the protected `production` environment, with the saved plan.
+    assert jobs["prod"]["with"] == {
+        "stack": "prod",
+        "environment": "production",
+        "plan-artifact": "prod-plan",
+    }
+    plan_text = "\n".join(str(s.get("run", "")) for s in jobs["prod-plan"]["steps"])
+    assert "--save-plan prod-plan.json" in plan_text
+    assert "environment" not in jobs["prod-plan"]  # the plan is made before the approval
+    assert jobs["prod-plan"]["concurrency"]["group"] == "pulumi-stack-prod"
+
+    stack = load(WORKFLOWS / "stack-deploy.yml")
+    up = stack["jobs"]["up"]
+    assert up["environment"] == "${{ inputs.environment }}"
+    assert up["concurrency"] == {"group": "pulumi-stack-${{ inputs.stack }}", "cancel-in-progress": False}
+    text = steps_text(stack)
+    assert '--plan "$STACK-plan.json"' in text
+    for command in (
+        "pulumi up",
+        "--policy-pack policy",
+        "infra release verify",
+        "infra release deploy",
+        "infra release swap",
+        "--target production",
+    ):
+        assert command in text, command
+    assert stack["permissions"]["id-token"] == "write"
+
+
+def test_azure_pipeline_has_approval_gate_and_saved_plan() -> None:
+    pipeline = yaml.safe_load(AZURE_FILES[0].read_text())
+    stages = {stage["stage"]: stage for stage in pipeline["stages"]}
+    assert list(stages) == ["Validate", "Preview", "DeployDev", "DeployStaging", "PlanProd", "DeployProd"]
+    assert stages["DeployStaging"]["dependsOn"] == "DeployDev"
+    assert stages["DeployProd"]["dependsOn"] == "PlanProd"
+    [prod] = stages["DeployProd"]["jobs"]
+    assert prod["environment"] == "production"
+    prod_steps = prod["strategy"]["runOnce"]["deploy"]["steps"]
+    assert any(s.get("parameters", {}).get("planFile", "").endswith("prod-plan.json") for s in prod_steps)
+    [plan] = stages["PlanProd"]["jobs"]
+    assert plan["steps"][0]["parameters"]["command"] == "save-plan"
+    assert pipeline["lockBehavior"] == "sequential"
+    steps = AZURE_FILES[1].read_text()
+    assert "--save-plan" in steps and '--plan "$PLAN_FILE"' in steps and "infra release swap" in steps
+
+
+@pytest.mark.parametrize("path", [WORKFLOWS / "preview.yml", WORKFLOWS / "stack-deploy.yml", AZURE_FILES[1]])
+def test_policy_check_runs_before_any_cloud_step(path: Path) -> None:
+    text = path.read_text()
+    assert text.index("infra check") < text.index("pulumi login")
