@@ -108,7 +108,7 @@ def test_preview_runs_checks_per_stack_with_oidc_and_fork_fallback() -> None:
         for s in job["steps"]
         if s.get("uses", "").split("@")[0]
         in {"aws-actions/configure-aws-credentials", "azure/login", "pulumi/actions"}
-        or "pulumi preview" in str(s.get("run", ""))
+        or "pulumi preview --stack" in str(s.get("run", ""))
     ]
     assert len(cloud_steps) == 4 and all(s.get("if") == "env.CLOUD == 'true'" for s in cloud_steps)
     # Forks (no secrets, no OIDC) never take the cloud path.
