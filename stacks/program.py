@@ -38,7 +38,8 @@ def main() -> None:
 
     # -- capabilities (each adds its declare_* call here, in the order described above) --
     workspace = declare_log_analytics(config, providers)
-    vault = declare_vault(config, providers)
+    workspace_id = workspace.workspace_id if workspace is not None else None
+    vault = declare_vault(config, providers, log_analytics_workspace_id=workspace_id)
     apps = declare_apps(
         config,
         providers,

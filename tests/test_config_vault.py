@@ -196,3 +196,11 @@ def test_signing_key_rotates_every_deploy_in_dev_only() -> None:
         keepers = run.one("random:index/randomPassword:RandomPassword", "vault-api-signing-key-password")
         rotations[stack] = keepers.inputs["keepers"]["rotation"]
     assert rotations == {"dev": "every_deploy", "staging": "every_30_days", "prod": "every_30_days"}
+
+
+def test_prod_vault_logs_go_to_the_environment_workspace(prod_plan: tuple[dict[str, Any], Any]) -> None:
+    _, run = prod_plan
+    setting = run.one("azure-native:monitor:DiagnosticSetting", "vault-diagnostics")
+    (workspace,) = run.of_type("azure-native:operationalinsights:Workspace")
+    assert setting.inputs["workspaceId"].endswith(f"/{workspace.outputs['name']}")
+    assert setting.inputs["resourceUri"].endswith("/keyvault/vault")
