@@ -42,9 +42,11 @@ def test_prod_declares_everything_the_issue_asks_for(shipped: dict[str, MockRun]
     workspace = run.one("azure-native:operationalinsights:Workspace")
     assert workspace.plain_inputs["retentionInDays"] == 365
     apps = {r.name for r in run.of_type("platform:app:BlueGreenAppService")}
-    diagnostics = run.of_type("azure-native:monitor:DiagnosticSetting")
+    monitoring = run.one("platform:monitoring:AppMonitoring").urn
+    diagnostics = [r for r in run.of_type("azure-native:monitor:DiagnosticSetting") if r.parent == monitoring]
     assert len(diagnostics) == 2 * len(apps)  # both slots of every app
-    assert len(run.of_type("azure-native:monitor:MetricAlert")) == 3 * len(apps)
+    alerts = [r for r in run.of_type("azure-native:monitor:MetricAlert") if r.parent == monitoring]
+    assert len(alerts) == 3 * len(apps)
     assert run.one("azure-native:monitor:ActionGroup").plain_inputs["emailReceivers"][0]["emailAddress"] == (
         "oncall@example.com"
     )

@@ -27,7 +27,7 @@ GROUPS_COMPLIANT = 20
 
 @pytest.fixture
 def logs() -> Iterator[Any]:
-    """A moto logs client holding 213 groups (5 pages): none, too long and compliant retention, plus excluded ones."""
+    """A moto logs client with 213 groups (5 pages): no, too long or compliant retention, and excluded."""
     with mock_aws():
         client = boto3.client("logs", region_name=REGION)
         for i in range(GROUPS_WITHOUT_RETENTION):
