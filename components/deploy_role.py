@@ -184,6 +184,8 @@ class DeployRoleArgs:
     :param administrator_access: attach AdministratorAccess; the role is tagged so policy checks warn.
     :param partition: ARN partition of the target account.
     :param tags: extra tags for the role (the provider adds the environment's tags).
+    :param wait_for: resources the role must wait for, typically the pipeline role: IAM refuses a trust
+        policy naming a principal that does not exist yet (a component's ``depends_on`` does not reach it).
     """
 
     role_name: str
@@ -200,6 +202,7 @@ class DeployRoleArgs:
     administrator_access: bool = False
     partition: str = "aws"
     tags: Mapping[str, str] = field(default_factory=dict)
+    wait_for: Sequence[pulumi.Resource] = ()
 
 
 class DeployRole(pulumi.ComponentResource):
@@ -246,7 +249,7 @@ class DeployRole(pulumi.ComponentResource):
                 force_detach_policies=True,
                 tags=tags or None,
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for) or None),
         )
         aws.iam.RolePolicy(
             f"{name}-deploy",

@@ -42,6 +42,10 @@ BUCKET_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 KMS_ALIAS_PATTERN = re.compile(r"^[A-Za-z0-9/_-]{1,200}$")
 STORAGE_ACCOUNT_PATTERN = re.compile(r"^[a-z0-9]{3,24}$")
 CONTAINER_PATTERN = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+# Public IPv4 address or CIDR range (Azure network rules accept no private ranges and no IPv6 here).
+IP_RANGE_PATTERN = re.compile(
+    r"^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:/(?:[0-9]|[12]\d|3[0-2]))?$"
+)
 KEY_VAULT_PATTERN = re.compile(r"^(?!.*--)[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$")
 
 #: Built-in Azure roles the pipeline needs on the state backend (data plane).
@@ -147,6 +151,8 @@ class AwsStateBackendArgs:
     :param key_deletion_window_days: KMS deletion window, 7 to 30 days.
     :param protect: protect the bucket and keys from deletion (``pulumi destroy`` must not take state along).
     :param partition: ARN partition.
+    :param wait_for: resources to create first, typically the pipeline role: KMS and S3 refuse a policy
+        naming a principal that does not exist yet (a component's ``depends_on`` does not reach children).
     """
 
     bucket_name: str
@@ -160,6 +166,7 @@ class AwsStateBackendArgs:
     key_deletion_window_days: int = 30
     protect: bool = True
     partition: str = "aws"
+    wait_for: Sequence[pulumi.Resource] = ()
 
 
 class AwsStateBackend(pulumi.ComponentResource):
@@ -185,7 +192,8 @@ class AwsStateBackend(pulumi.ComponentResource):
     ) -> None:
         _validate_aws(name, args)
         super().__init__("platform:state:AwsStateBackend", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        waits = list(args.wait_for) or None
+        child = pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=waits)
         root = f"arn:{args.partition}:iam::{args.account_id}:root"
         users = list(dict.fromkeys(args.user_arns))
         bucket_arn = f"arn:{args.partition}:s3:::{args.bucket_name}"
@@ -206,7 +214,7 @@ class AwsStateBackend(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.bucket, self._source_versioning = _hardened_bucket(
-            name, self, args.bucket_name, bucket_arn, self.state_key, users, args.protect, None
+            name, self, args.bucket_name, bucket_arn, self.state_key, users, args.protect, None, args.wait_for
         )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
@@ -297,6 +305,7 @@ class AwsStateBackend(pulumi.ComponentResource):
             [],
             args.protect,
             replication.provider,
+            (),
         )
         source_arn = f"arn:{args.partition}:s3:::{args.bucket_name}"
         role = aws.iam.Role(
@@ -433,6 +442,7 @@ def _hardened_bucket(
     users: Sequence[str],
     protect: bool,
     provider: aws.Provider | None,
+    wait_for: Sequence[pulumi.Resource],
 ) -> tuple[aws.s3.Bucket, aws.s3.BucketVersioning]:
     """A bucket with versioning, SSE-KMS under ``key``, public access blocked and a TLS-only policy."""
     opts = pulumi.ResourceOptions(parent=owner, provider=provider)
@@ -489,7 +499,9 @@ def _hardened_bucket(
         f"{name}-policy",
         aws.s3.BucketPolicyArgs(bucket=bucket.bucket, policy=json.dumps(bucket_policy(bucket_arn, users))),
         # The public access block must exist first, or S3 may evaluate the policy without it.
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[public_access])),
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(depends_on=[public_access, *wait_for])
+        ),
     )
     return bucket, versioning
 
@@ -567,6 +579,8 @@ class AzureStateBackendArgs:
     :param subscription_id: subscription of the backend (for role definition ids).
     :param soft_delete_days: blob, container and vault soft-delete retention, 7 to 90 days.
     :param key_prefix: prefix of the key names.
+    :param allowed_ip_ranges: public IPv4 addresses or CIDR ranges that may reach the vault and the storage
+        account (e.g. self-hosted runners, the operators' egress); everything else is denied.
     :param protect: protect the account, vault and keys from deletion.
     :param tags: tags for the resources.
     """
@@ -582,6 +596,7 @@ class AzureStateBackendArgs:
     user_principal_ids: Sequence[pulumi.Input[str]] = ()
     soft_delete_days: int = 30
     key_prefix: str = "pulumi-secrets"
+    allowed_ip_ranges: Sequence[str] = ()
     protect: bool = True
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -637,6 +652,14 @@ class AzureStateBackend(pulumi.ComponentResource):
                 allow_shared_key_access=False,
                 default_to_o_auth_authentication=True,
                 allow_cross_tenant_replication=False,
+                network_rule_set=azure_native.storage.NetworkRuleSetArgs(
+                    default_action=azure_native.storage.DefaultAction.DENY,
+                    bypass=azure_native.storage.Bypass.AZURE_SERVICES,
+                    ip_rules=[
+                        azure_native.storage.IPRuleArgs(i_p_address_or_range=ip)
+                        for ip in args.allowed_ip_ranges
+                    ],
+                ),
                 tags=tags,
             ),
             opts=protected,
@@ -685,6 +708,13 @@ class AzureStateBackend(pulumi.ComponentResource):
                     enabled_for_deployment=False,
                     enabled_for_disk_encryption=False,
                     enabled_for_template_deployment=False,
+                    network_acls=azure_native.keyvault.NetworkRuleSetArgs(
+                        default_action=azure_native.keyvault.NetworkRuleAction.DENY,
+                        bypass=azure_native.keyvault.NetworkRuleBypassOptions.AZURE_SERVICES,
+                        ip_rules=[
+                            azure_native.keyvault.IPRuleArgs(value=ip) for ip in args.allowed_ip_ranges
+                        ],
+                    ),
                 ),
                 tags=tags,
             ),
@@ -795,4 +825,8 @@ def _validate_azure(name: str, args: AzureStateBackendArgs) -> None:
         f"{prefix}.key_prefix", args.key_prefix, re.compile(r"^[A-Za-z0-9-]{1,100}$"), "letters, digits, '-'"
     )
     require_int(f"{prefix}.soft_delete_days", args.soft_delete_days, minimum=7, maximum=90)
+    for index, ip in enumerate(args.allowed_ip_ranges):
+        require_pattern(
+            f"{prefix}.allowed_ip_ranges[{index}]", ip, IP_RANGE_PATTERN, "an IPv4 address or CIDR"
+        )
     _validate_environments(prefix, args.environments)

@@ -182,6 +182,7 @@ def _user_assigned_identity(args: MockResourceArgs) -> dict[str, Any]:
     """A user-assigned identity's service principal (object) id, client id and tenant."""
     return {
         **_azure_native(args),
+        "name": args.inputs.get("resourceName") or args.name,
         "principalId": _guid("principal", args.typ, args.name),
         "clientId": _guid("client", args.typ, args.name),
         "tenantId": FAKE_SUBSCRIPTION,

@@ -85,9 +85,10 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
                 allowed_actions=settings.allowed_actions,
                 administrator_access=settings.administrator_access,
                 partition=target.environment.aws.partition,
+                # IAM refuses a trust policy naming a role that does not exist yet.
+                wait_for=[pipeline.role],
             ),
-            # IAM refuses a trust policy naming a role that does not exist yet.
-            opts=targets[target.name].resource_options(depends_on=[pipeline.role]),
+            opts=targets[target.name].resource_options(),
         )
 
     state = config.state
@@ -127,9 +128,10 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
             replication=replication,
             protect=state.protect,
             partition=shared_env.aws.partition,
+            # Key and bucket policies name the pipeline role, which must exist first.
+            wait_for=[pipeline.role],
         ),
-        # Key and bucket policies name the pipeline role, which must exist first.
-        opts=shared.resource_options(depends_on=[pipeline.role]),
+        opts=shared.resource_options(),
     )
 
     azure_group = azure_native.resources.ResourceGroup(
@@ -169,6 +171,7 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
                 environments=environments,
                 user_principal_ids=[azure_identity.principal_id],
                 soft_delete_days=state.azure.soft_delete_days,
+                allowed_ip_ranges=state.azure.allowed_ip_ranges,
                 protect=state.protect,
                 tags=dict(shared_env.tags),
             ),

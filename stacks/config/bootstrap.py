@@ -45,6 +45,7 @@ from components.pipeline_identity import (
 from components.state_backend import (
     BUCKET_NAME_PATTERN,
     CONTAINER_PATTERN,
+    IP_RANGE_PATTERN,
     KEY_VAULT_PATTERN,
     KMS_ALIAS_PATTERN,
     STORAGE_ACCOUNT_PATTERN,
@@ -150,6 +151,7 @@ class AzureStateSettings:
     container_name: str
     key_vault_name: str
     soft_delete_days: int
+    allowed_ip_ranges: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -391,7 +393,14 @@ def _read_state(section: ConfigSection, environment: Environment) -> StateBacken
     if section.values.get("azure") is not None:
         az = section.section("azure")
         az.reject_unknown(
-            {"resourceGroupName", "storageAccountName", "containerName", "keyVaultName", "softDeleteDays"}
+            {
+                "resourceGroupName",
+                "storageAccountName",
+                "containerName",
+                "keyVaultName",
+                "softDeleteDays",
+                "allowedIpRanges",
+            }
         )
         azure = AzureStateSettings(
             resource_group_name=az.string(
@@ -417,6 +426,11 @@ def _read_state(section: ConfigSection, environment: Environment) -> StateBacken
                 allowed="3-24 letters, digits and '-', starting with a letter",
             ),
             soft_delete_days=az.integer("softDeleteDays", default=30, minimum=7, maximum=90),
+            allowed_ip_ranges=tuple(
+                az.strings(
+                    "allowedIpRanges", pattern=IP_RANGE_PATTERN, allowed="a public IPv4 address or CIDR"
+                )
+            ),
         )
     return StateBackendSettings(
         bucket_name=bucket,

@@ -1,0 +1,229 @@
+"""``platform:bootstrap``: the shared stack's config, its refusals, and the shipped Pulumi.shared.yaml."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.validation import ValidationError
+from infra.mocks import MockRun, unwrap_secrets
+from infra.plan import PROJECT_ROOT, build_plan, read_stack_files, run_stack
+from stacks.config import DictConfigSource, load_stack_config
+
+ROLE = "aws:iam/role:Role"
+
+
+def _stack_file(stack: str) -> dict[str, Any]:
+    return yaml.safe_load((Path(PROJECT_ROOT) / f"Pulumi.{stack}.yaml").read_text())["config"]
+
+
+def _shared_values() -> dict[str, Any]:
+    """The shipped shared config without namespace or encrypted keys (those are passed as secrets)."""
+    return {
+        key.removeprefix("platform:"): value
+        for key, value in _stack_file("shared").items()
+        if key.startswith("platform:") and not (isinstance(value, dict) and "secure" in value)
+    }
+
+
+def _load(values: dict[str, Any], secrets: dict[str, str] | None = None) -> Any:
+    return load_stack_config("shared", DictConfigSource(values, secrets))
+
+
+def _with(change: Any) -> dict[str, Any]:
+    values = copy.deepcopy(_shared_values())
+    change(values["bootstrap"])
+    return values
+
+
+def test_shared_config_is_read_as_a_bootstrap() -> None:
+    config = _load(_shared_values(), {"externalId-prod": "ext-prod"})
+    bootstrap = config.bootstrap
+    assert bootstrap is not None
+    assert config.apps == ()
+    assert bootstrap.environment.aws.account_id == "444444444444"
+    assert [t.name for t in bootstrap.targets] == ["dev", "staging", "prod"]
+    assert [t.environment.tier.value for t in bootstrap.targets] == ["dev", "staging", "prod"]
+    prod = bootstrap.targets[2]
+    # The bootstrap reaches a target through the organization role; the pipeline later uses the deploy role.
+    assert prod.environment.aws.deploy_role_name == "OrganizationAccountAccessRole"
+    assert prod.deploy_role_arn == "arn:aws:iam::333333333333:role/platform-deploy"
+    assert prod.deploy_role.external_id is not None
+    assert bootstrap.targets[0].deploy_role.external_id is None
+    assert bootstrap.pipeline_role_arn == "arn:aws:iam::444444444444:role/platform-pipeline"
+
+
+def test_environment_stacks_have_no_bootstrap() -> None:
+    values = {
+        k.removeprefix("platform:"): v for k, v in _stack_file("dev").items() if k.startswith("platform:")
+    }
+    assert load_stack_config("dev", DictConfigSource(values)).bootstrap is None
+
+
+def test_targets_match_the_environment_stacks() -> None:
+    """Account ids and deploy role names in the shared stack are the ones the environment stacks assume."""
+    targets = {t["name"]: t for t in _stack_file("shared")["platform:bootstrap"]["targets"]}
+    for stack in ("dev", "staging", "prod"):
+        env = _stack_file(stack)
+        assert targets[stack]["accountId"] == env["platform:aws"]["accountId"]
+        assert targets[stack]["deployRoleName"] == env["platform:aws"]["deployRoleName"]
+        assert targets[stack]["subscriptionId"] == env["platform:azure"]["subscriptionId"]
+        # A target whose stack sets an external id has one in the shared stack too.
+        assert ("platform:awsExternalId" in env) == (f"platform:externalId-{stack}" in _stack_file("shared"))
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (
+            lambda b: b["targets"][0].update(trustedPrincipalArns=["*"]),
+            r"platform:bootstrap\.targets\[0\]\.trustedPrincipalArns\[0\]: must not be a wildcard",
+        ),
+        (
+            lambda b: b["targets"][1].update(trustedPrincipalArns=["arn:aws:iam::444444444444:root"]),
+            r"platform:bootstrap\.targets\[1\]\.trustedPrincipalArns\[0\]: is a bare account root",
+        ),
+        (
+            lambda b: b["targets"][0].update(trustedPrincipalArns=["arn:aws:iam::555555555555:role/ci"]),
+            r"platform:bootstrap\.targets\[0\]\.trustedPrincipalArns\[0\]: is not a principal of the shared",
+        ),
+        (
+            lambda b: b["targets"][2].update(policyArns=["arn:aws:iam::aws:policy/AdministratorAccess"]),
+            r"platform:bootstrap\.targets\[2\]\.policyArns\[0\]: attaches AdministratorAccess",
+        ),
+        (
+            lambda b: b["targets"][0].update(allowedActions=["*"]),
+            r"platform:bootstrap\.targets\[0\]\.allowedActions\[0\]",
+        ),
+        (
+            lambda b: b["targets"][0].update(accountId="444444444444"),
+            r"platform:bootstrap\.targets\[0\]\.accountId: is the shared-services account",
+        ),
+        (
+            lambda b: b["targets"][1].update(name="dev"),
+            r"platform:bootstrap\.targets\[1\]\.name: is used twice",
+        ),
+        (
+            lambda b: b["targets"][0].update(deployRole="x"),
+            r"platform:bootstrap\.targets\[0\]\.deployRole: is not",
+        ),
+        (lambda b: b["pipeline"].update(branches=["*"]), r"platform:bootstrap\.pipeline\.branches\[0\]"),
+        (
+            lambda b: b["pipeline"].update(branches=[], environments=[]),
+            r"platform:bootstrap\.pipeline\.branches: no branch or environment",
+        ),
+        (
+            lambda b: b["pipeline"].update(azureRoles=["Owner"]),
+            r"platform:bootstrap\.pipeline\.azureRoles\[0\]: can grant any access",
+        ),
+        (
+            lambda b: b["stateBackend"].update(replicaRegion="eu-west-1"),
+            r"platform:bootstrap\.stateBackend\.replicaRegion: is the state bucket's own region",
+        ),
+        (
+            lambda b: b["stateBackend"].pop("replicaBucketName"),
+            r"platform:bootstrap\.stateBackend\.replicaBucketName: is required",
+        ),
+        (
+            lambda b: b["stateBackend"]["azure"].update(storageAccountName="Not-Valid"),
+            r"platform:bootstrap\.stateBackend\.azure\.storageAccountName",
+        ),
+        (lambda b: b.pop("targets"), r"platform:bootstrap\.targets: is required"),
+        (
+            lambda b: b["stateBackend"]["azure"].update(allowedIpRanges=["0.0.0.0/99"]),
+            r"platform:bootstrap\.stateBackend\.azure\.allowedIpRanges\[0\]",
+        ),
+    ],
+)
+def test_bad_bootstrap_config_is_refused_naming_the_key(change: Any, key: str) -> None:
+    with pytest.raises(ValidationError, match=key) as raised:
+        _load(_with(change))
+    assert "stack 'shared'" in str(raised.value)
+
+
+def test_plaintext_external_id_is_refused() -> None:
+    values = {**_shared_values(), "externalId-prod": "plain-text"}
+    with pytest.raises(ValidationError, match=r"platform:externalId-prod: must be set as a secret") as raised:
+        _load(values)
+    assert "plain-text" not in str(raised.value)
+
+
+@pytest.fixture(scope="module")
+def shared_run() -> tuple[Any, MockRun]:
+    return run_stack("shared")
+
+
+def test_plan_shared_puts_every_resource_on_an_explicit_provider(shared_run: tuple[Any, MockRun]) -> None:
+    files, run = shared_run
+    assert files.disabled_default_providers == ["*"]
+    build_plan(files, run)  # raises PlanError when a resource would use a default provider
+    providers = {r.urn: r for r in run.resources if r.is_provider}
+    for resource in run.resources:
+        if resource.custom and not resource.is_provider:
+            assert resource.provider_urn in providers, resource.name
+    # Each AWS provider may act in exactly one account, through the organization role.
+    for provider in run.of_type("pulumi:providers:aws"):
+        inputs = unwrap_secrets(provider.inputs)
+        accounts = (
+            json.loads(inputs["allowedAccountIds"])
+            if isinstance(inputs["allowedAccountIds"], str)
+            else (inputs["allowedAccountIds"])
+        )
+        assert len(accounts) == 1
+        assert f":{accounts[0]}:role/OrganizationAccountAccessRole" in inputs["assumeRoles"]
+
+
+def test_plan_shared_deploy_roles_live_in_their_target_accounts(shared_run: tuple[Any, MockRun]) -> None:
+    _, run = shared_run
+    pipeline_arn = "arn:aws:iam::444444444444:role/platform-pipeline"
+    for target, account in (("dev", "111111111111"), ("staging", "222222222222"), ("prod", "333333333333")):
+        role = run.one(ROLE, f"deploy-{target}")
+        assert role.provider_urn.endswith(f"::target-{target}-aws")
+        assert run.by_urn(role.parent).outputs["arn"] == f"arn:aws:iam::{account}:role/platform-deploy"
+        trust = json.loads(unwrap_secrets(role.inputs["assumeRolePolicy"]))
+        statement = trust["Statement"][0]
+        assert statement["Principal"] == {"AWS": [pipeline_arn]}
+        has_external_id = "sts:ExternalId" in statement.get("Condition", {}).get("StringEquals", {})
+        assert has_external_id == (target != "dev"), target
+        # IAM refuses a trust policy naming a role that does not exist yet: the deploy role waits for it.
+        assert run.one(ROLE, "pipeline").urn in role.depends_on
+    pipeline_role = run.one(ROLE, "pipeline").urn
+    for name in ("state-secrets-prod", "state-state"):
+        assert pipeline_role in run.one("aws:kms/key:Key", name).depends_on, name
+    assert pipeline_role in run.one("aws:s3/bucketPolicy:BucketPolicy", "state-policy").depends_on
+    outputs = run.stack_outputs
+    assert outputs["pipelineRoleArn"] == pipeline_arn
+    assert outputs["deployRoleArns"]["prod"] == "arn:aws:iam::333333333333:role/platform-deploy"
+    assert outputs["administratorDeployRoles"] == []
+    pipeline_policy = json.loads(
+        run.one("aws:iam/rolePolicy:RolePolicy", "pipeline-assume-deploy-roles").inputs["policy"]
+    )
+    assert pipeline_policy["Statement"][0]["Resource"] == sorted(outputs["deployRoleArns"].values())
+
+
+def test_plan_shared_exports_login_urls_and_secrets_providers(shared_run: tuple[Any, MockRun]) -> None:
+    _, run = shared_run
+    backends = run.stack_outputs["stateBackends"]
+    assert set(backends) == {"dev", "staging", "prod"}
+    assert backends["staging"] == {
+        "loginUrl": "s3://example-org-platform-pulumi-state?region=eu-west-1",
+        "secretsProvider": "awskms://alias/pulumi-secrets-staging?region=eu-west-1",
+        "azureLoginUrl": "azblob://pulumi-state?storage_account=exampleplatformstate",
+        "azureSecretsProvider": "azurekeyvault://example-platform-state.vault.azure.net/keys/pulumi-secrets-staging",
+    }
+    # The Azure pipeline identity gets Contributor and the constrained role-assignment grant per subscription.
+    assignments = run.of_type("azure-native:authorization:RoleAssignment")
+    per_target = [a for a in assignments if a.name.startswith("pipeline-azure-prod-")]
+    assert {a.inputs["scope"] for a in per_target} == {"/subscriptions/33333333-3333-4333-8333-333333333333"}
+    assert all(a.provider_urn.endswith("::target-prod-azure") for a in per_target)
+    assert len(per_target) == 2
+
+
+def test_read_stack_files_sees_the_shared_external_ids_as_secrets() -> None:
+    files = read_stack_files("shared")
+    assert set(files.substituted_secrets) == {"platform:externalId-staging", "platform:externalId-prod"}

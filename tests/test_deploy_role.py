@@ -1,0 +1,151 @@
+"""DeployRole: trust policy (principals, external id, session tag), permissions and refused inputs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components.deploy_role import ADMINISTRATOR_TAG, DeployRole, DeployRoleArgs, SessionTag
+from components.validation import ValidationError
+from infra.mocks import MockRun, RegisteredResource, is_secret_value, run_with_mocks, unwrap_secrets
+from tests.conftest import make_environment, make_providers
+
+PIPELINE = "arn:aws:iam::444444444444:role/platform-pipeline"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+
+
+def _args(**overrides: Any) -> DeployRoleArgs:
+    values: dict[str, Any] = {
+        "role_name": "platform-deploy",
+        "account_id": "333333333333",
+        "trusted_principal_arns": [PIPELINE],
+        "trusted_account_id": "444444444444",
+    }
+    values.update(overrides)
+    return DeployRoleArgs(**values)
+
+
+def _run(**overrides: Any) -> MockRun:
+    def program() -> None:
+        providers = make_providers(make_environment("prod"))
+        DeployRole("deploy-prod", _args(**overrides), opts=providers.resource_options())
+
+    return run_with_mocks(program, stack="shared")
+
+
+def _policy(resource: RegisteredResource, key: str) -> dict[str, Any]:
+    return json.loads(unwrap_secrets(resource.inputs[key]))
+
+
+@pytest.fixture(scope="module")
+def hardened() -> MockRun:
+    """A role with an external id, a session tag, a boundary and a longer session."""
+    import pulumi
+
+    return _run(
+        external_id=pulumi.Output.secret("ext-1234"),
+        session_tag=SessionTag(key="platform-pipeline", value="example-org/platform-infra"),
+        permissions_boundary_arn="arn:aws:iam::333333333333:policy/platform-boundary",
+        max_session_duration_seconds=7200,
+        allowed_actions=["logs:*", "cloudwatch:PutMetricAlarm"],
+        policy_arns=["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+    )
+
+
+def test_trust_policy_admits_only_the_pipeline_role_without_conditions_by_default() -> None:
+    run = _run()
+    trust = _policy(run.one(ROLE), "assumeRolePolicy")
+    assert trust["Statement"] == [
+        {
+            "Sid": "PipelineAssumeRole",
+            "Effect": "Allow",
+            "Principal": {"AWS": [PIPELINE]},
+            "Action": "sts:AssumeRole",
+        }
+    ]
+    # Least privilege by default: no managed policy, the inline policy only denies self-modification.
+    assert run.of_type(ATTACHMENT) == []
+    inline = _policy(run.one(ROLE_POLICY), "policy")
+    assert [s["Effect"] for s in inline["Statement"]] == ["Deny"]
+    assert inline["Statement"][0]["Resource"] == "arn:aws:iam::333333333333:role/platform-deploy"
+    assert "iam:UpdateAssumeRolePolicy" in inline["Statement"][0]["Action"]
+
+
+def test_external_id_is_required_and_the_trust_policy_stays_secret(hardened: MockRun) -> None:
+    role = hardened.one(ROLE)
+    assert is_secret_value(role.inputs["assumeRolePolicy"])
+    statement = _policy(role, "assumeRolePolicy")["Statement"][0]
+    assert statement["Principal"] == {"AWS": [PIPELINE]}
+    assert statement["Condition"]["StringEquals"]["sts:ExternalId"] == "ext-1234"
+
+
+def test_session_tag_is_required_and_tag_session_allowed(hardened: MockRun) -> None:
+    statement = _policy(hardened.one(ROLE), "assumeRolePolicy")["Statement"][0]
+    assert statement["Action"] == ["sts:AssumeRole", "sts:TagSession"]
+    assert (
+        statement["Condition"]["StringEquals"]["aws:RequestTag/platform-pipeline"]
+        == "example-org/platform-infra"
+    )
+    assert statement["Condition"]["ForAllValues:StringEquals"] == {"aws:TagKeys": ["platform-pipeline"]}
+
+
+def test_boundary_session_length_and_policies(hardened: MockRun) -> None:
+    role = hardened.one(ROLE)
+    assert role.inputs["permissionsBoundary"] == "arn:aws:iam::333333333333:policy/platform-boundary"
+    assert role.inputs["maxSessionDuration"] == 7200
+    assert ADMINISTRATOR_TAG not in (role.inputs.get("tags") or {})
+    inline = _policy(hardened.one(ROLE_POLICY), "policy")
+    assert inline["Statement"][0] == {
+        "Sid": "Deploy",
+        "Effect": "Allow",
+        "Action": ["cloudwatch:PutMetricAlarm", "logs:*"],
+        "Resource": "*",
+    }
+    assert [a.inputs["policyArn"] for a in hardened.of_type(ATTACHMENT)] == [
+        "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    ]
+    # Every child of the component runs on the target account's explicit provider.
+    for resource in hardened.resources:
+        if resource.custom and not resource.is_provider:
+            assert resource.provider_urn.endswith("::prod-aws"), resource.name
+
+
+def test_administrator_access_only_when_asked_and_then_tagged() -> None:
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    with pytest.raises(
+        ValidationError, match=r"DeployRole\(deploy-prod\)\.policy_arns\[0\].*AdministratorAccess"
+    ):
+        _run(policy_arns=[admin])
+    run = _run(administrator_access=True)
+    assert [a.inputs["policyArn"] for a in run.of_type(ATTACHMENT)] == [admin]
+    assert run.one(ROLE).inputs["tags"][ADMINISTRATOR_TAG] == "true"
+    component = run.one("platform:iam:DeployRole")
+    assert component.outputs["administratorAccess"] is True
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"trusted_principal_arns": ["*"]}, r"trusted_principal_arns\[0\]: must not be a wildcard"),
+        ({"trusted_principal_arns": [PIPELINE, "arn:aws:iam::*:root"]}, r"trusted_principal_arns\[1\]"),
+        ({"trusted_principal_arns": ["arn:aws:iam::444444444444:root"]}, r"bare account root"),
+        ({"trusted_principal_arns": ["arn:aws:iam::555555555555:role/x"]}, r"not a principal of the shared"),
+        ({"trusted_principal_arns": []}, r"trusted_principal_arns: must list"),
+        ({"allowed_actions": ["*:*"]}, r"allowed_actions\[0\]: grants every action"),
+        ({"max_session_duration_seconds": 900}, r"max_session_duration_seconds: is out of range"),
+        ({"session_tag": SessionTag(key="aws:foo", value="x")}, r"session_tag\.key"),
+    ],
+)
+def test_refused_arguments_name_the_argument(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        _run(**overrides)
+
+
+def test_account_root_needs_the_explicit_flag() -> None:
+    root = "arn:aws:iam::444444444444:root"
+    run = _run(trusted_principal_arns=[root], allow_account_root=True)
+    assert _policy(run.one(ROLE), "assumeRolePolicy")["Statement"][0]["Principal"] == {"AWS": [root]}

@@ -1,0 +1,182 @@
+"""Pipeline identity: GitHub OIDC trust (audience, subjects), the single permission, Azure federation."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from components.pipeline_identity import (
+    AzurePipelineIdentity,
+    AzurePipelineIdentityArgs,
+    AzureRoleGrant,
+    GitHubSubjects,
+    PipelineIdentity,
+    PipelineIdentityArgs,
+    constrained_assignment_condition,
+    role_assignment_name,
+)
+from components.validation import ValidationError
+from infra.mocks import MockRun, run_with_mocks
+from tests.conftest import make_environment, make_providers
+
+DEPLOY_ROLES = [
+    "arn:aws:iam::111111111111:role/platform-deploy",
+    "arn:aws:iam::333333333333:role/platform-deploy",
+]
+GITHUB = GitHubSubjects(repository="example-org/platform-infra", branches=["main"], environments=["prod"])
+SUB = "11111111-1111-4111-8111-111111111111"
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+
+
+def _aws_args(**overrides: Any) -> PipelineIdentityArgs:
+    values: dict[str, Any] = {
+        "account_id": "444444444444",
+        "role_name": "platform-pipeline",
+        "github": GITHUB,
+        "deploy_role_arns": DEPLOY_ROLES,
+    }
+    values.update(overrides)
+    return PipelineIdentityArgs(**values)
+
+
+def _run_aws(**overrides: Any) -> MockRun:
+    def program() -> None:
+        providers = make_providers(make_environment("prod"))
+        PipelineIdentity("pipeline", _aws_args(**overrides), opts=providers.resource_options())
+
+    return run_with_mocks(program, stack="shared")
+
+
+@pytest.fixture(scope="module")
+def aws_run() -> MockRun:
+    return _run_aws()
+
+
+def test_oidc_provider_is_githubs_with_the_sts_audience(aws_run: MockRun) -> None:
+    provider = aws_run.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert provider.inputs["url"] == "https://token.actions.githubusercontent.com"
+    assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
+
+
+def test_trust_policy_checks_audience_and_exact_subjects(aws_run: MockRun) -> None:
+    provider = aws_run.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    trust = json.loads(aws_run.one("aws:iam/role:Role").inputs["assumeRolePolicy"])
+    assert len(trust["Statement"]) == 1
+    statement = trust["Statement"][0]
+    assert statement["Principal"] == {"Federated": provider.outputs["arn"]}
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": [
+                "repo:example-org/platform-infra:ref:refs/heads/main",
+                "repo:example-org/platform-infra:environment:prod",
+            ],
+        }
+    }
+
+
+def test_only_permission_is_assuming_the_deploy_roles(aws_run: MockRun) -> None:
+    policies = aws_run.of_type("aws:iam/rolePolicy:RolePolicy")
+    assert len(policies) == 1
+    assert aws_run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") == []
+    assert not aws_run.one("aws:iam/role:Role").inputs.get("managedPolicyArns")
+    document = json.loads(policies[0].inputs["policy"])
+    assert document["Statement"] == [
+        {"Sid": "AssumeDeployRoles", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": DEPLOY_ROLES}
+    ]
+
+
+def test_tag_session_is_added_only_when_asked() -> None:
+    run = _run_aws(tag_session=True, oidc_provider_arn="arn:aws:iam::444444444444:oidc-provider/x")
+    document = json.loads(run.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    assert document["Statement"][0]["Action"] == ["sts:AssumeRole", "sts:TagSession"]
+    # An existing OIDC provider is reused, not created a second time.
+    assert run.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider") == []
+    trust = json.loads(run.one("aws:iam/role:Role").inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Federated": "arn:aws:iam::444444444444:oidc-provider/x"}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"github": GitHubSubjects(repository="example-org/platform-infra", branches=["*"])},
+            r"branches\[0\]",
+        ),
+        ({"github": GitHubSubjects(repository="example-org/*")}, r"github\.repository"),
+        ({"github": GitHubSubjects(repository="example-org/platform-infra")}, r"nothing would be trusted"),
+        ({"deploy_role_arns": ["*"]}, r"deploy_role_arns\[0\]"),
+        ({"deploy_role_arns": []}, r"deploy_role_arns: must list"),
+    ],
+)
+def test_refused_arguments(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        _run_aws(**overrides)
+
+
+@pytest.fixture(scope="module")
+def azure_run() -> MockRun:
+    def program() -> None:
+        env = make_environment("prod")
+        providers = make_providers(env)
+        AzurePipelineIdentity(
+            "pipeline-azure",
+            AzurePipelineIdentityArgs(
+                identity_name="platform-pipeline",
+                resource_group_name="platform-pipeline",
+                location="westeurope",
+                github=GITHUB,
+                grants=[
+                    AzureRoleGrant("prod-contributor", f"/subscriptions/{SUB}", CONTRIBUTOR, SUB),
+                    AzureRoleGrant(
+                        "prod-assign",
+                        f"/subscriptions/{SUB}",
+                        "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
+                        SUB,
+                        condition=constrained_assignment_condition([SECRETS_USER]),
+                    ),
+                ],
+            ),
+            opts=providers.resource_options(),
+        )
+
+    return run_with_mocks(program, stack="shared")
+
+
+def test_federated_credentials_one_per_subject(azure_run: MockRun) -> None:
+    credentials = azure_run.of_type("azure-native:managedidentity:FederatedIdentityCredential")
+    assert [c.inputs["subject"] for c in credentials] == [
+        "repo:example-org/platform-infra:ref:refs/heads/main",
+        "repo:example-org/platform-infra:environment:prod",
+    ]
+    for credential in credentials:
+        assert credential.inputs["issuer"] == "https://token.actions.githubusercontent.com"
+        assert credential.inputs["audiences"] == ["api://AzureADTokenExchange"]
+        assert credential.inputs["resourceName"] == "platform-pipeline"
+    # Azure refuses concurrent credential writes on one identity: the second waits for the first.
+    assert credentials[0].urn in credentials[1].depends_on
+
+
+def test_role_assignments_are_deterministic_and_constrained(azure_run: MockRun) -> None:
+    identity = azure_run.one("azure-native:managedidentity:UserAssignedIdentity")
+    assignments = {a.name: a for a in azure_run.of_type("azure-native:authorization:RoleAssignment")}
+    contributor = assignments["pipeline-azure-prod-contributor"]
+    assert contributor.inputs["principalId"] == identity.outputs["principalId"]
+    assert contributor.inputs["principalType"] == "ServicePrincipal"
+    assert contributor.inputs["roleDefinitionId"] == (
+        f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{CONTRIBUTOR}"
+    )
+    name = contributor.inputs["roleAssignmentName"]
+    assert uuid.UUID(name).version == 5
+    assert name == role_assignment_name("platform-pipeline", f"/subscriptions/{SUB}", CONTRIBUTOR)
+    assert "condition" not in contributor.inputs
+    constrained = assignments["pipeline-azure-prod-assign"]
+    assert constrained.inputs["conditionVersion"] == "2.0"
+    assert f"GuidEquals {{{SECRETS_USER}}}" in constrained.inputs["condition"]
+    assert "roleAssignments/write" in constrained.inputs["condition"]
+    assert "roleAssignments/delete" in constrained.inputs["condition"]

@@ -1,0 +1,251 @@
+"""State backends: S3 bucket and KMS hardening, replication, Azure storage hardening, login/secrets URLs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from components.state_backend import (
+    AwsReplication,
+    AwsStateBackend,
+    AwsStateBackendArgs,
+    AzureStateBackend,
+    AzureStateBackendArgs,
+)
+from components.validation import ValidationError
+from infra.mocks import MockRun, run_with_mocks
+from tests.conftest import make_environment, make_providers
+
+PIPELINE = "arn:aws:iam::444444444444:role/platform-pipeline"
+BUCKET = "example-org-platform-pulumi-state"
+REPLICA = "example-org-platform-pulumi-state-replica"
+KEY = "aws:kms/key:Key"
+
+
+def _aws_args(**overrides: Any) -> AwsStateBackendArgs:
+    values: dict[str, Any] = {
+        "bucket_name": BUCKET,
+        "account_id": "444444444444",
+        "region": "eu-west-1",
+        "environments": ["dev", "prod"],
+        "user_arns": [PIPELINE],
+    }
+    values.update(overrides)
+    return AwsStateBackendArgs(**values)
+
+
+@pytest.fixture(scope="module")
+def aws_run() -> MockRun:
+    def program() -> None:
+        providers = make_providers(make_environment("prod"))
+        replica = aws.Provider("replica", aws.ProviderArgs(region="eu-central-1"))
+        backend = AwsStateBackend(
+            "state",
+            _aws_args(
+                replication=AwsReplication(region="eu-central-1", bucket_name=REPLICA, provider=replica)
+            ),
+            opts=providers.resource_options(),
+        )
+        pulumi.export("login", backend.login_url)
+        pulumi.export("secrets", backend.secrets_providers)
+
+    return run_with_mocks(program, stack="shared")
+
+
+def _for_bucket(run: MockRun, type_token: str, bucket: str) -> Any:
+    found = [r for r in run.of_type(type_token) if r.inputs["bucket"] == bucket]
+    assert len(found) == 1, type_token
+    return found[0]
+
+
+@pytest.mark.parametrize("bucket", [BUCKET, REPLICA])
+def test_bucket_hardening(aws_run: MockRun, bucket: str) -> None:
+    versioning = _for_bucket(aws_run, "aws:s3/bucketVersioning:BucketVersioning", bucket)
+    assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
+    block = _for_bucket(aws_run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", bucket)
+    for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
+        assert block.inputs[flag] is True, flag
+    policy = json.loads(_for_bucket(aws_run, "aws:s3/bucketPolicy:BucketPolicy", bucket).inputs["policy"])
+    deny = policy["Statement"][0]
+    assert deny["Effect"] == "Deny"
+    assert deny["Principal"] == "*"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Resource"] == [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
+    ownership = _for_bucket(aws_run, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", bucket)
+    assert ownership.inputs["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+    assert aws_run.one("aws:s3/bucket:Bucket", "state" if bucket == BUCKET else "state-replica").protect
+
+
+def test_sse_kms_with_the_dedicated_rotating_key(aws_run: MockRun) -> None:
+    state_key = aws_run.one(KEY, "state-state")
+    replica_key = aws_run.one(KEY, "state-replica")
+    for bucket, key in ((BUCKET, state_key), (REPLICA, replica_key)):
+        encryption = _for_bucket(
+            aws_run,
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            bucket,
+        )
+        default = encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
+        assert default == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key.outputs["arn"]}
+    for key in aws_run.of_type(KEY):
+        assert key.inputs["enableKeyRotation"] is True, key.name
+        assert key.protect, key.name
+
+
+def test_lifecycle_expires_old_versions(aws_run: MockRun) -> None:
+    lifecycle = _for_bucket(
+        aws_run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", BUCKET
+    )
+    rule = lifecycle.inputs["rules"][0]
+    assert rule["status"] == "Enabled"
+    assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 90}
+    assert rule["filter"] == {"prefix": ""}
+
+
+def test_pipeline_reaches_state_and_keys_through_resource_policies(aws_run: MockRun) -> None:
+    policy = json.loads(_for_bucket(aws_run, "aws:s3/bucketPolicy:BucketPolicy", BUCKET).inputs["policy"])
+    allowed = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert {p for s in allowed for p in s["Principal"]["AWS"]} == {PIPELINE}
+    assert {a for s in allowed for a in s["Action"]} == {
+        "s3:GetBucketLocation",
+        "s3:ListBucket",
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+    }
+    key_policy = json.loads(aws_run.one(KEY, "state-secrets-prod").inputs["policy"])
+    users = [s for s in key_policy["Statement"] if s["Sid"].startswith("Use")]
+    assert users[0]["Principal"] == {"AWS": [PIPELINE]}
+    assert "kms:*" not in users[0]["Action"]
+    # The replica's key is not usable by the pipeline (only S3 replication writes there).
+    replica_policy = json.loads(aws_run.one(KEY, "state-replica").inputs["policy"])
+    assert [s["Sid"] for s in replica_policy["Statement"]] == ["AccountAdministersKeyThroughIam"]
+
+
+def test_replication_to_the_replica_region(aws_run: MockRun) -> None:
+    config = aws_run.one("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+    rule = config.inputs["rules"][0]
+    assert rule["destination"]["bucket"] == f"arn:aws:s3:::{REPLICA}"
+    replica_key = aws_run.one(KEY, "state-replica")
+    assert rule["destination"]["encryptionConfiguration"] == {"replicaKmsKeyId": replica_key.outputs["arn"]}
+    assert rule["sourceSelectionCriteria"]["sseKmsEncryptedObjects"]["status"] == "Enabled"
+    versionings = {r.urn for r in aws_run.of_type("aws:s3/bucketVersioning:BucketVersioning")}
+    assert versionings <= set(config.depends_on)
+    for name in ("state-replica", "state-replica-policy", "state-replica-versioning"):
+        resource = next(r for r in aws_run.resources if r.name == name and r.custom)
+        assert resource.provider_urn.endswith("::replica"), name
+    role = aws_run.one("aws:iam/role:Role")
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Service": "s3.amazonaws.com"}
+
+
+def test_login_url_and_secrets_providers(aws_run: MockRun) -> None:
+    assert aws_run.stack_outputs["login"] == f"s3://{BUCKET}?region=eu-west-1"
+    assert aws_run.stack_outputs["secrets"] == {
+        "dev": "awskms://alias/pulumi-secrets-dev?region=eu-west-1",
+        "prod": "awskms://alias/pulumi-secrets-prod?region=eu-west-1",
+    }
+    aliases = {a.inputs["name"]: a for a in aws_run.of_type("aws:kms/alias:Alias")}
+    prod_key = aws_run.one(KEY, "state-secrets-prod")
+    assert aliases["alias/pulumi-secrets-prod"].inputs["targetKeyId"] == prod_key.outputs["keyId"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"bucket_name": "Bad_Bucket"}, r"bucket_name"),
+        ({"environments": []}, r"environments: must list"),
+        ({"user_arns": ["*"]}, r"user_arns\[0\]"),
+        ({"noncurrent_version_days": 0}, r"noncurrent_version_days"),
+        ({"alias_prefix": "aws-keys"}, r"alias_prefix"),
+    ],
+)
+def test_refused_aws_arguments(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        _aws_args_run(**overrides)
+
+
+def _aws_args_run(**overrides: Any) -> MockRun:
+    def program() -> None:
+        providers = make_providers(make_environment("prod"))
+        AwsStateBackend("state", _aws_args(**overrides), opts=providers.resource_options())
+
+    return run_with_mocks(program, stack="shared")
+
+
+@pytest.fixture(scope="module")
+def azure_run() -> MockRun:
+    def program() -> None:
+        providers = make_providers(make_environment("prod"))
+        backend = AzureStateBackend(
+            "state-azure",
+            AzureStateBackendArgs(
+                resource_group_name="platform-state",
+                location="westeurope",
+                tenant_id="99999999-9999-4999-8999-999999999999",
+                subscription_id="44444444-4444-4444-8444-444444444444",
+                storage_account_name="exampleplatformstate",
+                key_vault_name="example-platform-state",
+                environments=["dev", "prod"],
+                user_principal_ids=["aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"],
+                allowed_ip_ranges=["203.0.113.0/24"],
+            ),
+            opts=providers.resource_options(),
+        )
+        pulumi.export("login", backend.login_url)
+        pulumi.export("secrets", backend.secrets_providers)
+
+    return run_with_mocks(program, stack="shared")
+
+
+def test_azure_storage_hardening(azure_run: MockRun) -> None:
+    account = azure_run.one("azure-native:storage:StorageAccount")
+    assert account.inputs["kind"] == "StorageV2"
+    assert account.inputs["sku"] == {"name": "Standard_GRS"}
+    assert account.inputs["minimumTlsVersion"] == "TLS1_2"
+    assert account.inputs["allowBlobPublicAccess"] is False
+    assert account.inputs["enableHttpsTrafficOnly"] is True
+    assert account.inputs["allowSharedKeyAccess"] is False
+    assert account.protect
+    assert account.inputs["networkRuleSet"] == {
+        "defaultAction": "Deny",
+        "bypass": "AzureServices",
+        "ipRules": [{"iPAddressOrRange": "203.0.113.0/24", "action": "Allow"}],
+    }
+    service = azure_run.one("azure-native:storage:BlobServiceProperties")
+    assert service.inputs["isVersioningEnabled"] is True
+    assert service.inputs["deleteRetentionPolicy"] == {"enabled": True, "days": 30}
+    assert service.inputs["containerDeleteRetentionPolicy"] == {"enabled": True, "days": 30}
+    container = azure_run.one("azure-native:storage:BlobContainer")
+    assert container.inputs["publicAccess"] == "None"
+    assert container.inputs["containerName"] == "pulumi-state"
+
+
+def test_azure_key_vault_keys_and_urls(azure_run: MockRun) -> None:
+    vault = azure_run.one("azure-native:keyvault:Vault").inputs["properties"]
+    assert vault["enableRbacAuthorization"] is True
+    assert vault["enablePurgeProtection"] is True
+    assert vault["networkAcls"] == {
+        "defaultAction": "Deny",
+        "bypass": "AzureServices",
+        "ipRules": [{"value": "203.0.113.0/24"}],
+    }
+    keys = {k.inputs["keyName"]: k for k in azure_run.of_type("azure-native:keyvault:Key")}
+    assert set(keys) == {"pulumi-secrets-dev", "pulumi-secrets-prod"}
+    properties = keys["pulumi-secrets-prod"].inputs["properties"]
+    assert properties["kty"] == "RSA"
+    assert {"wrapKey", "unwrapKey"} <= set(properties["keyOps"])
+    assert properties["rotationPolicy"]["lifetimeActions"][0]["action"]["type"] == "rotate"
+    assert azure_run.stack_outputs["login"] == "azblob://pulumi-state?storage_account=exampleplatformstate"
+    assert azure_run.stack_outputs["secrets"]["prod"] == (
+        "azurekeyvault://example-platform-state.vault.azure.net/keys/pulumi-secrets-prod"
+    )
+    roles = sorted(
+        a.inputs["roleDefinitionId"].rsplit("/", 1)[1]
+        for a in azure_run.of_type("azure-native:authorization:RoleAssignment")
+    )
+    assert roles == ["12338af0-0e69-4776-bea7-57ae8d297424", "ba92f5b4-2d11-453d-a403-e96b0029c9fe"]
