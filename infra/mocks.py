@@ -157,7 +157,10 @@ def _key_vault(args: MockResourceArgs) -> dict[str, Any]:
     """A Key Vault's data-plane URI, as Azure computes it from the vault name."""
     outputs = _azure_native(args)
     name = args.inputs.get("vaultName") or args.name
-    outputs["properties"] = {**(args.inputs.get("properties") or {}), "vaultUri": f"https://{name}.vault.azure.net/"}
+    outputs["properties"] = {
+        **(args.inputs.get("properties") or {}),
+        "vaultUri": f"https://{name}.vault.azure.net/",
+    }
     return outputs
 
 

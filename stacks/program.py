@@ -34,9 +34,10 @@ def main() -> None:
         return
     env = config.environment
 
-    providers = EnvironmentProviders(env.name, EnvironmentProvidersArgs(environment=env, project=pulumi.get_project()))
+    providers = EnvironmentProviders(
+        env.name, EnvironmentProvidersArgs(environment=env, project=pulumi.get_project())
+    )
 
-    # -- capabilities (each adds its declare_* call here, in the order described above) --
     workspace = declare_log_analytics(config, providers)
     workspace_id = workspace.workspace_id if workspace is not None else None
     vault = declare_vault(config, providers, log_analytics_workspace_id=workspace_id)
@@ -44,7 +45,7 @@ def main() -> None:
         config,
         providers,
         secret_reference=vault.reference if vault is not None else None,
-        log_analytics_workspace_id=workspace.workspace_id if workspace is not None else None,
+        log_analytics_workspace_id=workspace_id,
     )
     pulumi.export("apps", app_outputs(apps))
     if vault is not None:
