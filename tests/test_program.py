@@ -34,3 +34,26 @@ def test_environment_stacks_export_where_they_deploy(stack_run, stack: str) -> N
     assert outputs["environment"] == stack
     assert outputs["tier"] == stack
     assert outputs["awsDeployRoleArn"].startswith(f"arn:aws:iam::{outputs['awsAccountId']}:role/")
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_apps_read_their_secrets_from_the_stacks_vault_with_both_slots(stack_run, stack: str) -> None:
+    run = stack_run(stack)
+    vault_name = run.one("azure-native:keyvault:Vault").inputs["vaultName"]
+    reference = (
+        f"@Microsoft.KeyVault(SecretUri=https://{vault_name}.vault.azure.net/secrets/database-admin-password)"
+    )
+    for settings_type in ("WebAppApplicationSettings", "WebAppApplicationSettingsSlot"):
+        (api_settings,) = [
+            r for r in run.of_type(f"azure-native:web:{settings_type}") if r.name.startswith("api-")
+        ]
+        assert api_settings.inputs["properties"]["DATABASE_PASSWORD"] == reference
+    granted = {
+        r.name
+        for r in run.of_type("azure-native:authorization:RoleAssignment")
+        if r.inputs["roleDefinitionId"].endswith("4633458b-17de-408a-b874-0445c86b69e6")
+    }
+    apps = {r.name for r in run.of_type("platform:app:BlueGreenAppService")}
+    assert granted == {
+        f"vault-access-{app}-{slot}-secrets-user" for app in apps for slot in ("production", "staging")
+    }
