@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -175,3 +176,25 @@ def test_azure_pipeline_has_approval_gate_and_saved_plan() -> None:
 def test_policy_check_runs_before_any_cloud_step(path: Path) -> None:
     text = path.read_text()
     assert text.index("infra check") < text.index("pulumi login")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        WORKFLOWS / "stack-deploy.yml",
+        WORKFLOWS / "deploy.yml",
+        ROOT / ".azure-pipelines" / "pulumi-steps.yml",
+    ],
+)
+def test_deployments_refresh_first_so_a_release_is_not_undone(path: Path) -> None:
+    """State must hold the live image (a release swaps it) before the site is sent again."""
+    text = path.read_text()
+    commands = [
+        " ".join(line.strip().rstrip("\\") for line in block.splitlines())
+        for block in re.findall(r"pulumi (?:up|preview)[^\n]*(?:\\\n[^\n]*)*", text)
+    ]
+    commands = [c for c in commands if "--stack" in c]  # the commands themselves, not comments or step names
+    deploying = [c for c in commands if "--save-plan" in c or ("pulumi up" in c and "--plan" not in c)]
+    assert deploying, f"no deploying pulumi command found in {path.name}"
+    for command in deploying:
+        assert "--refresh" in command, command
