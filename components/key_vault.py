@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -27,8 +26,16 @@ import pulumi
 import pulumi_azure_native as azure_native
 import pulumi_random as random
 
+from components.azure_rbac import role_assignment_name, role_definition_id
 from components.environment import Environment
-from components.validation import GUID_ALLOWED, GUID_PATTERN, ValidationError, require_int
+from components.validation import (
+    AZURE_RESOURCE_GROUP_ALLOWED,
+    AZURE_RESOURCE_GROUP_PATTERN,
+    GUID_ALLOWED,
+    GUID_PATTERN,
+    ValidationError,
+    require_int,
+)
 
 VAULT_NAME_PATTERN = re.compile(r"^(?!.*--)[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$")
 VAULT_NAME_ALLOWED = (
@@ -37,8 +44,6 @@ VAULT_NAME_ALLOWED = (
 )
 SECRET_NAME_PATTERN = re.compile(r"^[0-9A-Za-z-]{1,127}$")
 SECRET_NAME_ALLOWED = "1-127 letters, digits and hyphens"
-RESOURCE_GROUP_PATTERN = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
-RESOURCE_GROUP_ALLOWED = "1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'"
 SUBNET_ID_PATTERN = re.compile(
     r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/Microsoft\.Network/"
     r"virtualNetworks/[^/]+/subnets/[^/]+$"
@@ -63,8 +68,6 @@ KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 #: Built-in role: manage secrets (what the deploying principal needs).
 KEY_VAULT_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
 
-#: Namespace of the role assignment names: uuid5 keeps a name stable across runs, so nothing is replaced.
-ROLE_ASSIGNMENT_NAMESPACE = uuid.UUID("6f1f8a0e-4a53-5d0c-9a52-6b6579766c74")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EVERY_N_DAYS = re.compile(r"^every_(\d+)_days?$")
@@ -587,14 +590,14 @@ def _validate_vault_args(name: str, args: SecretVaultArgs) -> None:
             value=args.vault_name,
             allowed=VAULT_NAME_ALLOWED,
         )
-    if args.resource_group_name is not None and not RESOURCE_GROUP_PATTERN.fullmatch(
+    if args.resource_group_name is not None and not AZURE_RESOURCE_GROUP_PATTERN.fullmatch(
         args.resource_group_name
     ):
         raise ValidationError(
             f"{arg}.resource_group_name",
             "is not a valid resource group name",
             value=args.resource_group_name,
-            allowed=RESOURCE_GROUP_ALLOWED,
+            allowed=AZURE_RESOURCE_GROUP_ALLOWED,
         )
     if env.is_prod and not args.purge_protection:
         raise ValidationError(
@@ -663,16 +666,6 @@ def validate_ip_range(key: str, value: object, *, stack: str | None = None) -> s
     if network.version != 4:
         raise error
     return value
-
-
-def role_definition_id(subscription_id: str, role_guid: str) -> str:
-    """The full ARM id of a built-in role definition under ``subscription_id``."""
-    return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{role_guid}"
-
-
-def role_assignment_name(scope: str, label: str, role_guid: str) -> str:
-    """A deterministic role assignment name: the same scope, principal label and role give the same GUID."""
-    return str(uuid.uuid5(ROLE_ASSIGNMENT_NAMESPACE, f"{scope.lower()}|{label}|{role_guid}"))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,9 +23,15 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_azure_native as azure_native
 
+from components.azure_rbac import role_assignment_name, role_definition_id
 from components.deploy_role import POLICY_VERSION, PRINCIPAL_ARN_PATTERN
 from components.environment import AZURE_LOCATION_PATTERN, IAM_ROLE_NAME_PATTERN, MAX_SESSION_SECONDS
-from components.validation import GUID_PATTERN, ValidationError, require_int, require_pattern
+from components.validation import (
+    GUID_PATTERN,
+    ValidationError,
+    require_int,
+    require_pattern,
+)
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_ISSUER = f"https://{GITHUB_OIDC_HOST}"
@@ -38,12 +43,8 @@ REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9_
 BRANCH_PATTERN = re.compile(r"^(?!.*\.\.)[A-Za-z0-9._/-]{1,200}$")
 GITHUB_ENVIRONMENT_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
 AZURE_RESOURCE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$")
-RESOURCE_GROUP_PATTERN = re.compile(r"^[\w.()-]{1,89}[\w()-]$")
 #: A user-assigned identity accepts at most 20 federated credentials.
 MAX_FEDERATED_CREDENTIALS = 20
-
-#: Namespace of the deterministic role-assignment names (uuid5), so re-running never duplicates one.
-ROLE_ASSIGNMENT_NAMESPACE = uuid.UUID("6f1c1f0e-6a3c-5a53-9d0e-0c7a1b2f3e4d")
 
 
 @dataclass(frozen=True)
@@ -254,17 +255,7 @@ class AzureRoleGrant:
     @property
     def role_definition_id(self) -> str:
         """Full role definition id in the grant's subscription."""
-        return (
-            f"/subscriptions/{self.subscription_id}/providers/Microsoft.Authorization/roleDefinitions/"
-            f"{self.role_definition_guid}"
-        )
-
-
-def role_assignment_name(identity_name: str, scope: str, role_definition_guid: str) -> str:
-    """Deterministic role assignment name: the same identity, scope and role always give the same GUID."""
-    return str(
-        uuid.uuid5(ROLE_ASSIGNMENT_NAMESPACE, f"{identity_name}|{scope.lower()}|{role_definition_guid}")
-    )
+        return role_definition_id(self.subscription_id, self.role_definition_guid)
 
 
 def constrained_assignment_condition(assignable_role_guids: Sequence[str]) -> str:
@@ -388,7 +379,7 @@ class AzurePipelineIdentity(pulumi.ComponentResource):
                     f"{name}-{grant.name}",
                     azure_native.authorization.RoleAssignmentArgs(
                         role_assignment_name=role_assignment_name(
-                            args.identity_name, grant.scope, grant.role_definition_guid
+                            grant.scope, args.identity_name, grant.role_definition_guid
                         ),
                         scope=grant.scope,
                         principal_id=self.principal_id,

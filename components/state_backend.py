@@ -26,11 +26,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_azure_native as azure_native
 
+from components.azure_rbac import role_assignment_name, role_definition_id
 from components.deploy_role import POLICY_VERSION, PRINCIPAL_ARN_PATTERN
 from components.environment import AWS_REGION_PATTERN, AZURE_LOCATION_PATTERN, ENVIRONMENT_NAME_PATTERN
-from components.pipeline_identity import RESOURCE_GROUP_PATTERN, role_assignment_name
 from components.validation import (
     AWS_ACCOUNT_ID_PATTERN,
+    AZURE_RESOURCE_GROUP_ALLOWED,
+    AZURE_RESOURCE_GROUP_PATTERN,
     GUID_PATTERN,
     ValidationError,
     require_int,
@@ -772,14 +774,11 @@ class AzureStateBackend(pulumi.ComponentResource):
                 azure_native.authorization.RoleAssignment(
                     f"{name}-{grant}-{index}",
                     azure_native.authorization.RoleAssignmentArgs(
-                        role_assignment_name=role_assignment_name(f"{name}-{index}", scope_id, role),
+                        role_assignment_name=role_assignment_name(scope_id, f"{name}-{index}", role),
                         scope=scope,
                         principal_id=principal_id,
                         principal_type=azure_native.authorization.PrincipalType.SERVICE_PRINCIPAL,
-                        role_definition_id=(
-                            f"/subscriptions/{args.subscription_id}/providers/Microsoft.Authorization/"
-                            f"roleDefinitions/{role}"
-                        ),
+                        role_definition_id=role_definition_id(args.subscription_id, role),
                     ),
                     opts=child,
                 )
@@ -800,8 +799,8 @@ def _validate_azure(name: str, args: AzureStateBackendArgs) -> None:
     require_pattern(
         f"{prefix}.resource_group_name",
         args.resource_group_name,
-        RESOURCE_GROUP_PATTERN,
-        "a resource group name",
+        AZURE_RESOURCE_GROUP_PATTERN,
+        AZURE_RESOURCE_GROUP_ALLOWED,
     )
     require_pattern(f"{prefix}.location", args.location, AZURE_LOCATION_PATTERN, "an Azure location")
     require_pattern(f"{prefix}.tenant_id", args.tenant_id, GUID_PATTERN, "a GUID")

@@ -17,6 +17,9 @@ _NOT_GIVEN = object()
 GUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 AWS_ACCOUNT_ID_PATTERN = re.compile(r"^\d{12}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+#: Azure resource group names: 1-90 of letters, digits, '_', '-', '.', '(' and ')', not ending in '.'.
+AZURE_RESOURCE_GROUP_PATTERN = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
+AZURE_RESOURCE_GROUP_ALLOWED = "1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'"
 
 
 def current_stack() -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from components.azure_rbac import role_assignment_name
 from components.pipeline_identity import (
     AzurePipelineIdentity,
     AzurePipelineIdentityArgs,
@@ -16,7 +17,6 @@ from components.pipeline_identity import (
     PipelineIdentity,
     PipelineIdentityArgs,
     constrained_assignment_condition,
-    role_assignment_name,
 )
 from components.validation import ValidationError
 from infra.mocks import MockRun, run_with_mocks
@@ -173,7 +173,7 @@ def test_role_assignments_are_deterministic_and_constrained(azure_run: MockRun) 
     )
     name = contributor.inputs["roleAssignmentName"]
     assert uuid.UUID(name).version == 5
-    assert name == role_assignment_name("platform-pipeline", f"/subscriptions/{SUB}", CONTRIBUTOR)
+    assert name == role_assignment_name(f"/subscriptions/{SUB}", "platform-pipeline", CONTRIBUTOR)
     assert "condition" not in contributor.inputs
     constrained = assignments["pipeline-azure-prod-assign"]
     assert constrained.inputs["conditionVersion"] == "2.0"

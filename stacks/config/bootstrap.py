@@ -39,7 +39,6 @@ from components.pipeline_identity import (
     BRANCH_PATTERN,
     GITHUB_ENVIRONMENT_PATTERN,
     REPOSITORY_PATTERN,
-    RESOURCE_GROUP_PATTERN,
     GitHubSubjects,
 )
 from components.state_backend import (
@@ -50,7 +49,13 @@ from components.state_backend import (
     KMS_ALIAS_PATTERN,
     STORAGE_ACCOUNT_PATTERN,
 )
-from components.validation import AWS_ACCOUNT_ID_ALLOWED, AWS_ACCOUNT_ID_PATTERN, GUID_ALLOWED, GUID_PATTERN
+from components.validation import (
+    AWS_ACCOUNT_ID_ALLOWED,
+    AWS_ACCOUNT_ID_PATTERN,
+    AZURE_RESOURCE_GROUP_PATTERN,
+    GUID_ALLOWED,
+    GUID_PATTERN,
+)
 from stacks.config.environment import read_environment
 from stacks.config.reader import ConfigReader, ConfigSection
 
@@ -317,7 +322,7 @@ def _read_pipeline(section: ConfigSection) -> PipelineSettings:
         azure_resource_group=section.string(
             "azureResourceGroup",
             default="platform-pipeline",
-            pattern=RESOURCE_GROUP_PATTERN,
+            pattern=AZURE_RESOURCE_GROUP_PATTERN,
             allowed="a resource group name",
         ),
         azure_role_guids=roles,
@@ -406,7 +411,7 @@ def _read_state(section: ConfigSection, environment: Environment) -> StateBacken
             resource_group_name=az.string(
                 "resourceGroupName",
                 default="platform-state",
-                pattern=RESOURCE_GROUP_PATTERN,
+                pattern=AZURE_RESOURCE_GROUP_PATTERN,
                 allowed="a resource group name",
             ),
             storage_account_name=az.string(

@@ -17,8 +17,6 @@ from components.key_vault import (
     MAX_PASSWORD_LENGTH,
     MAX_ROTATION_DAYS,
     MIN_PASSWORD_LENGTH,
-    RESOURCE_GROUP_ALLOWED,
-    RESOURCE_GROUP_PATTERN,
     SECRET_NAME_ALLOWED,
     SECRET_NAME_PATTERN,
     SUBNET_ID_ALLOWED,
@@ -29,7 +27,13 @@ from components.key_vault import (
     RotationPolicy,
     validate_ip_range,
 )
-from components.validation import GUID_ALLOWED, GUID_PATTERN, ValidationError
+from components.validation import (
+    AZURE_RESOURCE_GROUP_ALLOWED,
+    AZURE_RESOURCE_GROUP_PATTERN,
+    GUID_ALLOWED,
+    GUID_PATTERN,
+    ValidationError,
+)
 from stacks.config.reader import ConfigReader, ConfigSection
 
 VAULT_KEYS = {
@@ -132,7 +136,7 @@ def read_vault(reader: ConfigReader, environment: Environment) -> VaultConfig | 
     for index, ip_range in enumerate(ip_ranges):
         validate_ip_range(f"{section.key('allowedIpRanges')}[{index}]", ip_range, stack=reader.stack)
     resource_group = section.optional_string(
-        "resourceGroupName", pattern=RESOURCE_GROUP_PATTERN, allowed=RESOURCE_GROUP_ALLOWED
+        "resourceGroupName", pattern=AZURE_RESOURCE_GROUP_PATTERN, allowed=AZURE_RESOURCE_GROUP_ALLOWED
     )
     deployer = section.optional_string("deployerPrincipalId", pattern=GUID_PATTERN, allowed=GUID_ALLOWED)
 
