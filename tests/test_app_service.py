@@ -273,7 +273,8 @@ def test_staging_mirrors_prod_apart_from_sizes(shipped: dict[str, MockRun]) -> N
         for resource in run.of_type(SETTINGS) + run.of_type(SLOT_SETTINGS):
             settings = dict(resource.plain_inputs["properties"])
             settings.pop("APPLICATIONINSIGHTS_CONNECTION_STRING", None)  # per-stack component
-            result[resource.name] = settings
+            # Key Vault references point at each environment's own vault; the secret names must match.
+            result[resource.name] = {k: v.replace(f"-{run.stack}-", "-{env}-") for k, v in settings.items()}
         return result
 
     assert shape(staging) == shape(prod)
