@@ -7,7 +7,8 @@ import uuid
 from components.azure_rbac import role_assignment_name, role_definition_id
 
 SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
-SCOPE = "/subscriptions/11111111-1111-4111-8111-111111111111/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv"
+SUBSCRIPTION_SCOPE = "/subscriptions/11111111-1111-4111-8111-111111111111"
+SCOPE = f"{SUBSCRIPTION_SCOPE}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv"
 
 
 def test_role_definition_id_is_the_full_arm_id() -> None:
