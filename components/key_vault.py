@@ -315,7 +315,9 @@ class GeneratedSecretSpec:
             anchor = self.rotation.period_start(now)
             days = self.expires_in_days if self.expires_in_days is not None else 2 * self.rotation.days
         else:
-            anchor = now.replace(microsecond=0)
+            # The deployment's UTC day, not its second: a preview saved with --save-plan and the
+            # `up --plan` that applies it later the same day must compute the same expiry.
+            anchor = datetime(now.year, now.month, now.day, tzinfo=UTC)
             days = (
                 self.expires_in_days if self.expires_in_days is not None else DEFAULT_EVERY_DEPLOY_EXPIRY_DAYS
             )

@@ -40,7 +40,9 @@ def main() -> None:
 
     workspace = declare_log_analytics(config, providers)
     workspace_id = workspace.workspace_id if workspace is not None else None
-    vault = declare_vault(config, providers, log_analytics_workspace_id=workspace_id)
+    vault = declare_vault(
+        config, providers, log_analytics_workspace_id=workspace_id, deployment_id=config.deployment_id
+    )
     apps = declare_apps(
         config,
         providers,

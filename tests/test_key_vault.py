@@ -199,7 +199,8 @@ def test_one_secret_per_spec_with_content_type_and_stable_expiry(prod: Result) -
     # Period start 2025-01-12 + 45 days, independent of the time of day of the run.
     assert db["attributes"] == {"enabled": True, "expires": datetime(2025, 2, 26, tzinfo=UTC).timestamp()}
     signing = unwrap_secrets(prod.secret("api-signing-key").inputs["properties"])
-    assert signing["attributes"]["expires"] == (NOW + timedelta(days=90)).timestamp()
+    # every_deploy: the deployment's UTC day + 90 days, so a saved plan applied later that day still matches.
+    assert signing["attributes"]["expires"] == datetime(2025, 4, 20, tzinfo=UTC).timestamp()
     webhook = unwrap_secrets(prod.secret("partner-webhook-secret").inputs["properties"])
     assert webhook["attributes"]["expires"] == datetime(2027, 12, 31, tzinfo=UTC).timestamp()
     assert webhook["contentType"] == "text/plain"
@@ -493,3 +494,14 @@ def test_a_refused_vault_registers_nothing() -> None:
 
 def test_naive_clock_is_refused() -> None:
     _refused("SecretVault(vault).now", now=datetime(2025, 1, 1))
+
+
+def test_preview_and_later_up_of_one_pipeline_run_agree(dev: Result) -> None:
+    """A plan saved at preview time must still match when `up --plan` applies it hours later."""
+    preview = _run(
+        "dev", purge_protection=False, now=datetime(2025, 1, 20, 8, 0, tzinfo=UTC), deployment_id="run-7"
+    )
+    up = _run(
+        "dev", purge_protection=False, now=datetime(2025, 1, 20, 17, 45, tzinfo=UTC), deployment_id="run-7"
+    )
+    assert _fingerprint(preview) == _fingerprint(up)

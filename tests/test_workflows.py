@@ -198,3 +198,19 @@ def test_deployments_refresh_first_so_a_release_is_not_undone(path: Path) -> Non
     assert deploying, f"no deploying pulumi command found in {path.name}"
     for command in deploying:
         assert "--refresh" in command, command
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        (WORKFLOWS / "deploy.yml", "${{ github.run_id }}"),
+        (WORKFLOWS / "stack-deploy.yml", "${{ github.run_id }}"),
+        (WORKFLOWS / "preview.yml", "${{ github.run_id }}"),
+        (ROOT / "azure-pipelines.yml", "$(Build.BuildId)"),
+    ],
+)
+def test_one_deployment_id_per_run_so_saved_plans_still_apply(path: Path, expected: str) -> None:
+    """every_deploy secrets rotate per PLATFORM_DEPLOYMENT_ID; a per-attempt id would break `up --plan`."""
+    document = load(path)
+    variables = document.get("env") or document.get("variables") or {}
+    assert variables.get("PLATFORM_DEPLOYMENT_ID") == expected

@@ -1,0 +1,50 @@
+"""stacks/config/__init__.py: the whole stack config, and the deployment id of the pipeline run."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.validation import ValidationError
+from stacks.config import DEPLOYMENT_ID_VARIABLE, DictConfigSource, load_stack_config
+from tests.test_config_environment import VALID
+
+
+def test_deployment_id_comes_from_the_pipeline_environment() -> None:
+    config = load_stack_config("dev", DictConfigSource(VALID), environ={DEPLOYMENT_ID_VARIABLE: "123456789"})
+    assert config.deployment_id == "123456789"
+
+
+def test_no_deployment_id_outside_a_pipeline() -> None:
+    assert load_stack_config("dev", DictConfigSource(VALID), environ={}).deployment_id is None
+    assert (
+        load_stack_config("dev", DictConfigSource(VALID), environ={DEPLOYMENT_ID_VARIABLE: ""}).deployment_id
+        is None
+    )
+
+
+def test_a_malformed_deployment_id_is_refused_naming_the_variable_and_stack() -> None:
+    with pytest.raises(ValidationError) as caught:
+        load_stack_config("prod", DictConfigSource(VALID), environ={DEPLOYMENT_ID_VARIABLE: "run 42; rm -rf"})
+    assert str(caught.value).startswith("stack 'prod': $PLATFORM_DEPLOYMENT_ID: is not a deployment id")
+
+
+def _signing_key_keepers(stack_run) -> dict:
+    run = stack_run("dev")
+    (password,) = [
+        r for r in run.of_type("random:index/randomPassword:RandomPassword") if "api-signing-key" in r.name
+    ]
+    return password.inputs["keepers"]
+
+
+def test_every_deploy_secrets_rotate_once_per_pipeline_run(
+    stack_run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The shipped dev stack rotates its API signing key on every deploy.
+    monkeypatch.setenv(DEPLOYMENT_ID_VARIABLE, "run-1")
+    preview = _signing_key_keepers(stack_run)
+    up = _signing_key_keepers(stack_run)
+    monkeypatch.setenv(DEPLOYMENT_ID_VARIABLE, "run-2")
+    next_run = _signing_key_keepers(stack_run)
+    assert preview == up
+    assert preview["deployment"] == "run-1"
+    assert next_run != preview
