@@ -74,12 +74,20 @@ SLOT_TIERS: tuple[SkuTier, ...] = (
     SkuTier("Standard", re.compile(r"^S[1-3]$"), 1, 10),
     SkuTier("Premium", re.compile(r"^P[1-3]$"), 1, 20),
     SkuTier("PremiumV2", re.compile(r"^P[1-3]v2$"), 1, 30),
-    SkuTier("PremiumV3", re.compile(r"^P(0|[1-3]|[1-5]m)v3$"), 1, 30),
-    SkuTier("PremiumV4", re.compile(r"^P(0|[1-3]|[1-5]m)v4$"), 1, 30),
+    SkuTier("Premium0V3", re.compile(r"^P0v3$"), 1, 30),
+    SkuTier("PremiumV3", re.compile(r"^P[1-3]v3$"), 1, 30),
+    SkuTier("PremiumMV3", re.compile(r"^P[1-5]mv3$"), 1, 30),
+    SkuTier("PremiumV4", re.compile(r"^P[0-3]v4$"), 1, 30),
+    SkuTier("PremiumMV4", re.compile(r"^P[1-5]mv4$"), 1, 30),
     SkuTier("Isolated", re.compile(r"^I[1-3]$"), 1, 100),
-    SkuTier("IsolatedV2", re.compile(r"^I([1-6]|[1-5]m)v2$"), 1, 100),
+    SkuTier("IsolatedV2", re.compile(r"^I[1-6]v2$"), 1, 100),
+    SkuTier("IsolatedMV2", re.compile(r"^I[1-5]mv2$"), 1, 100),
 )
-"""Tiers whose plans have deployment slots (Free, Shared and Basic have none)."""
+"""Tiers whose plans have deployment slots (Free, Shared and Basic have none).
+
+The tier labels are the ones Azure reports for each SKU (and the Azure CLI sends): ``P0v3`` is
+``Premium0V3`` and the memory-optimised ``P1mv3`` is ``PremiumMV3``, not ``PremiumV3``.
+"""
 
 NO_SLOT_SKUS = re.compile(r"^(F1|D1|B[1-3]|Y1|EP[1-3]|FC1)$")
 SKU_ALLOWED = "a Standard (S1-S3), Premium (P1v3, P1mv3, P1v2, ...) or Isolated (I1v2, ...) SKU"

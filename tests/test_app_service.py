@@ -224,12 +224,31 @@ def test_prod_accepts_two_instances_and_isolated_and_standard_tiers(pulumi_run) 
     def program() -> None:
         env = make_environment(Tier.PROD)
         providers = make_providers(env)
-        for name, sku in (("a", "S2"), ("b", "I1v2"), ("c", "P2mv3")):
+        for name, sku in (
+            ("a", "S2"),
+            ("b", "I1v2"),
+            ("c", "P2mv3"),
+            ("d", "P0v3"),
+            ("e", "P3v3"),
+            ("f", "P0v4"),
+            ("g", "P1mv4"),
+            ("h", "I2mv2"),
+        ):
             BlueGreenAppService(name, _args(Tier.PROD, sku=sku), opts=providers.resource_options())
 
     run = pulumi_run(program, stack="prod")
     tiers = {r.name: r.plain_inputs["sku"]["tier"] for r in run.of_type(PLAN)}
-    assert tiers == {"a-plan": "Standard", "b-plan": "IsolatedV2", "c-plan": "PremiumV3"}
+    # The tier Azure reports for each SKU, as the Azure CLI sends it with the SKU name.
+    assert tiers == {
+        "a-plan": "Standard",
+        "b-plan": "IsolatedV2",
+        "c-plan": "PremiumMV3",
+        "d-plan": "Premium0V3",
+        "e-plan": "PremiumV3",
+        "f-plan": "PremiumV4",
+        "g-plan": "PremiumMV4",
+        "h-plan": "IsolatedMV2",
+    }
 
 
 @pytest.fixture(scope="module")
