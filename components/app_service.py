@@ -152,7 +152,8 @@ class BlueGreenAppServiceArgs:
     :param sticky_settings: setting names that stay with their slot during a swap.
     :param staging_always_on: keep the staging slot warm; may be false outside prod only.
     :param application_insights: create one Application Insights component per slot.
-    :param log_analytics_workspace_id: workspace the Application Insights components store data in.
+    :param log_analytics_workspace_id: workspace the Application Insights components store data in;
+        required with ``application_insights`` (Azure no longer creates classic components).
     :param resource_group_name: an existing resource group to use instead of creating one.
     :param site_name: the globally unique site name (``<site_name>.azurewebsites.net``); generated when unset.
     """
@@ -246,6 +247,14 @@ def validate_args(name: str, args: BlueGreenAppServiceArgs) -> SkuTier:
                 "differs per slot, so it must be slot-sticky",
                 allowed="add it to sticky_settings",
             )
+    if args.application_insights and args.log_analytics_workspace_id is None:
+        # Without a workspace the component would be a classic one: retired since February 2024 and
+        # refused by Azure in newer regions.
+        raise ValidationError(
+            key("log_analytics_workspace_id"),
+            "is required with application_insights (classic Application Insights is retired)",
+            allowed="a Log Analytics workspace id, or application_insights off",
+        )
     if not args.staging_always_on and args.environment.tier is Tier.PROD:
         raise ValidationError(
             key("staging_always_on"),
@@ -262,7 +271,7 @@ class BlueGreenAppService(pulumi.ComponentResource):
     Both slots: system-assigned identity, HTTPS only, TLS 1.2 minimum (site and SCM), FTP/FTPS disabled,
     HTTP/2, a health check path, the same app settings and the same container image or runtime at creation.
     Slot-sticky setting names are declared with ``WebAppSlotConfigurationNames``. Optionally one
-    Application Insights component per slot (workspace-based when a Log Analytics workspace id is given).
+    workspace-based Application Insights component per slot.
     """
 
     resource_group_name: pulumi.Output[str]
@@ -338,11 +347,7 @@ class BlueGreenAppService(pulumi.ComponentResource):
                         location=location,
                         kind="web",
                         application_type=applicationinsights.ApplicationType.WEB,
-                        ingestion_mode=(
-                            applicationinsights.IngestionMode.LOG_ANALYTICS
-                            if args.log_analytics_workspace_id is not None
-                            else None
-                        ),
+                        ingestion_mode=applicationinsights.IngestionMode.LOG_ANALYTICS,
                         workspace_resource_id=args.log_analytics_workspace_id,
                         tags={**tags, "slot": label},
                     ),

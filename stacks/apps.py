@@ -40,6 +40,15 @@ def declare_apps(
                 allowed="configure the stack's Key Vault, or move the values to appSettings",
                 stack=pulumi.get_stack(),
             )
+        if app.application_insights and log_analytics_workspace_id is None:
+            raise ValidationError(
+                f"{app.key}.applicationInsights",
+                "needs a Log Analytics workspace (classic Application Insights is retired), "
+                "but this stack declares none",
+                value=True,
+                allowed="configure platform:monitoring, or turn applicationInsights off",
+                stack=pulumi.get_stack(),
+            )
     services = []
     for app in config.apps:
         settings: dict[str, pulumi.Input[str]] = dict(app.app_settings)

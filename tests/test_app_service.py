@@ -203,6 +203,12 @@ def test_runtime_app_keeps_the_runtime_under_pulumi_and_may_use_a_given_group(pu
             "must be slot-sticky",
         ),
         (
+            {"application_insights": True},
+            Tier.DEV,
+            "BlueGreenAppService(web).log_analytics_workspace_id",
+            "classic Application Insights is retired",
+        ),
+        (
             {"application_insights": True, "app_settings": {"APPLICATIONINSIGHTS_CONNECTION_STRING": "x"}},
             Tier.DEV,
             "BlueGreenAppService(web).app_settings.APPLICATIONINSIGHTS_CONNECTION_STRING",

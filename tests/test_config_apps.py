@@ -212,6 +212,19 @@ def test_declare_apps_without_a_vault_refuses_key_vault_settings(pulumi_run) -> 
     assert "api-token" not in str(caught.value)  # names the settings, not the secrets
 
 
+def test_declare_apps_without_a_workspace_refuses_application_insights(pulumi_run) -> None:
+    plain, insights = _read([WEB, {**WEB, "name": "api", "applicationInsights": True}], Tier.DEV, "dev")
+
+    def program() -> None:
+        config = _config(plain, insights)
+        declare_apps(config, make_providers(config.environment))
+
+    with pytest.raises(ValidationError) as caught:
+        pulumi_run(program, stack="dev")
+    assert caught.value.key == "platform:apps[1].applicationInsights"
+    assert "Log Analytics workspace" in str(caught.value)
+
+
 def test_declare_apps_passes_the_workspace_only_to_apps_with_insights(pulumi_run) -> None:
     web, api = _read([{**WEB, "applicationInsights": True}, {**WEB, "name": "api"}], Tier.DEV, "dev")
     workspace = "/subscriptions/x/resourceGroups/logs/providers/Microsoft.OperationalInsights/workspaces/law"
