@@ -17,6 +17,8 @@ health checker, the clock, ``sleep`` and the printer are injected, so the engine
 
 from __future__ import annotations
 
+import math
+import re
 import time
 import urllib.error
 import urllib.request
@@ -24,18 +26,33 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from azure.core.exceptions import AzureError
+from azure.core.exceptions import AzureError, ClientAuthenticationError
 from azure.mgmt.web import WebSiteManagementClient
 from azure.mgmt.web.models import CsmSlotEntity, SiteConfigResource
 
-from components.app_service import DEFAULT_HEALTH_CHECK_PATH, PRODUCTION_SLOT, STAGING_SLOT
+from components.app_service import (
+    DEFAULT_HEALTH_CHECK_PATH,
+    HEALTH_CHECK_PATH_PATTERN,
+    PRODUCTION_SLOT,
+    SITE_NAME_PATTERN,
+    STAGING_SLOT,
+)
+from components.validation import AZURE_RESOURCE_GROUP_PATTERN
 
 CONTAINER_PREFIX = "DOCKER|"
 """How App Service spells a container image in ``linuxFxVersion``."""
 
 
+SLOT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,57}[A-Za-z0-9])?$")
+"""A deployment slot name: letters, digits and hyphens."""
+
+
 class ReleaseError(Exception):
     """A release step failed; the message says why and what production is serving now."""
+
+
+class SwapTimeoutError(ReleaseError):
+    """Azure did not finish a swap in time; it keeps running on Azure's side and may still complete."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +109,8 @@ class HealthPolicy:
     def __post_init__(self) -> None:
         if self.attempts < 1:
             raise ValueError("attempts must be at least 1")
+        if not all(math.isfinite(v) for v in (self.interval, self.timeout, self.request_timeout)):
+            raise ValueError("interval and timeouts must be finite numbers")
         if self.interval < 0 or self.timeout <= 0 or self.request_timeout <= 0:
             raise ValueError("interval must be >= 0 and the timeouts > 0")
 
@@ -112,10 +131,16 @@ class ReleaseTarget:
     health_path: str = DEFAULT_HEALTH_CHECK_PATH
 
     def __post_init__(self) -> None:
-        if self.slot == PRODUCTION_SLOT:
+        if not AZURE_RESOURCE_GROUP_PATTERN.fullmatch(self.resource_group):
+            raise ValueError(f"resource group {self.resource_group!r} is not a valid resource group name")
+        if not SITE_NAME_PATTERN.fullmatch(self.app.lower()):
+            raise ValueError(f"app {self.app!r} is not a valid App Service site name")
+        if self.slot.lower() == PRODUCTION_SLOT:
             raise ValueError("the release slot cannot be production: versions go to a staging slot first")
-        if not self.health_path.startswith("/"):
-            raise ValueError(f"health path must start with '/': {self.health_path!r}")
+        if not SLOT_NAME_PATTERN.fullmatch(self.slot):
+            raise ValueError(f"slot {self.slot!r} is not a valid slot name (letters, digits and '-')")
+        if not HEALTH_CHECK_PATH_PATTERN.fullmatch(self.health_path):
+            raise ValueError(f"health path must be an absolute URL path like /healthz: {self.health_path!r}")
 
 
 def container_version(image: str) -> str:
@@ -292,7 +317,10 @@ class ReleaseEngine:
         except AzureError as error:
             raise ReleaseError(f"{purpose}: the swap failed: {_short(error)}") from error
         if not poller.done():
-            raise ReleaseError(f"{purpose}: the swap did not finish within {self.swap_timeout:g}s")
+            raise SwapTimeoutError(
+                f"{purpose}: the swap did not finish within {self.swap_timeout:g}s and is still running on "
+                "Azure (it cannot be cancelled)"
+            )
         self._say(f"{purpose}: swap finished ({self.clock() - started:.1f}s)")
 
     def swap(self, image: str | None = None) -> bool:
@@ -328,6 +356,11 @@ class ReleaseEngine:
 
         try:
             self._swap("swap")
+        except SwapTimeoutError as error:
+            raise ReleaseError(
+                f"{error}; when it completes, production serves {candidate} without a health check: check it "
+                "with `infra release verify --target production` and run `infra release rollback` if it fails"
+            ) from error
         except ReleaseError as error:
             raise ReleaseError(f"{error}; {self._production_now(live)}") from error
 
@@ -353,14 +386,27 @@ class ReleaseEngine:
         return True
 
     def rollback(self) -> None:
-        """Swap back: production gets what the release slot holds (the previous version after a swap)."""
+        """Swap back: production gets what the release slot holds (the previous version after a swap).
+
+        The slot is verified first, so a slot that no longer holds a working version (for example after a
+        ``deploy`` of a new, broken image) is never swapped into production.
+        """
         started = self.clock()
         slot = self.target.slot
         live = self.version_of(PRODUCTION_SLOT)
         previous = self.version_of(slot)
         self._say(f"rollback: production serves {live}; restoring {previous} from slot '{slot}'")
         try:
+            self.verify(slot)
+        except ReleaseError as error:
+            raise ReleaseError(f"{error}. No swap requested; production still serves {live}") from error
+        try:
             self._swap("rollback")
+        except SwapTimeoutError as error:
+            raise ReleaseError(
+                f"{error}; when it completes, production serves {previous}: check it with "
+                "`infra release verify --target production`"
+            ) from error
         except ReleaseError as error:
             raise ReleaseError(f"{error}; {self._production_now(live)}") from error
         try:
@@ -390,5 +436,14 @@ class ReleaseEngine:
 
 
 def _short(error: Exception, limit: int = 300) -> str:
+    if isinstance(error, ClientAuthenticationError) and error.response is None:
+        # No token: DefaultAzureCredential's message is its summary line, then one line per credential
+        # tried; the chain stops at the first one that fails outright, so the last line is the reason.
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+        reason = lines[0] if len(lines) == 1 else f"{lines[0]} Last tried: {lines[-1][:200]}"
+        return (
+            f"no Azure token ({reason}); in a pipeline use workload identity federation or a managed "
+            "identity, locally run `az login`"
+        )
     text = " ".join(str(error).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."

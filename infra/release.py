@@ -9,6 +9,8 @@ Thin command-line layer over :class:`components.release.ReleaseEngine`. Credenti
 from __future__ import annotations
 
 import argparse
+import logging
+import math
 import os
 import sys
 import time
@@ -33,6 +35,7 @@ def default_client(subscription_id: str) -> WebSiteManagementClient:
     """A management client authenticated with ``DefaultAzureCredential``."""
     from azure.identity import DefaultAzureCredential
 
+    _quiet_azure_identity()
     return WebSiteManagementClient(DefaultAzureCredential(), subscription_id)
 
 
@@ -63,21 +66,34 @@ class ReleaseDependencies:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}")
+    return value
+
+
 def _positive_float(text: str) -> float:
-    value = float(text)
+    value = _seconds(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be greater than 0, got {value:g}")
     return value
 
 
 def _non_negative_float(text: str) -> float:
-    value = float(text)
+    value = _seconds(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value:g}")
     return value
@@ -89,11 +105,16 @@ def _subscription(text: str) -> str:
     return text.lower()
 
 
+def _quiet_azure_identity() -> None:
+    """DefaultAzureCredential logs each credential it tried as a multi-line warning; errors say it once."""
+    logging.getLogger("azure.identity").setLevel(logging.ERROR)
+
+
 def _common(parser: argparse.ArgumentParser, *, health: bool) -> None:
     parser.add_argument(
         "--subscription",
         type=_subscription,
-        default=os.environ.get("AZURE_SUBSCRIPTION_ID"),
+        default=None,
         help="Azure subscription id (default: $AZURE_SUBSCRIPTION_ID)",
     )
     parser.add_argument("--resource-group", required=True, help="the app's resource group (stack output)")
@@ -168,9 +189,30 @@ def add_release_parser(subparsers: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace, deps: ReleaseDependencies | None = None) -> int:
     """Run one release step; returns the exit code."""
     deps = deps or ReleaseDependencies()
-    if not args.subscription:
-        print("error: --subscription is required (or set AZURE_SUBSCRIPTION_ID)", file=sys.stderr)
-        return 2
+    subscription = args.subscription
+    if not subscription:
+        from_environment = os.environ.get("AZURE_SUBSCRIPTION_ID", "").strip()
+        if not from_environment:
+            print("error: --subscription is required (or set AZURE_SUBSCRIPTION_ID)", file=sys.stderr)
+            return 2
+        if not GUID_PATTERN.fullmatch(from_environment):
+            print(
+                f"error: AZURE_SUBSCRIPTION_ID must be a subscription GUID, got {from_environment!r}",
+                file=sys.stderr,
+            )
+            return 2
+        subscription = from_environment.lower()
+    target_slot = getattr(args, "target", None)
+    if target_slot is not None:
+        if target_slot.lower() == PRODUCTION_SLOT:
+            target_slot = PRODUCTION_SLOT
+        elif target_slot != args.slot:
+            print(
+                f"error: --target must be the release slot ({args.slot}) or {PRODUCTION_SLOT}, "
+                f"got {target_slot!r}",
+                file=sys.stderr,
+            )
+            return 2
     try:
         target = ReleaseTarget(
             resource_group=args.resource_group,
@@ -192,7 +234,7 @@ def handle(args: argparse.Namespace, deps: ReleaseDependencies | None = None) ->
         print(f"error: {error}", file=sys.stderr)
         return 2
     engine = ReleaseEngine(
-        deps.client_factory(args.subscription),
+        deps.client_factory(subscription),
         target,
         health_check=deps.health_check,
         policy=policy,
@@ -208,7 +250,7 @@ def handle(args: argparse.Namespace, deps: ReleaseDependencies | None = None) ->
         if args.step == "deploy":
             engine.deploy(args.image)
         elif args.step == "verify":
-            engine.verify(args.target or args.slot)
+            engine.verify(target_slot or args.slot)
         elif args.step == "swap":
             engine.swap(args.image)
         else:

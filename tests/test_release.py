@@ -3,12 +3,17 @@
 A fake of the ARM endpoints the flow uses (site and slot reads, ``config/web`` reads and PATCH, the
 ``slotsswap`` long-running operation) and one fake health endpoint per slot run on 127.0.0.1. Each
 scenario asserts what the fake ARM endpoint received: whether a swap was requested, and how often.
+
+The swap behaves as App Service's does: the POST answers 202 with ``Location`` and ``Retry-After`` (the
+headers azure-mgmt-web reads), the operation URL answers 202 while the swap runs and 200 when it is done,
+or an ARM error status when it failed; a second swap requested while one runs gets 409 Conflict.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import re
 import threading
 from collections.abc import Iterator
@@ -46,11 +51,16 @@ class FakeAzure:
     versions: dict[str, str] = field(default_factory=dict)
     unhealthy: set[tuple[str, str]] = field(default_factory=set)
     swap_fails: bool = False
+    swap_polls: int = 0
+    """How many polls of a swap operation answer 202 (still running) before it finishes."""
+    swap_never_finishes: bool = False
     swap_bodies: list[dict[str, Any]] = field(default_factory=list)
     config_patches: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     health_probes: dict[str, int] = field(default_factory=lambda: {"production": 0, "staging": 0})
-    operations: dict[str, bool] = field(default_factory=dict)
+    operations: dict[str, int] = field(default_factory=dict)
+    """Operation id -> polls left before it finishes; -1 once finished."""
     unauthenticated: int = 0
+    rejected_swaps: int = 0
     health_hosts: dict[str, str] = field(default_factory=dict)
     arm_url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -59,11 +69,14 @@ class FakeAzure:
         self.versions = {"production": production, "staging": staging}
         self.unhealthy = set()
         self.swap_fails = False
+        self.swap_polls = 0
+        self.swap_never_finishes = False
         self.swap_bodies = []
         self.config_patches = []
         self.health_probes = {"production": 0, "staging": 0}
         self.operations = {}
         self.unauthenticated = 0
+        self.rejected_swaps = 0
 
     @property
     def swaps_requested(self) -> int:
@@ -122,11 +135,25 @@ def _arm_handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                     fake.versions[slot] = body["properties"]["linuxFxVersion"]
                     self._reply(200, {"name": "web", "properties": {"linuxFxVersion": fake.versions[slot]}})
                 elif rest == "/slotsswap" and method == "POST":
-                    fake.swap_bodies.append({"slot": slot, **self._body()})
+                    body = self._body()
+                    if any(left >= 0 for left in fake.operations.values()):
+                        fake.rejected_swaps += 1
+                        self._reply(
+                            409,
+                            {
+                                "error": {
+                                    "code": "Conflict",
+                                    "message": "Cannot modify this site because another operation is in "
+                                    "progress. Details: OperationName: SwapSiteSlots",
+                                }
+                            },
+                        )
+                        return
+                    fake.swap_bodies.append({"slot": slot, **body})
                     operation = f"op{len(fake.swap_bodies)}"
-                    fake.operations[operation] = False
+                    fake.operations[operation] = fake.swap_polls
                     url = f"{fake.arm_url}/operations/{operation}"
-                    self._reply(202, None, {"Azure-AsyncOperation": url, "Location": url})
+                    self._reply(202, None, {"Location": url, "Retry-After": "0"})
                 else:
                     self._reply(405, {"error": {"code": "MethodNotAllowed", "message": f"{method} {path}"}})
 
@@ -142,21 +169,27 @@ def _arm_handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
 
         def _operation(self, operation: str) -> None:
             with fake.lock:
-                if fake.swap_fails:
+                left = fake.operations.get(operation)
+                if left is None:
+                    self._reply(404, {"error": {"code": "NotFound", "message": f"no operation {operation}"}})
+                    return
+                if left > 0 or (left == 0 and fake.swap_never_finishes):
+                    fake.operations[operation] = max(left - 1, 0)
+                    url = f"{fake.arm_url}/operations/{operation}"
+                    self._reply(202, None, {"Location": url, "Retry-After": "0"})
+                    return
+                if left == 0 and fake.swap_fails:
+                    fake.operations[operation] = -1
                     self._reply(
-                        200,
-                        {
-                            "status": "Failed",
-                            "error": {"code": "SwapFailed", "message": "warm-up of staging failed"},
-                        },
+                        400, {"error": {"code": "SwapFailed", "message": "warm-up of staging failed"}}
                     )
                     return
-                if not fake.operations.get(operation):
+                if left == 0:
                     # The swap happens once per operation, when Azure reports it finished.
-                    fake.operations[operation] = True
+                    fake.operations[operation] = -1
                     v = fake.versions
                     v["production"], v["staging"] = v["staging"], v["production"]
-                self._reply(200, {"status": "Succeeded"})
+                self._reply(200, None)
 
         def do_GET(self) -> None:
             self._route("GET")
@@ -461,3 +494,177 @@ def test_release_arguments_are_validated(capsys: pytest.CaptureFixture[str]) -> 
 
 def _unused(subscription: str) -> WebSiteManagementClient:
     raise AssertionError("no client may be built for invalid arguments")
+
+
+def test_swap_waits_while_azure_reports_the_operation_running(fake: FakeAzure, release) -> None:
+    fake.versions["staging"] = V2
+    fake.swap_polls = 3  # the operation URL answers 202 three times before 200
+    result = release("swap", "--interval", "0")
+    assert result.code == 0, result.stderr
+    assert fake.swaps_requested == 1
+    assert fake.operations == {"op1": -1}
+    assert fake.versions == {"production": V2, "staging": V1}
+
+
+def test_swap_refused_while_another_swap_runs_leaves_production(fake: FakeAzure, release) -> None:
+    fake.versions["staging"] = V2
+    fake.operations["someone-elses-swap"] = 5  # a swap started elsewhere is still running
+    result = release("swap", "--interval", "0")
+    assert result.code == 1
+    assert fake.rejected_swaps == 1 and fake.swaps_requested == 0
+    assert "another operation is in progress" in result.stderr
+    assert f"production still serves {V1}" in result.stderr
+    assert fake.versions == {"production": V1, "staging": V2}
+    assert fake.health_probes["production"] == 0
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_swap_timeout_says_azure_may_still_finish_it(fake: FakeAzure, release) -> None:
+    fake.versions["staging"] = V2
+    fake.swap_never_finishes = True
+    try:
+        result = release("swap", "--interval", "0", "--swap-timeout", "0.3")
+    finally:
+        fake.operations.clear()  # the poller thread left behind gets 404 and stops
+    assert result.code == 1
+    assert fake.swaps_requested == 1  # no swap back requested into a running swap
+    assert "did not finish within 0.3s and is still running on Azure" in result.stderr
+    assert f"when it completes, production serves {V2} without a health check" in result.stderr
+    assert "production still serves" not in result.stderr
+    assert fake.health_probes["production"] == 0
+
+
+def test_rollback_never_swaps_an_unhealthy_slot_into_production(fake: FakeAzure, release) -> None:
+    # After `deploy` of a new image the slot no longer holds the previous version; this one is broken.
+    fake.reset(production=V2, staging="DOCKER|myregistry.azurecr.io/web:3.0.0")
+    fake.unhealthy = {("staging", "DOCKER|myregistry.azurecr.io/web:3.0.0")}
+    result = release("rollback", "--retries", "2", "--interval", "1")
+    assert result.code == 1
+    assert fake.swaps_requested == 0
+    assert fake.versions["production"] == V2
+    assert f"No swap requested; production still serves {V2}" in result.stderr
+
+
+class NoTokenCredential:
+    """Fails the way DefaultAzureCredential does when no credential in its chain works."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        from azure.core.exceptions import ClientAuthenticationError
+
+        raise ClientAuthenticationError(
+            message="DefaultAzureCredential failed to retrieve a token from the included credentials.\n"
+            "Attempted credentials:\n\tEnvironmentCredential: EnvironmentCredential authentication "
+            "unavailable.\n\tAzureCliCredential: Azure CLI not found on path"
+        )
+
+
+def test_missing_credentials_are_one_line(
+    fake: FakeAzure, servers, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, base_url = servers
+
+    def factory(subscription: str) -> WebSiteManagementClient:
+        return WebSiteManagementClient(
+            NoTokenCredential(),  # type: ignore[arg-type]
+            subscription,
+            base_url=base_url,
+            headers_policy=PlainHttpAllowed(),
+            retry_total=0,
+        )
+
+    args = cli.build_parser().parse_args(
+        [
+            "release",
+            "verify",
+            "--subscription",
+            SUBSCRIPTION,
+            "--resource-group",
+            RESOURCE_GROUP,
+            "--app",
+            APP,
+        ]
+    )
+    code = release_cli.handle(
+        args, release_cli.ReleaseDependencies(client_factory=factory, echo=lambda _: None)
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "no Azure token (DefaultAzureCredential failed to retrieve a token" in err
+    assert "Last tried: AzureCliCredential: Azure CLI not found on path" in err
+
+
+def test_default_client_silences_the_credential_chain_warning() -> None:
+    logger = logging.getLogger("azure.identity")
+    level = logger.level
+    try:
+        release_cli.default_client(SUBSCRIPTION)
+        assert logger.getEffectiveLevel() == logging.ERROR
+    finally:
+        logger.setLevel(level)
+
+
+def _release_args(*extra: str) -> list[str]:
+    return ["release", *extra, "--subscription", SUBSCRIPTION, "--resource-group", "rg", "--app", "a"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["verify", "--timeout", "nan"], "argument --timeout: must be a number of seconds, got 'nan'"),
+        (["verify", "--interval", "inf"], "argument --interval: must be a number of seconds, got 'inf'"),
+        (["swap", "--swap-timeout", "inf"], "argument --swap-timeout: must be a number of seconds"),
+        (["verify", "--retries", "x"], "argument --retries: must be a whole number, got 'x'"),
+    ],
+)
+def test_release_numbers_must_be_finite(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.build_parser().parse_args(_release_args(*argv))
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["verify", "--slot", ""], "slot '' is not a valid slot name"),
+        (["verify", "--slot", "Production"], "the release slot cannot be production"),
+        (["verify", "--slot", "a/b"], "slot 'a/b' is not a valid slot name"),
+        (["verify", "--target", "other"], "--target must be the release slot (staging) or production"),
+        (["verify", "--health-path", "/a b"], "health path must be an absolute URL path"),
+    ],
+)
+def test_release_names_are_validated(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = cli.build_parser().parse_args(_release_args(*argv))
+    assert release_cli.handle(args, release_cli.ReleaseDependencies(client_factory=_unused)) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_release_validates_the_subscription_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "not-a-guid")
+    args = cli.build_parser().parse_args(["release", "verify", "--resource-group", "rg", "--app", "a"])
+    assert release_cli.handle(args, release_cli.ReleaseDependencies(client_factory=_unused)) == 2
+    assert "AZURE_SUBSCRIPTION_ID must be a subscription GUID, got 'not-a-guid'" in capsys.readouterr().err
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", SUBSCRIPTION.upper())
+    seen: list[str] = []
+
+    def factory(subscription: str) -> WebSiteManagementClient:
+        seen.append(subscription)
+        raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        release_cli.handle(args, release_cli.ReleaseDependencies(client_factory=factory))
+    assert seen == [SUBSCRIPTION]
+
+
+def test_verify_target_production_is_case_insensitive(fake: FakeAzure, release) -> None:
+    result = release("verify", "--target", "Production", "--interval", "0")
+    assert result.code == 0, result.stderr
+    assert fake.health_probes == {"production": 1, "staging": 0}
