@@ -212,7 +212,10 @@ class AwsStateBackend(pulumi.ComponentResource):
         )
         aws.kms.Alias(
             f"{name}-state",
-            aws.kms.AliasArgs(name=f"alias/{args.bucket_name}", target_key_id=self.state_key.key_id),
+            # KMS alias names allow letters, digits, '/', '_' and '-' only; bucket names may hold '.'.
+            aws.kms.AliasArgs(
+                name=f"alias/{args.bucket_name.replace('.', '-')}", target_key_id=self.state_key.key_id
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.bucket, self._source_versioning = _hardened_bucket(

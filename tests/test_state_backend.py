@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pulumi
@@ -152,6 +153,20 @@ def test_login_url_and_secrets_providers(aws_run: MockRun) -> None:
     aliases = {a.inputs["name"]: a for a in aws_run.of_type("aws:kms/alias:Alias")}
     prod_key = aws_run.one(KEY, "state-secrets-prod")
     assert aliases["alias/pulumi-secrets-prod"].inputs["targetKeyId"] == prod_key.outputs["keyId"]
+
+
+def test_state_key_alias_of_a_dotted_bucket_name_is_a_valid_kms_alias() -> None:
+    def program() -> None:
+        providers = make_providers(make_environment("prod"))
+        AwsStateBackend(
+            "state", _aws_args(bucket_name="state.example.org"), opts=providers.resource_options()
+        )
+
+    run = run_with_mocks(program, stack="shared")
+    names = [a.inputs["name"] for a in run.of_type("aws:kms/alias:Alias")]
+    assert "alias/state-example-org" in names
+    # KMS refuses alias names with anything but letters, digits, '/', '_' and '-'.
+    assert all(re.fullmatch(r"alias/[A-Za-z0-9/_-]+", name) for name in names), names
 
 
 @pytest.mark.parametrize(
