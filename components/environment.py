@@ -31,6 +31,8 @@ AWS_REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 AZURE_LOCATION_PATTERN = re.compile(r"^[a-z][a-z0-9]{2,39}$")
 IAM_ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
 SESSION_NAME_PATTERN = re.compile(r"[^\w+=,.@-]")
+SESSION_TAG_KEY_PATTERN = re.compile(r"^(?![aA][wW][sS]:)[\w.:/=+@ -]{1,128}$")
+SESSION_TAG_VALUE_PATTERN = re.compile(r"^[\w.:/=+@ -]{0,256}$")
 
 MIN_SESSION_SECONDS = 900
 MAX_SESSION_SECONDS = 43200
@@ -56,6 +58,8 @@ class AwsTarget:
     :param deploy_role_name: name of the IAM role in ``account_id`` that the pipeline identity assumes.
     :param session_duration_seconds: assumed-role session length, 900 to 43200 seconds.
     :param external_id: optional external id required by the role's trust policy (keep it a Pulumi secret).
+    :param session_tags: session tags passed when assuming the role; a deploy role built with a required
+        session tag (``DeployRoleArgs.session_tag``) refuses every AssumeRole that does not pass it.
     """
 
     account_id: str
@@ -63,6 +67,7 @@ class AwsTarget:
     deploy_role_name: str
     session_duration_seconds: int = 3600
     external_id: pulumi.Input[str] | None = None
+    session_tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         require_aws_account_id("AwsTarget.account_id", self.account_id)
@@ -79,6 +84,19 @@ class AwsTarget:
             minimum=MIN_SESSION_SECONDS,
             maximum=MAX_SESSION_SECONDS,
         )
+        for key, value in self.session_tags.items():
+            require_pattern(
+                "AwsTarget.session_tags",
+                key,
+                SESSION_TAG_KEY_PATTERN,
+                "1-128 tag key characters, not starting with aws:",
+            )
+            require_pattern(
+                f"AwsTarget.session_tags.{key}",
+                value,
+                SESSION_TAG_VALUE_PATTERN,
+                "0-256 tag value characters",
+            )
 
     @property
     def partition(self) -> str:
@@ -209,6 +227,7 @@ class EnvironmentProviders(pulumi.ComponentResource):
                         session_name=session_name(args.project, pulumi.get_stack()),
                         external_id=env.aws.external_id,
                         duration=f"{env.aws.session_duration_seconds}s",
+                        tags=dict(env.aws.session_tags) or None,
                     )
                 ],
                 default_tags=aws.ProviderDefaultTagsArgs(tags=dict(env.tags)),

@@ -48,6 +48,25 @@ def test_no_external_id_means_none_is_sent(pulumi_run) -> None:
     assert "externalId" not in _assume_roles(provider)[0]
 
 
+def test_session_tags_reach_the_assume_role_call(pulumi_run) -> None:
+    # A deploy role that requires a session tag refuses an AssumeRole without it.
+    env = make_environment(Tier.PROD, session_tags={"platform-pipeline": "example-org/platform-infra"})
+    run = pulumi_run(lambda: make_providers(env), stack="prod")
+    (role,) = _assume_roles(run.one("pulumi:providers:aws"))
+    assert role["tags"] == {"platform-pipeline": "example-org/platform-infra"}
+
+
+def test_no_session_tags_means_none_are_sent(pulumi_run) -> None:
+    run = pulumi_run(lambda: make_providers(make_environment(Tier.DEV)))
+    assert "tags" not in _assume_roles(run.one("pulumi:providers:aws"))[0]
+
+
+@pytest.mark.parametrize("tags", [{"aws:team": "x"}, {"AWS:team": "x"}, {"": "x"}, {"team": "a" * 257}])
+def test_invalid_session_tags_are_refused(tags: dict[str, str]) -> None:
+    with pytest.raises(ValidationError, match="session_tags"):
+        make_environment(Tier.DEV, session_tags=tags)
+
+
 def test_azure_provider_is_pinned_to_subscription_and_tenant(pulumi_run) -> None:
     run = pulumi_run(lambda: make_providers(make_environment(Tier.DEV)))
     azure = run.one("pulumi:providers:azure-native")
