@@ -327,6 +327,19 @@ class AzurePipelineIdentity(pulumi.ComponentResource):
                 value=len(subjects),
                 allowed=f"at most {MAX_FEDERATED_CREDENTIALS} branches + environments",
             )
+        credential_subjects: dict[str, str] = {}
+        for subject in subjects:
+            # Different subjects can slug to one credential name ('release/1' and 'release-1', or a
+            # shared 120-character prefix): two resources for one Azure credential collide.
+            credential = _credential_name(subject)
+            if credential.lower() in credential_subjects:
+                raise ValidationError(
+                    f"{prefix}.github",
+                    f"gives two subjects the same federated credential name {credential!r}",
+                    value=[credential_subjects[credential.lower()], subject],
+                    allowed="branch and environment names that differ in more than '/', '.' and the like",
+                )
+            credential_subjects[credential.lower()] = subject
         seen: set[str] = set()
         for index, grant in enumerate(args.grants):
             key = f"{prefix}.grants[{index}]"
@@ -389,7 +402,11 @@ class AzurePipelineIdentity(pulumi.ComponentResource):
                         condition_version="2.0" if grant.condition else None,
                         description=f"platform pipeline ({args.github.repository}): {grant.name}",
                     ),
-                    opts=pulumi.ResourceOptions(parent=self, provider=grant.provider),
+                    # A new principal (the identity recreated) keeps the deterministic name: Azure refuses
+                    # a second assignment of that name, so the old one must go first.
+                    opts=pulumi.ResourceOptions(
+                        parent=self, provider=grant.provider, delete_before_replace=True
+                    ),
                 )
             )
         self.register_outputs(

@@ -162,6 +162,25 @@ def test_federated_credentials_one_per_subject(azure_run: MockRun) -> None:
     assert credentials[0].urn in credentials[1].depends_on
 
 
+def test_subjects_that_share_a_credential_name_are_refused(pulumi_run) -> None:
+    def program() -> None:
+        AzurePipelineIdentity(
+            "pipeline-azure",
+            AzurePipelineIdentityArgs(
+                identity_name="platform-pipeline",
+                resource_group_name="platform-pipeline",
+                location="westeurope",
+                github=GitHubSubjects(
+                    repository="example-org/platform-infra", branches=["release/1.0", "release-1.0"]
+                ),
+            ),
+        )
+
+    with pytest.raises(ValidationError, match="same federated credential name") as caught:
+        pulumi_run(program, stack="shared")
+    assert caught.value.key == "AzurePipelineIdentity(pipeline-azure).github"
+
+
 def test_role_assignments_are_deterministic_and_constrained(azure_run: MockRun) -> None:
     identity = azure_run.one("azure-native:managedidentity:UserAssignedIdentity")
     assignments = {a.name: a for a in azure_run.of_type("azure-native:authorization:RoleAssignment")}
@@ -175,6 +194,8 @@ def test_role_assignments_are_deterministic_and_constrained(azure_run: MockRun) 
     assert uuid.UUID(name).version == 5
     assert name == role_assignment_name(f"/subscriptions/{SUB}", "platform-pipeline", CONTRIBUTOR)
     assert "condition" not in contributor.inputs
+    # The name stays when the identity (and so the principal) is recreated: delete the old one first.
+    assert all(a.delete_before_replace for a in assignments.values())
     constrained = assignments["pipeline-azure-prod-assign"]
     assert constrained.inputs["conditionVersion"] == "2.0"
     assert f"GuidEquals {{{SECRETS_USER}}}" in constrained.inputs["condition"]
