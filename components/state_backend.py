@@ -44,9 +44,11 @@ BUCKET_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 KMS_ALIAS_PATTERN = re.compile(r"^[A-Za-z0-9/_-]{1,200}$")
 STORAGE_ACCOUNT_PATTERN = re.compile(r"^[a-z0-9]{3,24}$")
 CONTAINER_PATTERN = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-# Public IPv4 address or CIDR range (Azure network rules accept no private ranges and no IPv6 here).
+# Public IPv4 address or CIDR range: storage account IP rules refuse private (RFC 1918) ranges, IPv6 and
+# /31 or /32 prefixes (a single address is written without a prefix).
 IP_RANGE_PATTERN = re.compile(
-    r"^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:/(?:[0-9]|[12]\d|3[0-2]))?$"
+    r"^(?!10\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.)"
+    r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:/(?:[0-9]|[12]\d|30))?$"
 )
 KEY_VAULT_PATTERN = re.compile(r"^(?!.*--)[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$")
 
@@ -582,10 +584,11 @@ class AzureStateBackendArgs:
     :param environments: environments that get a secrets-provider key ``<key_prefix>-<env>``.
     :param user_principal_ids: principals (the pipeline identity) granted blob data and key crypto roles.
     :param subscription_id: subscription of the backend (for role definition ids).
-    :param soft_delete_days: blob, container and vault soft-delete retention, 7 to 90 days.
+    :param soft_delete_days: blob and container soft-delete retention, 7 to 90 days (the vault keeps 90).
     :param key_prefix: prefix of the key names.
     :param allowed_ip_ranges: public IPv4 addresses or CIDR ranges that may reach the vault and the storage
-        account (e.g. self-hosted runners, the operators' egress); everything else is denied.
+        account (e.g. self-hosted runners, the operators' egress); everything else is denied. A single
+        address is written without ``/32``, which the storage firewall refuses.
     :param protect: protect the account, vault and keys from deletion.
     :param tags: tags for the resources.
     """
@@ -783,7 +786,9 @@ class AzureStateBackend(pulumi.ComponentResource):
                         principal_type=azure_native.authorization.PrincipalType.SERVICE_PRINCIPAL,
                         role_definition_id=role_definition_id(args.subscription_id, role),
                     ),
-                    opts=child,
+                    # The name is fixed per index: a new principal there (a reordered list, a recreated
+                    # identity) needs the old assignment gone first; Azure refuses a second of that name.
+                    opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
                 )
 
         self.login_url = f"azblob://{args.container_name}?storage_account={args.storage_account_name}"

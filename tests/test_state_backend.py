@@ -264,3 +264,30 @@ def test_azure_key_vault_keys_and_urls(azure_run: MockRun) -> None:
         for a in azure_run.of_type("azure-native:authorization:RoleAssignment")
     )
     assert roles == ["12338af0-0e69-4776-bea7-57ae8d297424", "ba92f5b4-2d11-453d-a403-e96b0029c9fe"]
+
+
+def test_azure_role_assignments_are_deleted_before_they_are_replaced(azure_run: MockRun) -> None:
+    # Their names are fixed per principal index: a different principal there reuses the name.
+    assignments = azure_run.of_type("azure-native:authorization:RoleAssignment")
+    assert assignments and all(a.delete_before_replace for a in assignments)
+
+
+@pytest.mark.parametrize(
+    "ip_range",
+    ["203.0.113.7/32", "203.0.113.6/31", "10.1.0.0/16", "172.16.0.0/12", "192.168.1.1", "2001:db8::/32"],
+)
+def test_azure_ip_ranges_the_storage_firewall_refuses_are_refused(ip_range: str) -> None:
+    with pytest.raises(ValidationError, match=r"allowed_ip_ranges\[1\]"):
+        AzureStateBackend(
+            "state-azure",
+            AzureStateBackendArgs(
+                resource_group_name="platform-state",
+                location="westeurope",
+                tenant_id="99999999-9999-4999-8999-999999999999",
+                subscription_id="44444444-4444-4444-8444-444444444444",
+                storage_account_name="exampleplatformstate",
+                key_vault_name="example-platform-state",
+                environments=["dev"],
+                allowed_ip_ranges=["203.0.113.7", ip_range],
+            ),
+        )
