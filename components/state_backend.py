@@ -245,7 +245,8 @@ class AwsStateBackend(pulumi.ComponentResource):
                     )
                 ],
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            # Noncurrent-version rules are meant for a versioned bucket: versioning is switched on first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._source_versioning]),
         )
 
         self.replica_bucket = None

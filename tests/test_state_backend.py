@@ -105,6 +105,8 @@ def test_lifecycle_expires_old_versions(aws_run: MockRun) -> None:
     assert rule["status"] == "Enabled"
     assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 90}
     assert rule["filter"] == {"prefix": ""}
+    versioning = _for_bucket(aws_run, "aws:s3/bucketVersioning:BucketVersioning", BUCKET)
+    assert versioning.urn in lifecycle.depends_on
 
 
 def test_pipeline_reaches_state_and_keys_through_resource_policies(aws_run: MockRun) -> None:
