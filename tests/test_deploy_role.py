@@ -149,3 +149,38 @@ def test_account_root_needs_the_explicit_flag() -> None:
     root = "arn:aws:iam::444444444444:root"
     run = _run(trusted_principal_arns=[root], allow_account_root=True)
     assert _policy(run.one(ROLE), "assumeRolePolicy")["Statement"][0]["Principal"] == {"AWS": [root]}
+
+
+#: The IAM action creating each AWS resource type the environment stacks declare.
+_CREATE_ACTIONS = {
+    "aws:cloudwatch/logGroup:LogGroup": ["logs:CreateLogGroup", "logs:PutRetentionPolicy"],
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ["cloudwatch:PutMetricAlarm"],
+    "aws:cloudwatch/eventRule:EventRule": ["events:PutRule"],
+    "aws:cloudwatch/eventTarget:EventTarget": ["events:PutTargets"],
+    "aws:sns/topic:Topic": ["sns:CreateTopic"],
+    "aws:sns/topicPolicy:TopicPolicy": ["sns:SetTopicAttributes"],
+    "aws:sns/topicSubscription:TopicSubscription": ["sns:Subscribe"],
+    "aws:kms/key:Key": ["kms:CreateKey", "kms:EnableKeyRotation", "kms:TagResource"],
+    "aws:kms/alias:Alias": ["kms:CreateAlias"],
+    "aws:iam/role:Role": ["iam:CreateRole", "iam:TagRole"],
+    "aws:iam/rolePolicy:RolePolicy": ["iam:PutRolePolicy"],
+    "aws:lambda/function:Function": ["lambda:CreateFunction", "iam:PassRole"],
+    "aws:lambda/permission:Permission": ["lambda:AddPermission"],
+}
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_default_deploy_actions_cover_what_the_environment_stacks_declare(stack_run, stack: str) -> None:
+    from fnmatch import fnmatchcase
+
+    from stacks.config.bootstrap import DEFAULT_DEPLOY_ACTIONS
+
+    types = {r.type for r in stack_run(stack).resources if r.custom and r.type.startswith("aws:")}
+    assert types <= set(_CREATE_ACTIONS), types - set(_CREATE_ACTIONS)
+    missing = [
+        action
+        for type_token in sorted(types)
+        for action in _CREATE_ACTIONS[type_token]
+        if not any(fnmatchcase(action, allowed) for allowed in DEFAULT_DEPLOY_ACTIONS)
+    ]
+    assert not missing, f"the default deploy role could not deploy {stack}: {missing}"
