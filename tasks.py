@@ -66,11 +66,18 @@ def setup() -> None:
     STAMP.write_text(fingerprint)
 
 
+COMMANDS = ("setup", "plan", "infra", "test", "lint")
+
+
 def main(argv: list[str]) -> None:
     if not argv or argv[0] in {"-h", "--help"}:
         print(__doc__)
         return
     command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:  # before setup: a typo must not cost a full install
+        sys.exit(
+            f"unknown command {command!r} (one of: {', '.join(COMMANDS)}); see `python3 tasks.py --help`"
+        )
     setup()
     if command == "setup":
         return
@@ -80,12 +87,10 @@ def main(argv: list[str]) -> None:
         _run([_venv_bin("infra"), *rest])
     elif command == "test":
         _run([_venv_bin("python"), "-m", "pytest", *rest])
-    elif command == "lint":
+    else:  # lint
         _run([_venv_bin("ruff"), "check", "."])
         _run([_venv_bin("ruff"), "format", "--check", "."])
         _run([_venv_bin("pyright")])
-    else:
-        sys.exit(f"unknown command {command!r}; see `python3 tasks.py --help`")
 
 
 if __name__ == "__main__":

@@ -259,16 +259,24 @@ def parse_overrides(
     value, ``platform:vault.purgeProtection`` or ``platform:apps[0].sku``; the rest of that value is kept
     from the stack file. ``VALUE`` is read as YAML (``false``, ``30``, ``[a, b]``, plain text).
     """
-    stack_file = root / f"Pulumi.{stack}.yaml"
-    raw = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {} if stack_file.exists() else {}
+    assignments = list(assignments)
+    raw = plan_module.read_stack_config(stack, root) if assignments else {}
     overrides: dict[str, Any] = {}
     for assignment in assignments:
         key, sep, text = assignment.partition("=")
         if not sep or ":" not in key:
             raise argparse.ArgumentTypeError(f"--set {assignment!r}: expected NAMESPACE:KEY[.PATH]=VALUE")
-        value = yaml.safe_load(text) if text else ""
+        try:
+            value = yaml.safe_load(text) if text else ""
+        except yaml.YAMLError as error:
+            problem = getattr(error, "problem", None) or "invalid YAML"
+            raise argparse.ArgumentTypeError(
+                f"--set {assignment!r}: the value is not valid YAML ({problem})"
+            ) from error
         namespace, _, path = key.partition(":")
         segments = [m.group(1) or int(m.group(2)) for m in _SEGMENT.finditer(path)]
+        if not namespace or not segments:
+            raise argparse.ArgumentTypeError(f"--set {assignment!r}: expected NAMESPACE:KEY[.PATH]=VALUE")
         top = f"{namespace}:{segments[0]}"
         if len(segments) == 1:
             overrides[top] = value
@@ -300,7 +308,7 @@ def _check(args: argparse.Namespace) -> int:
         return 2
     result = check_stack(args.stack, root, overrides)
     if args.policy_config_out:
-        Path(args.policy_config_out).write_text(json.dumps(result.policy_config, indent=2) + "\n")
+        plan_module.write_output(args.policy_config_out, json.dumps(result.policy_config, indent=2) + "\n")
         print(
             f"wrote the policy pack config of stack '{args.stack}' to {args.policy_config_out}",
             file=sys.stderr,

@@ -24,7 +24,7 @@ def _plan(args: argparse.Namespace) -> int:
     document = plan_module.plan_stack(args.stack, Path(args.root))
     text = json.dumps(document, indent=2, sort_keys=False) if args.json else plan_module.render_tree(document)
     if args.output:
-        Path(args.output).write_text(text + "\n")
+        plan_module.write_output(args.output, text + "\n")
         print(f"wrote the offline plan of stack '{args.stack}' to {args.output}", file=sys.stderr)
     else:
         print(text)
@@ -37,7 +37,7 @@ def add_plan_parser(subparsers: argparse._SubParsersAction) -> None:
         help="print what a stack declares, offline (no CLI, credentials or network)",
         description="Run a stack's program under Pulumi's mock runtime and print every resource.",
     )
-    parser.add_argument("stack", help="stack name: dev, staging, prod (reads Pulumi.<stack>.yaml)")
+    parser.add_argument("stack", help="stack name: dev, staging, prod, shared (reads Pulumi.<stack>.yaml)")
     parser.add_argument("--json", action="store_true", help="print the machine-readable plan document")
     parser.add_argument("-o", "--output", help="write to this file instead of standard output")
     parser.add_argument("--root", default=str(plan_module.PROJECT_ROOT), help="folder holding Pulumi.yaml")

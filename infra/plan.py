@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ from infra.mocks import (
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STACK_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+"""A stack name as ``Pulumi.<stack>.yaml`` spells it (no organisation or project prefix)."""
 SECRET = "[secret]"
 SECRET_PLACEHOLDER = "offline-plan-placeholder-secret"
 
@@ -49,6 +52,28 @@ class StackFiles:
     disabled_default_providers: list[str] = field(default_factory=list)
 
 
+def read_stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
+    """The ``config`` mapping of ``Pulumi.<stack>.yaml`` as written in the file.
+
+    :raises PlanError: a bad stack name, or a missing or malformed stack file.
+    """
+    if not STACK_NAME_PATTERN.fullmatch(stack) or stack.strip(".") == "":
+        raise PlanError(f"stack {stack!r}: not a stack name (letters, digits, '-', '_' and '.')")
+    stack_file = root / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        known = sorted(
+            p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml")
+        )
+        raise PlanError(f"stack '{stack}': {stack_file.name} not found; known stacks: {', '.join(known)}")
+    stack_doc = _load_yaml(stack_file, f"stack '{stack}': ") or {}
+    if not isinstance(stack_doc, Mapping):
+        raise PlanError(f"stack '{stack}': {stack_file}: must be a mapping with a 'config' key")
+    raw = stack_doc.get("config") or {}
+    if not isinstance(raw, Mapping):
+        raise PlanError(f"stack '{stack}': {stack_file}: 'config' must be a mapping of keys to values")
+    return dict(raw)
+
+
 def read_stack_files(
     stack: str, root: Path = PROJECT_ROOT, overrides: Mapping[str, Any] | None = None
 ) -> StackFiles:
@@ -56,17 +81,16 @@ def read_stack_files(
 
     :param overrides: config values (full keys) that replace or add to the stack file's, e.g. in tests.
     """
+    if not STACK_NAME_PATTERN.fullmatch(stack) or stack.strip(".") == "":
+        raise PlanError(f"stack {stack!r}: not a stack name (letters, digits, '-', '_' and '.')")
     project_file = root / "Pulumi.yaml"
-    stack_file = root / f"Pulumi.{stack}.yaml"
     if not project_file.exists():
         raise PlanError(f"{project_file} not found")
-    if not stack_file.exists():
-        known = sorted(
-            p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml")
-        )
-        raise PlanError(f"stack '{stack}': {stack_file.name} not found; known stacks: {', '.join(known)}")
-    project = yaml.safe_load(project_file.read_text())["name"]
-    raw = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
+    project_doc = _load_yaml(project_file)
+    project = project_doc.get("name") if isinstance(project_doc, Mapping) else None
+    if not isinstance(project, str) or not project:
+        raise PlanError(f"{project_file}: has no project 'name'")
+    raw = read_stack_config(stack, root)
     raw.update(overrides or {})
 
     files = StackFiles(project=project, stack=stack, config={}, secret_keys=[])
@@ -80,6 +104,27 @@ def read_stack_files(
         if full_key == "pulumi:disable-default-providers":
             files.disabled_default_providers = list(plain if isinstance(plain, list) else [])
     return files
+
+
+def _load_yaml(path: Path, context: str = "") -> Any:
+    """The YAML document in ``path``; a PlanError naming the file and line when it is not valid YAML."""
+    try:
+        return yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise PlanError(f"{context}{path}: cannot be read ({error.strerror or error})") from error
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise PlanError(f"{context}{path}: not valid YAML{where} ({problem})") from error
+
+
+def write_output(path: str | Path, text: str) -> None:
+    """Write a command's ``-o`` file; a PlanError naming the file when it cannot be written."""
+    try:
+        Path(path).write_text(text)
+    except OSError as error:
+        raise PlanError(f"cannot write {path}: {error.strerror or error}") from error
 
 
 def _substitute_secure(value: Any) -> tuple[Any, bool]:

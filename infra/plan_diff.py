@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.mocks import redact_secrets
-from infra.plan import SECRET, SECRET_PLACEHOLDER
+from infra.plan import SECRET, SECRET_PLACEHOLDER, write_output
 
 MAX_VALUE = 80
 _MISSING = object()
@@ -359,6 +359,9 @@ def render_markdown(diff: PlanDiff) -> str:
 
 
 def _diff(args: argparse.Namespace) -> int:
+    if args.strict and not args.parity:
+        print("error: --strict only applies with --parity (a plain diff always exits 0)", file=sys.stderr)
+        return 2
     try:
         base, head = load_plan(Path(args.base)), load_plan(Path(args.head))
     except PlanDiffError as error:
@@ -367,7 +370,7 @@ def _diff(args: argparse.Namespace) -> int:
     diff = diff_plans(base, head, parity=args.parity)
     text = render_markdown(diff)
     if args.output:
-        Path(args.output).write_text(text + "\n")
+        write_output(args.output, text + "\n")
         print(f"wrote the plan diff to {args.output}", file=sys.stderr)
     else:
         print(text)

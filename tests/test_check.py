@@ -164,3 +164,25 @@ def test_policy_config_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 def test_bad_set_syntax(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "dev", "--set", "vault=1"]) == 2
     assert "NAMESPACE:KEY" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--set", "platform:tier=[x"], "error: --set 'platform:tier=[x': the value is not valid YAML"),
+        (["--set", "platform:=1"], "error: --set 'platform:=1': expected NAMESPACE:KEY[.PATH]=VALUE"),
+        (["--set", ":tier=1"], "error: --set ':tier=1': expected NAMESPACE:KEY[.PATH]=VALUE"),
+    ],
+)
+def test_bad_set_values_are_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", "dev", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1
+
+
+def test_unwritable_policy_config_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "missing-dir" / "policy.json"
+    assert main(["check", "shared", "--policy-config-out", str(target)]) == 2
+    assert capsys.readouterr().err == f"error: cannot write {target}: No such file or directory\n"

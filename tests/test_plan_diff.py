@@ -222,3 +222,16 @@ def test_cli_plan_diff_of_real_plans(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert f"| `{first_key}` |" in text and "`changed-by-test`" in text
     assert main(["plan", "diff", str(base_file), str(tmp_path / "missing.json")]) == 2
     assert "not a readable plan document" in capsys.readouterr().err
+
+
+def test_cli_plan_diff_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps({"stack": "dev", "project": "platform", "outputs": {}, "resources": []}))
+    assert main(["plan", "diff", "--strict", str(plan_file), str(plan_file)]) == 2
+    assert (
+        capsys.readouterr().err
+        == "error: --strict only applies with --parity (a plain diff always exits 0)\n"
+    )
+    target = tmp_path / "missing-dir" / "diff.md"
+    assert main(["plan", "diff", str(plan_file), str(plan_file), "-o", str(target)]) == 2
+    assert capsys.readouterr().err == f"error: cannot write {target}: No such file or directory\n"
