@@ -20,6 +20,7 @@ from components.pipeline_identity import (
 )
 from components.validation import ValidationError
 from infra.mocks import MockRun, run_with_mocks
+from infra.plan import run_stack
 from tests.conftest import make_environment, make_providers
 
 DEPLOY_ROLES = [
@@ -201,3 +202,23 @@ def test_role_assignments_are_deterministic_and_constrained(azure_run: MockRun) 
     assert f"GuidEquals {{{SECRETS_USER}}}" in constrained.inputs["condition"]
     assert "roleAssignments/write" in constrained.inputs["condition"]
     assert "roleAssignments/delete" in constrained.inputs["condition"]
+
+
+def test_shipped_pipeline_may_assign_every_role_the_environment_stacks_assign() -> None:
+    """The constrained grant's condition must allow each role a stack assigns, or `pulumi up` is refused."""
+    _, shared = run_stack("shared")
+    conditions = [
+        a.inputs["condition"]
+        for a in shared.of_type("azure-native:authorization:RoleAssignment")
+        if "condition" in a.inputs
+    ]
+    assert conditions
+    _, prod = run_stack("prod")
+    assigned = {
+        a.inputs["roleDefinitionId"].rsplit("/", 1)[1]
+        for a in prod.of_type("azure-native:authorization:RoleAssignment")
+    }
+    assert assigned == {SECRETS_USER, "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"}  # Secrets User and Officer
+    for condition in conditions:
+        allowed = condition.split("GuidEquals {", 1)[1].split("}", 1)[0].split(", ")
+        assert assigned <= set(allowed), condition
