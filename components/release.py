@@ -437,10 +437,12 @@ class ReleaseEngine:
 
 def _short(error: Exception, limit: int = 300) -> str:
     if isinstance(error, ClientAuthenticationError) and error.response is None:
-        # No token: DefaultAzureCredential's message is its summary line, then one line per credential
-        # tried; the chain stops at the first one that fails outright, so the last line is the reason.
-        lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
-        reason = lines[0] if len(lines) == 1 else f"{lines[0]} Last tried: {lines[-1][:200]}"
+        # No token: DefaultAzureCredential's message is its summary line, then one tab-indented line per
+        # credential tried; the chain stops at the first one that fails outright, so the last is the reason.
+        raw_lines = str(error).splitlines()
+        lines = [line.strip() for line in raw_lines if line.strip()] or [type(error).__name__]
+        attempts = [line.strip() for line in raw_lines if line.startswith("\t") and line.strip()]
+        reason = f"{lines[0]} Last tried: {attempts[-1][:200]}" if attempts else lines[0]
         return (
             f"no Azure token ({reason}); in a pipeline use workload identity federation or a managed "
             "identity, locally run `az login`"

@@ -554,7 +554,8 @@ class NoTokenCredential:
         raise ClientAuthenticationError(
             message="DefaultAzureCredential failed to retrieve a token from the included credentials.\n"
             "Attempted credentials:\n\tEnvironmentCredential: EnvironmentCredential authentication "
-            "unavailable.\n\tAzureCliCredential: Azure CLI not found on path"
+            "unavailable.\n\tAzureCliCredential: Azure CLI not found on path\nTo mitigate this issue, please "
+            "refer to the troubleshooting guidelines here at https://aka.ms/azsdk/python/identity/troubleshoot."
         )
 
 
