@@ -48,3 +48,23 @@ def test_every_deploy_secrets_rotate_once_per_pipeline_run(
     assert preview == up
     assert preview["deployment"] == "run-1"
     assert next_run != preview
+
+
+def test_a_misspelled_top_level_key_is_refused_not_silently_skipped() -> None:
+    config = {**VALID, "montoring": {"retentionDays": 30}}
+    with pytest.raises(ValidationError) as caught:
+        load_stack_config("dev", DictConfigSource(config), environ={})
+    message = str(caught.value)
+    assert message.startswith("stack 'dev': platform:montoring: is not a known key")
+    assert "monitoring" in message  # the list of keys it could have meant
+
+
+def test_unknown_keys_are_found_in_the_real_runtime_config_too(stack_run) -> None:
+    with pytest.raises(ValidationError, match=r"platform:valut: is not a known key"):
+        stack_run("prod", overrides={"platform:valut": {"name": "kv-typo"}})
+
+
+def test_the_shared_stack_refuses_environment_only_keys(stack_run) -> None:
+    # The bootstrap stack reads no apps: an apps section there would never be deployed.
+    with pytest.raises(ValidationError, match=r"stack 'shared': platform:apps: is not a known key"):
+        stack_run("shared", overrides={"platform:apps": [{"name": "web"}]})

@@ -61,15 +61,18 @@ def load_stack_config(
     if is_bootstrap(reader):
         # The shared-services stack has no apps or vault: only its own keys are read (see bootstrap.py).
         bootstrap = read_bootstrap(reader)
+        reader.reject_unknown_keys()
         return StackConfig(environment=bootstrap.environment, bootstrap=bootstrap)
     environment = read_environment(reader)
-    return StackConfig(
+    config = StackConfig(
         environment=environment,
         apps=read_apps(reader, environment.tier),
         vault=read_vault(reader, environment),
         observability=read_observability(reader),
         deployment_id=deployment_id,
     )
+    reader.reject_unknown_keys()
+    return config
 
 
 def _read_deployment_id(stack: str, environ: Mapping[str, str]) -> str | None:

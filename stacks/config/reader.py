@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 import pulumi
+from pulumi.runtime import config as pulumi_config
 
 from components.validation import ValidationError, require_int, require_one_of, require_pattern
 
@@ -32,6 +33,10 @@ class ConfigSource(Protocol):
 
     def is_secret(self, key: str) -> bool:
         """True when the key is stored encrypted (``secure:``) in the stack file."""
+        ...
+
+    def present_keys(self) -> Iterable[str]:
+        """Every key (without namespace) the stack sets in this namespace."""
         ...
 
 
@@ -56,6 +61,13 @@ class PulumiConfigSource:
     def is_secret(self, key: str) -> bool:
         return pulumi.runtime.is_config_secret(self._config.full_key(key))
 
+    def present_keys(self) -> Iterable[str]:
+        # The language host hands the program the stack's whole config (set_all_config, or PULUMI_CONFIG
+        # in older hosts), so the keys present can be listed even though pulumi.Config cannot.
+        prefix = self._config.full_key("")
+        present = set(pulumi_config.CONFIG.get()) | set(pulumi_config.get_config_env())
+        return sorted(key.removeprefix(prefix) for key in present if key.startswith(prefix))
+
 
 class DictConfigSource:
     """Config from plain dicts, for tests and for tools that already parsed a stack file.
@@ -78,6 +90,9 @@ class DictConfigSource:
 
     def is_secret(self, key: str) -> bool:
         return key in self._secrets
+
+    def present_keys(self) -> Iterable[str]:
+        return sorted({*self._values, *self._secrets})
 
 
 class ConfigSection:
@@ -230,7 +245,15 @@ class ConfigReader:
 
     def __init__(self, stack: str, source: ConfigSource) -> None:
         self.stack = stack
-        self.source = source
+        self.source = _RecordingSource(source)
+
+    def reject_unknown_keys(self) -> None:
+        """Refuse top-level keys no reader asked for: a misspelled ``platform:montoring`` must not silently
+        leave its section undeployed. Call after every capability has read its keys."""
+        known = self.source.asked
+        for name in self.source.present_keys():
+            if name not in known:
+                raise self.error(name, "is not a known key", allowed=", ".join(sorted(known)))
 
     def key(self, name: str) -> str:
         """Full key of a top-level name."""
@@ -271,6 +294,29 @@ class ConfigReader:
                 allowed=f"pulumi config set --secret {self.key(name)}",
             )
         return None
+
+
+class _RecordingSource:
+    """A ConfigSource that remembers which keys were asked for (see ConfigReader.reject_unknown_keys)."""
+
+    def __init__(self, source: ConfigSource) -> None:
+        self._source = source
+        self.asked: set[str] = set()
+
+    def get(self, key: str) -> Any | None:
+        self.asked.add(key)
+        return self._source.get(key)
+
+    def get_secret(self, key: str) -> pulumi.Output[str] | None:
+        self.asked.add(key)
+        return self._source.get_secret(key)
+
+    def is_secret(self, key: str) -> bool:
+        self.asked.add(key)
+        return self._source.is_secret(key)
+
+    def present_keys(self) -> Iterable[str]:
+        return self._source.present_keys()
 
 
 class _LazySource(Mapping[str, Any]):
