@@ -214,3 +214,26 @@ def test_one_deployment_id_per_run_so_saved_plans_still_apply(path: Path, expect
     document = load(path)
     variables = document.get("env") or document.get("variables") or {}
     assert variables.get("PLATFORM_DEPLOYMENT_ID") == expected
+
+
+def test_every_deploy_job_environment_may_sign_in_as_the_pipeline_identity() -> None:
+    """The OIDC subject of a job bound to a GitHub environment is repo:<org>/<repo>:environment:<name>;
+    the shared stack must trust exactly those names, or the deployment cannot get credentials."""
+    shared = yaml.safe_load((ROOT / "Pulumi.shared.yaml").read_text())["config"]
+    trusted = set(shared["platform:bootstrap"]["pipeline"]["environments"])
+    deploy = load(WORKFLOWS / "deploy.yml")
+    used = {
+        job["with"]["environment"]
+        for job in deploy["jobs"].values()
+        if isinstance(job.get("with"), dict) and "environment" in job["with"]
+    }
+    assert used, "deploy.yml binds no job to a GitHub environment"
+    assert used <= trusted, f"untrusted GitHub environments: {sorted(used - trusted)}"
+
+
+def test_pull_requests_never_use_the_deploying_pipeline_identity() -> None:
+    """A PR token (subject ...:pull_request) must not reach the role that can deploy every environment."""
+    text = (WORKFLOWS / "preview.yml").read_text()
+    assert "AWS_PIPELINE_ROLE_ARN" not in text
+    assert "vars.AZURE_CLIENT_ID" not in text
+    assert "vars.AWS_PREVIEW_ROLE_ARN" in text
