@@ -349,20 +349,13 @@ class ReleaseEngine:
             self._say(f"swap: production and slot '{slot}' both run {live}; nothing to do")
             return False
         self._say(f"swap: candidate {candidate} in slot '{slot}'; production serves {live}")
-        try:
-            self.verify(slot)
-        except ReleaseError as error:
-            raise ReleaseError(f"{error}. No swap requested; production still serves {live}") from error
-
-        try:
-            self._swap("swap")
-        except SwapTimeoutError as error:
-            raise ReleaseError(
-                f"{error}; when it completes, production serves {candidate} without a health check: check it "
-                "with `infra release verify --target production` and run `infra release rollback` if it fails"
-            ) from error
-        except ReleaseError as error:
-            raise ReleaseError(f"{error}; {self._production_now(live)}") from error
+        self._verified_swap(
+            "swap",
+            live,
+            candidate,
+            after_timeout=" without a health check: check it with `infra release verify --target production` "
+            "and run `infra release rollback` if it fails",
+        )
 
         try:
             self.verify(PRODUCTION_SLOT)
@@ -385,6 +378,25 @@ class ReleaseEngine:
         )
         return True
 
+    def _verified_swap(self, step: str, live: str, incoming: str, *, after_timeout: str) -> None:
+        """Verify the release slot, then swap it into production.
+
+        Any failure up to the swap leaves production on ``live`` and says so; a swap that times out is still
+        running on Azure (it cannot be cancelled), so production will serve ``incoming`` once it completes.
+        """
+        try:
+            self.verify(self.target.slot)
+        except ReleaseError as error:
+            raise ReleaseError(f"{error}. No swap requested; production still serves {live}") from error
+        try:
+            self._swap(step)
+        except SwapTimeoutError as error:
+            raise ReleaseError(
+                f"{error}; when it completes, production serves {incoming}{after_timeout}"
+            ) from error
+        except ReleaseError as error:
+            raise ReleaseError(f"{error}; {self._production_now(live)}") from error
+
     def rollback(self) -> None:
         """Swap back: production gets what the release slot holds (the previous version after a swap).
 
@@ -396,19 +408,12 @@ class ReleaseEngine:
         live = self.version_of(PRODUCTION_SLOT)
         previous = self.version_of(slot)
         self._say(f"rollback: production serves {live}; restoring {previous} from slot '{slot}'")
-        try:
-            self.verify(slot)
-        except ReleaseError as error:
-            raise ReleaseError(f"{error}. No swap requested; production still serves {live}") from error
-        try:
-            self._swap("rollback")
-        except SwapTimeoutError as error:
-            raise ReleaseError(
-                f"{error}; when it completes, production serves {previous}: check it with "
-                "`infra release verify --target production`"
-            ) from error
-        except ReleaseError as error:
-            raise ReleaseError(f"{error}; {self._production_now(live)}") from error
+        self._verified_swap(
+            "rollback",
+            live,
+            previous,
+            after_timeout=": check it with `infra release verify --target production`",
+        )
         try:
             self.verify(PRODUCTION_SLOT)
         except ReleaseError as error:
