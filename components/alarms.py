@@ -188,33 +188,26 @@ def api_gateway_latency(
 
 def lambda_errors(function_name: str, *, threshold: float = 5, period: int = 120) -> MetricAlarmSpec:
     """Lambda function errors: more than ``threshold`` in ``period`` seconds (2 minutes by default)."""
-    return MetricAlarmSpec(
-        name=f"lambda-{function_name}-errors",
-        namespace="AWS/Lambda",
-        metric_name="Errors",
-        dimensions={"FunctionName": function_name},
-        statistic="Sum",
-        period=period,
-        evaluation_periods=1,
-        threshold=threshold,
-        comparison="GreaterThanThreshold",
-        description=f"Lambda {function_name}: more than {threshold:g} errors in {period} s",
-    )
+    return _lambda_sum_alarm(function_name, "Errors", threshold, period)
 
 
 def lambda_throttles(function_name: str, *, threshold: float = 1, period: int = 120) -> MetricAlarmSpec:
     """Lambda function throttles: more than ``threshold`` in ``period`` seconds (2 minutes by default)."""
+    return _lambda_sum_alarm(function_name, "Throttles", threshold, period)
+
+
+def _lambda_sum_alarm(function_name: str, metric: str, threshold: float, period: int) -> MetricAlarmSpec:
     return MetricAlarmSpec(
-        name=f"lambda-{function_name}-throttles",
+        name=f"lambda-{function_name}-{metric.lower()}",
         namespace="AWS/Lambda",
-        metric_name="Throttles",
+        metric_name=metric,
         dimensions={"FunctionName": function_name},
         statistic="Sum",
         period=period,
         evaluation_periods=1,
         threshold=threshold,
         comparison="GreaterThanThreshold",
-        description=f"Lambda {function_name}: more than {threshold:g} throttles in {period} s",
+        description=f"Lambda {function_name}: more than {threshold:g} {metric.lower()} in {period} s",
     )
 
 
