@@ -24,7 +24,7 @@ import pulumi_aws as aws
 
 from components.environment import Environment
 from components.log_groups import KMS_KEY_ARN_ALLOWED, KMS_KEY_ARN_PATTERN
-from components.validation import EMAIL_ALLOWED, EMAIL_PATTERN, ValidationError
+from components.validation import ValidationError, require_email
 
 COMPARISONS = (
     "GreaterThanOrEqualToThreshold",
@@ -314,15 +314,6 @@ def require_https_endpoint(key: str, value: object, *, stack: str | None = None)
     return value
 
 
-def require_alarm_email(key: str, value: object, *, stack: str | None = None) -> str:
-    """An e-mail address for notifications."""
-    if not isinstance(value, str) or not EMAIL_PATTERN.fullmatch(value):
-        raise ValidationError(
-            key, "is not an e-mail address", value=value, allowed=EMAIL_ALLOWED, stack=stack
-        )
-    return value
-
-
 class AlarmTopic(pulumi.ComponentResource):
     """The environment's alarm topic (type ``platform:alarms:AlarmTopic``).
 
@@ -340,7 +331,7 @@ class AlarmTopic(pulumi.ComponentResource):
     def __init__(self, name: str, args: AlarmTopicArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         prefix = f"AlarmTopic({name})"
         for index, email in enumerate(args.emails):
-            require_alarm_email(f"{prefix}.emails[{index}]", email)
+            require_email(f"{prefix}.emails[{index}]", email)
         for index, url in enumerate(args.https_endpoints):
             require_https_endpoint(f"{prefix}.https_endpoints[{index}]", url)
         if args.kms_key_arn is not None:

@@ -19,7 +19,7 @@ import pulumi
 from pulumi_azure_native import monitor, operationalinsights, resources
 
 from components.environment import Environment
-from components.validation import EMAIL_ALLOWED, EMAIL_PATTERN, ValidationError
+from components.validation import ValidationError, require_email
 
 #: Workspace-level (interactive) retention the API accepts for the PerGB2018 and CapacityReservation SKUs;
 #: longer archives are set per table, up to 12 years.
@@ -294,13 +294,7 @@ class AppMonitoring(pulumi.ComponentResource):
                         allowed="lower-case letters, digits or '-'",
                     )
         for index, email in enumerate(args.emails):
-            if not isinstance(email, str) or not EMAIL_PATTERN.fullmatch(email):
-                raise ValidationError(
-                    f"{prefix}.emails[{index}]",
-                    "is not an e-mail address",
-                    value=email,
-                    allowed=EMAIL_ALLOWED,
-                )
+            require_email(f"{prefix}.emails[{index}]", email)
         validate_thresholds(args.thresholds, f"{prefix}.thresholds")
 
         super().__init__("platform:monitoring:AppMonitoring", name, None, opts)

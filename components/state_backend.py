@@ -29,6 +29,7 @@ import pulumi_azure_native as azure_native
 from components.azure_rbac import role_assignment_name, role_definition_id
 from components.deploy_role import POLICY_VERSION, PRINCIPAL_ARN_PATTERN
 from components.environment import AWS_REGION_PATTERN, AZURE_LOCATION_PATTERN, ENVIRONMENT_NAME_PATTERN
+from components.key_vault import VAULT_NAME_ALLOWED, VAULT_NAME_PATTERN
 from components.validation import (
     AWS_ACCOUNT_ID_PATTERN,
     AZURE_RESOURCE_GROUP_ALLOWED,
@@ -50,7 +51,6 @@ IP_RANGE_PATTERN = re.compile(
     r"^(?!10\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.)"
     r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:/(?:[0-9]|[12]\d|30))?$"
 )
-KEY_VAULT_PATTERN = re.compile(r"^(?!.*--)[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$")
 
 #: Built-in Azure roles the pipeline needs on the state backend (data plane).
 STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
@@ -826,9 +826,7 @@ def _validate_azure(name: str, args: AzureStateBackendArgs) -> None:
         CONTAINER_PATTERN,
         "3-63 lower-case letters, digits, '-'",
     )
-    require_pattern(
-        f"{prefix}.key_vault_name", args.key_vault_name, KEY_VAULT_PATTERN, "3-24 letters, digits, '-'"
-    )
+    require_pattern(f"{prefix}.key_vault_name", args.key_vault_name, VAULT_NAME_PATTERN, VAULT_NAME_ALLOWED)
     require_pattern(
         f"{prefix}.key_prefix", args.key_prefix, re.compile(r"^[A-Za-z0-9-]{1,100}$"), "letters, digits, '-'"
     )

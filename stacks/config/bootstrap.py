@@ -34,6 +34,7 @@ from components.environment import (
     Environment,
     Tier,
 )
+from components.key_vault import VAULT_NAME_ALLOWED, VAULT_NAME_PATTERN
 from components.pipeline_identity import (
     AZURE_RESOURCE_NAME_PATTERN,
     BRANCH_PATTERN,
@@ -45,13 +46,13 @@ from components.state_backend import (
     BUCKET_NAME_PATTERN,
     CONTAINER_PATTERN,
     IP_RANGE_PATTERN,
-    KEY_VAULT_PATTERN,
     KMS_ALIAS_PATTERN,
     STORAGE_ACCOUNT_PATTERN,
 )
 from components.validation import (
     AWS_ACCOUNT_ID_ALLOWED,
     AWS_ACCOUNT_ID_PATTERN,
+    AZURE_RESOURCE_GROUP_ALLOWED,
     AZURE_RESOURCE_GROUP_PATTERN,
     GUID_ALLOWED,
     GUID_PATTERN,
@@ -357,7 +358,7 @@ def _read_pipeline(section: ConfigSection) -> PipelineSettings:
             "azureResourceGroup",
             default="platform-pipeline",
             pattern=AZURE_RESOURCE_GROUP_PATTERN,
-            allowed="a resource group name",
+            allowed=AZURE_RESOURCE_GROUP_ALLOWED,
         ),
         azure_role_guids=roles,
         azure_assignable_role_guids=assignable,
@@ -446,7 +447,7 @@ def _read_state(section: ConfigSection, environment: Environment) -> StateBacken
                 "resourceGroupName",
                 default="platform-state",
                 pattern=AZURE_RESOURCE_GROUP_PATTERN,
-                allowed="a resource group name",
+                allowed=AZURE_RESOURCE_GROUP_ALLOWED,
             ),
             storage_account_name=az.string(
                 "storageAccountName",
@@ -461,8 +462,8 @@ def _read_state(section: ConfigSection, environment: Environment) -> StateBacken
             ),
             key_vault_name=az.string(
                 "keyVaultName",
-                pattern=KEY_VAULT_PATTERN,
-                allowed="3-24 letters, digits and '-', starting with a letter",
+                pattern=VAULT_NAME_PATTERN,
+                allowed=VAULT_NAME_ALLOWED,
             ),
             soft_delete_days=az.integer("softDeleteDays", default=30, minimum=7, maximum=90),
             allowed_ip_ranges=tuple(

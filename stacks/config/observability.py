@@ -19,7 +19,6 @@ from components.alarms import (
     PRESETS,
     STAGED_PRESETS,
     MetricAlarmSpec,
-    require_alarm_email,
     require_https_endpoint,
     require_topic_kms_key,
     validate_alarm_spec,
@@ -38,7 +37,7 @@ from components.log_groups import (
     require_retention_days,
 )
 from components.retention_enforcer import require_schedule
-from components.validation import ValidationError
+from components.validation import ValidationError, require_email
 from stacks.config.reader import ConfigReader, ConfigSection
 
 LOGS_KEYS = frozenset({"retentionDays", "kmsKeyArn", "logGroups", "enforcer"})
@@ -215,7 +214,7 @@ def read_alarms(reader: ConfigReader) -> AlarmsConfig:
     section = reader.section("alarms")
     section.reject_unknown(ALARMS_KEYS)
     emails = tuple(
-        require_alarm_email(f"{section.key('emails')}[{i}]", email, stack=reader.stack)
+        require_email(f"{section.key('emails')}[{i}]", email, stack=reader.stack)
         for i, email in enumerate(_list(section, "emails"))
     )
     endpoints = tuple(
