@@ -31,7 +31,7 @@ def run_once(stack: str) -> tuple[float, float, int]:
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         started = time.perf_counter()
         child = subprocess.Popen(
-            [sys.executable, "-m", "infra.cli", "plan", stack, "--json", "-o", out.name],
+            [sys.executable, "-m", "platform_infra.cli.main", "plan", stack, "--json", "-o", out.name],
             cwd=ROOT,
             stderr=subprocess.DEVNULL,
         )

@@ -1,18 +1,21 @@
 """The shared fixtures: every test that declares resources runs them through ``pulumi_run``.
 
 ``pulumi_run(program, stack=..., config=...)`` installs fresh mocks for that one run (never at module
-level: several test files doing that would collide) and returns an :class:`infra.mocks.MockRun` holding
-every registered resource with its parent, provider, inputs, outputs and options.
+level: several test files doing that would collide) and returns an
+:class:`platform_infra.cli.mocks.MockRun` holding every registered resource with its parent, provider,
+inputs, outputs and options.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
-
-from components.environment import (
+from platform_infra.cli.mocks import MockRun, PlatformMocks, run_with_mocks
+from platform_infra.cli.plan import run_stack
+from platform_infra.environment import (
     AwsTarget,
     AzureTarget,
     Environment,
@@ -20,10 +23,11 @@ from components.environment import (
     EnvironmentProvidersArgs,
     Tier,
 )
-from infra.mocks import MockRun, PlatformMocks, run_with_mocks
-from infra.plan import run_stack
 
 RunProgram = Callable[..., MockRun]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+"""This repository: its Pulumi.yaml and shipped stack files are the project the stack tests run."""
 
 
 def make_environment(
@@ -81,6 +85,6 @@ def stack_run() -> Callable[..., MockRun]:
     """Run the real program with a shipped stack file: ``stack_run("prod", overrides={...})``."""
 
     def run(stack: str, overrides: Mapping[str, Any] | None = None) -> MockRun:
-        return run_stack(stack, overrides=overrides)[1]
+        return run_stack(stack, REPO_ROOT, overrides=overrides)[1]
 
     return run

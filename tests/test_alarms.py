@@ -7,8 +7,7 @@ import json
 from typing import Any
 
 import pytest
-
-from components.alarms import (
+from platform_infra.alarms import (
     CONFIG_FIELD_NAMES,
     AlarmTopic,
     AlarmTopicArgs,
@@ -23,9 +22,10 @@ from components.alarms import (
     sqs_dead_letter,
     validate_alarm_spec,
 )
-from components.environment import Tier
-from components.validation import ValidationError
-from infra.mocks import MockRun, run_with_mocks
+from platform_infra.cli.mocks import MockRun, run_with_mocks
+from platform_infra.environment import Tier
+from platform_infra.validation import ValidationError
+
 from tests.conftest import make_environment, make_providers
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"

@@ -7,16 +7,16 @@ from typing import Any
 
 import pulumi
 import pytest
-
-from components.app_service import (
+from platform_infra.app_service import (
     IMAGE_IGNORE_CHANGES,
     BlueGreenAppService,
     BlueGreenAppServiceArgs,
 )
-from components.environment import Tier
-from components.validation import ValidationError
-from infra.mocks import MockRun, run_with_mocks
-from infra.plan import run_stack
+from platform_infra.cli.mocks import MockRun, run_with_mocks
+from platform_infra.cli.plan import run_stack
+from platform_infra.environment import Tier
+from platform_infra.validation import ValidationError
+
 from tests.conftest import make_environment, make_providers
 
 APP = "platform:app:BlueGreenAppService"

@@ -7,8 +7,7 @@ from typing import Any
 
 import pulumi
 import pytest
-
-from components.azure_monitoring import (
+from platform_infra.azure_monitoring import (
     APP_LOG_CATEGORIES,
     AppAlertThresholds,
     AppMonitoring,
@@ -18,9 +17,10 @@ from components.azure_monitoring import (
     MonitoredApp,
     require_workspace_retention,
 )
-from components.environment import Tier
-from components.validation import ValidationError
-from infra.mocks import MockRun, run_with_mocks
+from platform_infra.cli.mocks import MockRun, run_with_mocks
+from platform_infra.environment import Tier
+from platform_infra.validation import ValidationError
+
 from tests.conftest import make_environment, make_providers
 
 WORKSPACE = "azure-native:operationalinsights:Workspace"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from components.azure_rbac import role_assignment_name, role_definition_id
+from platform_infra.rbac import role_assignment_name, role_definition_id
 
 SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 SUBSCRIPTION_SCOPE = "/subscriptions/11111111-1111-4111-8111-111111111111"

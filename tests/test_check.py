@@ -9,15 +9,14 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_azure_native as azure_native
 import pytest
+from platform_infra.cli.check import check_stack, evaluate, parse_overrides, policy_config
+from platform_infra.cli.main import main
+from platform_infra.environment import Tier
 
-from components.environment import Tier
-from infra.check import check_stack, evaluate, parse_overrides, policy_config
-from infra.cli import main
-from infra.plan import PROJECT_ROOT
-from tests.conftest import RunProgram, make_environment, make_providers
+from tests.conftest import REPO_ROOT, RunProgram, make_environment, make_providers
 
 SHIPPED_STACKS = sorted(
-    p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in PROJECT_ROOT.glob("Pulumi.*.yaml")
+    p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in REPO_ROOT.glob("Pulumi.*.yaml")
 )
 
 
@@ -104,7 +103,7 @@ def test_advisory_violations_do_not_fail(pulumi_run: RunProgram) -> None:
             opts=pulumi.ResourceOptions(provider=providers.aws),
         )
 
-    from infra.check import CheckResult
+    from platform_infra.cli.check import CheckResult
 
     checked, violations = evaluate(pulumi_run(program))
     result = CheckResult(stack="dev", checked=checked, violations=violations, policy_config={})

@@ -9,16 +9,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from platform_infra.cli.main import main
 
-from infra.cli import main
-from infra.plan import PROJECT_ROOT
+from tests.conftest import REPO_ROOT
 
 
 def _project_with_stack(tmp_path: Path, stack: str, edit: dict) -> Path:
     import yaml
 
-    shutil.copy(PROJECT_ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    config = yaml.safe_load((PROJECT_ROOT / "Pulumi.dev.yaml").read_text())
+    shutil.copy(REPO_ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    shutil.copytree(REPO_ROOT / "stacks", tmp_path / "stacks", dirs_exist_ok=True)
+    config = yaml.safe_load((REPO_ROOT / "Pulumi.dev.yaml").read_text())
     config["config"].update(edit)
     (tmp_path / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(config))
     return tmp_path
@@ -57,10 +58,10 @@ def test_bad_config_exits_non_zero_naming_the_key(tmp_path: Path, capsys: pytest
 def test_console_script_prints_no_traceback_on_bad_config(tmp_path: Path) -> None:
     root = _project_with_stack(tmp_path, "broken", {"platform:tier": "production"})
     result = subprocess.run(
-        [sys.executable, "-m", "infra.cli", "plan", "broken", "--root", str(root)],
+        [sys.executable, "-m", "platform_infra.cli", "plan", "broken", "--root", str(root)],
         capture_output=True,
         text=True,
-        cwd=PROJECT_ROOT,
+        cwd=REPO_ROOT,
         timeout=120,
     )
     assert result.returncode == 2
@@ -87,7 +88,8 @@ def test_console_script_prints_no_traceback_on_bad_config(tmp_path: Path) -> Non
 def test_malformed_stack_file_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, stack_file: str, message: str
 ) -> None:
-    shutil.copy(PROJECT_ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    shutil.copy(REPO_ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    shutil.copytree(REPO_ROOT / "stacks", tmp_path / "stacks", dirs_exist_ok=True)
     (tmp_path / "Pulumi.bad.yaml").write_text(stack_file)
     for extra in ([], ["--set", "platform:tier=dev"]) if command == "check" else ([],):
         assert main([command, "bad", "--root", str(tmp_path), *extra]) == 2
@@ -120,10 +122,10 @@ def test_unwritable_output_file_is_one_line(tmp_path: Path, capsys: pytest.Captu
 
 def test_console_script_help_lists_every_command() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "infra.cli", "--help"],
+        [sys.executable, "-m", "platform_infra.cli", "--help"],
         capture_output=True,
         text=True,
-        cwd=PROJECT_ROOT,
+        cwd=REPO_ROOT,
         timeout=120,
     )
     assert result.returncode == 0
@@ -134,7 +136,7 @@ def test_console_script_help_lists_every_command() -> None:
 def _tasks_module():
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("tasks_under_test", PROJECT_ROOT / "tasks.py")
+    spec = importlib.util.spec_from_file_location("tasks_under_test", REPO_ROOT / "tasks.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -152,3 +154,10 @@ def test_tasks_refuses_an_unknown_command_before_installing(monkeypatch: pytest.
         tasks.main(["tset"])
     assert "unknown command 'tset'" in str(exit_info.value.code)
     assert "setup, plan, infra, test, lint" in str(exit_info.value.code)
+
+
+def test_policy_path_prints_the_installed_pack(capsys: pytest.CaptureFixture[str]) -> None:
+    """`infra policy-path` names a folder Pulumi accepts as a pack: PulumiPolicy.yaml and __main__.py."""
+    assert main(["policy-path"]) == 0
+    pack = Path(capsys.readouterr().out.strip())
+    assert (pack / "PulumiPolicy.yaml").is_file() and (pack / "__main__.py").is_file()

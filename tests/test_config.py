@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from platform_infra.config import DEPLOYMENT_ID_VARIABLE, DictConfigSource, load_stack_config
+from platform_infra.validation import ValidationError
 
-from components.validation import ValidationError
-from stacks.config import DEPLOYMENT_ID_VARIABLE, DictConfigSource, load_stack_config
 from tests.test_config_environment import VALID
 
 

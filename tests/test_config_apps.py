@@ -6,13 +6,13 @@ from typing import Any
 
 import pulumi
 import pytest
+from platform_infra.config import StackConfig
+from platform_infra.config.apps import AppConfig, read_apps
+from platform_infra.config.reader import ConfigReader, DictConfigSource
+from platform_infra.environment import Tier
+from platform_infra.program.apps import declare_apps
+from platform_infra.validation import ValidationError
 
-from components.environment import Tier
-from components.validation import ValidationError
-from stacks.apps import declare_apps
-from stacks.config import StackConfig
-from stacks.config.apps import AppConfig, read_apps
-from stacks.config.reader import ConfigReader, DictConfigSource
 from tests.conftest import make_environment, make_providers
 
 WEB = {"name": "web", "sku": "P1v3", "capacity": 2, "image": "myregistry.azurecr.io/web:1.0.0"}

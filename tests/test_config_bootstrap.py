@@ -9,17 +9,18 @@ from typing import Any
 
 import pytest
 import yaml
+from platform_infra.cli.mocks import MockRun, unwrap_secrets
+from platform_infra.cli.plan import build_plan, read_stack_files, run_stack
+from platform_infra.config import DictConfigSource, load_stack_config
+from platform_infra.validation import ValidationError
 
-from components.validation import ValidationError
-from infra.mocks import MockRun, unwrap_secrets
-from infra.plan import PROJECT_ROOT, build_plan, read_stack_files, run_stack
-from stacks.config import DictConfigSource, load_stack_config
+from tests.conftest import REPO_ROOT
 
 ROLE = "aws:iam/role:Role"
 
 
 def _stack_file(stack: str) -> dict[str, Any]:
-    return yaml.safe_load((Path(PROJECT_ROOT) / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return yaml.safe_load((Path(REPO_ROOT) / f"Pulumi.{stack}.yaml").read_text())["config"]
 
 
 def _shared_values() -> dict[str, Any]:

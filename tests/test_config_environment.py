@@ -7,10 +7,9 @@ import re
 from typing import Any
 
 import pytest
-
-from components.environment import Tier
-from components.validation import ValidationError
-from stacks.config import DictConfigSource, load_stack_config
+from platform_infra.config import DictConfigSource, load_stack_config
+from platform_infra.environment import Tier
+from platform_infra.validation import ValidationError
 
 VALID: dict[str, Any] = {
     "environment": "dev",

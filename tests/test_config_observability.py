@@ -6,10 +6,9 @@ import copy
 from typing import Any
 
 import pytest
-
-from components.validation import ValidationError
-from stacks.config import DictConfigSource, load_stack_config
-from stacks.config.observability import ObservabilityConfig
+from platform_infra.config import DictConfigSource, load_stack_config
+from platform_infra.config.observability import ObservabilityConfig
+from platform_infra.validation import ValidationError
 
 BASE: dict[str, Any] = {
     "environment": "prod",

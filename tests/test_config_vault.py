@@ -8,12 +8,11 @@ from datetime import date
 from typing import Any
 
 import pytest
-
-from components.key_vault import RotationKind, RotationPolicy
-from components.validation import ValidationError
-from infra.mocks import is_secret_value, unwrap_secrets
-from infra.plan import build_plan, run_stack
-from stacks.config import DictConfigSource, load_stack_config
+from platform_infra.cli.mocks import is_secret_value, unwrap_secrets
+from platform_infra.cli.plan import build_plan, run_stack
+from platform_infra.config import DictConfigSource, load_stack_config
+from platform_infra.key_vault import RotationKind, RotationPolicy
+from platform_infra.validation import ValidationError
 
 ENVIRONMENT: dict[str, Any] = {
     "aws": {"accountId": "111111111111", "region": "eu-west-1", "deployRoleName": "platform-deploy"},

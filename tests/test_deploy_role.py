@@ -6,10 +6,16 @@ import json
 from typing import Any
 
 import pytest
+from platform_infra.cli.mocks import (
+    MockRun,
+    RegisteredResource,
+    is_secret_value,
+    run_with_mocks,
+    unwrap_secrets,
+)
+from platform_infra.deploy_role import ADMINISTRATOR_TAG, DeployRole, DeployRoleArgs, SessionTag
+from platform_infra.validation import ValidationError
 
-from components.deploy_role import ADMINISTRATOR_TAG, DeployRole, DeployRoleArgs, SessionTag
-from components.validation import ValidationError
-from infra.mocks import MockRun, RegisteredResource, is_secret_value, run_with_mocks, unwrap_secrets
 from tests.conftest import make_environment, make_providers
 
 PIPELINE = "arn:aws:iam::444444444444:role/platform-pipeline"
@@ -173,7 +179,7 @@ _CREATE_ACTIONS = {
 def test_default_deploy_actions_cover_what_the_environment_stacks_declare(stack_run, stack: str) -> None:
     from fnmatch import fnmatchcase
 
-    from stacks.config.bootstrap import DEFAULT_DEPLOY_ACTIONS
+    from platform_infra.config.bootstrap import DEFAULT_DEPLOY_ACTIONS
 
     types = {r.type for r in stack_run(stack).resources if r.custom and r.type.startswith("aws:")}
     assert types <= set(_CREATE_ACTIONS), types - set(_CREATE_ACTIONS)

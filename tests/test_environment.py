@@ -7,10 +7,10 @@ import json
 import pulumi
 import pulumi_aws as aws
 import pytest
+from platform_infra.cli.mocks import is_secret_value, unwrap_secrets
+from platform_infra.environment import AwsTarget, AzureTarget, Environment, Tier, session_name
+from platform_infra.validation import ValidationError
 
-from components.environment import AwsTarget, AzureTarget, Environment, Tier, session_name
-from components.validation import ValidationError
-from infra.mocks import is_secret_value, unwrap_secrets
 from tests.conftest import make_environment, make_providers
 
 

@@ -10,9 +10,15 @@ from typing import Any
 
 import pulumi
 import pytest
-from pulumi.runtime.mocks import MockResourceArgs
-
-from components.key_vault import (
+from platform_infra.cli.mocks import (
+    FAKE_SUBSCRIPTION,
+    MockRun,
+    PlatformMocks,
+    is_secret_value,
+    run_with_mocks,
+    unwrap_secrets,
+)
+from platform_infra.key_vault import (
     KEY_VAULT_SECRETS_OFFICER,
     KEY_VAULT_SECRETS_USER,
     GeneratedSecretSpec,
@@ -23,15 +29,9 @@ from components.key_vault import (
     VaultAccess,
     VaultAccessArgs,
 )
-from components.validation import ValidationError
-from infra.mocks import (
-    FAKE_SUBSCRIPTION,
-    MockRun,
-    PlatformMocks,
-    is_secret_value,
-    run_with_mocks,
-    unwrap_secrets,
-)
+from platform_infra.validation import ValidationError
+from pulumi.runtime.mocks import MockResourceArgs
+
 from tests.conftest import make_environment, make_providers
 
 VAULT = "azure-native:keyvault:Vault"

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from components.environment import Tier
-from components.log_groups import (
+from platform_infra.environment import Tier
+from platform_infra.log_groups import (
     ALLOWED_RETENTION_DAYS,
     LogGroups,
     LogGroupsArgs,
@@ -15,7 +14,8 @@ from components.log_groups import (
     declare_lambda_log_group,
     require_retention_days,
 )
-from components.validation import ValidationError
+from platform_infra.validation import ValidationError
+
 from tests.conftest import make_environment, make_providers
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from components.log_groups import ALLOWED_RETENTION_DAYS
-from components.validation import ValidationError
-from infra.mocks import MockRun
-from infra.plan import build_plan, run_stack
+from platform_infra.cli.mocks import MockRun
+from platform_infra.cli.plan import build_plan, run_stack
+from platform_infra.log_groups import ALLOWED_RETENTION_DAYS
+from platform_infra.validation import ValidationError
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +78,7 @@ def test_plan_json_shows_the_lambda_code_archive() -> None:
     plan = json.loads(json.dumps(build_plan(files, run)))
     function = next(r for r in plan["resources"] if r["type"] == "aws:lambda/function:Function")
     assert function["inputs"]["code"] == {
-        "archive": {"retention_enforcer.py": {"file": "components/lambdas/retention_enforcer.py"}}
+        "archive": {"retention_enforcer.py": {"file": "platform_infra/lambdas/retention_enforcer.py"}}
     }
 
 

@@ -7,9 +7,9 @@ import uuid
 from typing import Any
 
 import pytest
-
-from components.azure_rbac import role_assignment_name
-from components.pipeline_identity import (
+from platform_infra.cli.mocks import MockRun, run_with_mocks
+from platform_infra.cli.plan import run_stack
+from platform_infra.pipeline_identity import (
     AzurePipelineIdentity,
     AzurePipelineIdentityArgs,
     AzureRoleGrant,
@@ -18,9 +18,9 @@ from components.pipeline_identity import (
     PipelineIdentityArgs,
     constrained_assignment_condition,
 )
-from components.validation import ValidationError
-from infra.mocks import MockRun, run_with_mocks
-from infra.plan import run_stack
+from platform_infra.rbac import role_assignment_name
+from platform_infra.validation import ValidationError
+
 from tests.conftest import make_environment, make_providers
 
 DEPLOY_ROLES = [

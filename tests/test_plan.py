@@ -8,9 +8,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 import yaml
-
-from infra.plan import (
-    PROJECT_ROOT,
+from platform_infra.cli.plan import (
     SECRET_PLACEHOLDER,
     PlanError,
     build_plan,
@@ -19,13 +17,14 @@ from infra.plan import (
     render_tree,
     run_stack,
 )
-from tests.conftest import make_environment, make_providers
+
+from tests.conftest import REPO_ROOT, make_environment, make_providers
 
 ENVIRONMENT_STACKS = ["dev", "staging", "prod"]
 
 
 def _stack_file(stack: str) -> dict:
-    return yaml.safe_load((PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
 
 
 @pytest.fixture(scope="module")

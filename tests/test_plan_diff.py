@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from infra.cli import main
-from infra.mocks import SECRET_SIG, SIG_KEY
-from infra.plan import SECRET_PLACEHOLDER
-from infra.plan_diff import allowed_reason, diff_plans, flatten, render_markdown
+from platform_infra.cli.main import main
+from platform_infra.cli.mocks import SECRET_SIG, SIG_KEY
+from platform_infra.cli.plan import SECRET_PLACEHOLDER
+from platform_infra.cli.plan_diff import allowed_reason, diff_plans, flatten, render_markdown
 
 
 def resource(stack: str, type_: str, name: str, inputs: dict[str, Any], **extra: Any) -> dict[str, Any]:

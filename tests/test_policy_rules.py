@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from platform_infra.cli.main import policy_pack_path as policy_pack_path
+from platform_infra.policy.rules import FIX_SEPARATOR, POLICIES, policy_named, stack_of
 from pulumi_policy import (
     EnforcementLevel,
     PolicyCustomTimeouts,
@@ -18,9 +20,6 @@ from pulumi_policy import (
     ResourceValidationArgs,
 )
 
-from policy.rules import FIX_SEPARATOR, POLICIES, policy_named, stack_of
-
-ROOT = Path(__file__).resolve().parent.parent
 EXPLICIT = PolicyProviderResource(
     "pulumi:providers:aws", {}, "urn:pulumi:dev::platform::pulumi:providers:aws::dev-aws", "dev-aws"
 )
@@ -408,11 +407,15 @@ def test_stack_of_urn() -> None:
 
 
 def test_policy_pack_starts_and_serves(tmp_path: Path) -> None:
-    """`python policy/` (what the CLI runs) builds the pack and prints the analyzer's port."""
+    """`python <pack folder>` (what the CLI runs) builds the pack and prints the analyzer's port.
+
+    The folder is the one `infra policy-path` prints: inside the installed package, not this repository.
+    """
+    pack = Path(policy_pack_path())
     errors = tmp_path / "stderr"
     with errors.open("wb") as stderr:
         process = subprocess.Popen(
-            [sys.executable, str(ROOT / "policy")], cwd=tmp_path, stdout=subprocess.PIPE, stderr=stderr
+            [sys.executable, str(pack)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=stderr
         )
         try:
             assert process.stdout is not None
@@ -421,4 +424,4 @@ def test_policy_pack_starts_and_serves(tmp_path: Path) -> None:
             process.kill()
             process.wait()
     assert line.isdigit(), (line, errors.read_text())
-    assert (ROOT / "policy" / "PulumiPolicy.yaml").read_text().count("name: python") == 1
+    assert (pack / "PulumiPolicy.yaml").read_text().count("name: python") == 1

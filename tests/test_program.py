@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from infra.plan import PROJECT_ROOT
+from tests.conftest import REPO_ROOT
 
 SHIPPED_STACKS = sorted(
-    p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in PROJECT_ROOT.glob("Pulumi.*.yaml")
+    p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in REPO_ROOT.glob("Pulumi.*.yaml")
 )
 
 

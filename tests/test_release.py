@@ -21,15 +21,20 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import platform_infra.cli.main as cli
 import pytest
 from azure.core.credentials import AccessToken
 from azure.core.pipeline import PipelineRequest
 from azure.core.pipeline.policies import HeadersPolicy
 from azure.mgmt.web import WebSiteManagementClient
-
-from components.release import HealthPolicy, ReleaseEngine, ReleaseError, ReleaseTarget, http_health_check
-from infra import cli
-from infra import release as release_cli
+from platform_infra.release import cli as release_cli
+from platform_infra.release.flow import (
+    HealthPolicy,
+    ReleaseEngine,
+    ReleaseError,
+    ReleaseTarget,
+    http_health_check,
+)
 
 SUBSCRIPTION = "11111111-1111-4111-8111-111111111111"
 RESOURCE_GROUP = "web-rg"

@@ -8,16 +8,16 @@ from typing import Any
 
 import pulumi
 import pytest
-
-from components.environment import Tier
-from components.retention_enforcer import (
+from platform_infra.cli.mocks import MockRun, run_with_mocks
+from platform_infra.environment import Tier
+from platform_infra.retention_enforcer import (
     HANDLER_SOURCE,
     RetentionEnforcer,
     RetentionEnforcerArgs,
     require_schedule,
 )
-from components.validation import ValidationError
-from infra.mocks import MockRun, run_with_mocks
+from platform_infra.validation import ValidationError
+
 from tests.conftest import make_environment, make_providers
 
 ACCOUNT = "333333333333"

@@ -10,8 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
-
-from components.lambdas.retention_enforcer import (
+from platform_infra.lambdas.retention_enforcer import (
     Backoff,
     RetentionPolicy,
     call_with_backoff,

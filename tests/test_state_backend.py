@@ -9,16 +9,16 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 import pytest
-
-from components.state_backend import (
+from platform_infra.cli.mocks import MockRun, run_with_mocks
+from platform_infra.state_backend import (
     AwsReplication,
     AwsStateBackend,
     AwsStateBackendArgs,
     AzureStateBackend,
     AzureStateBackendArgs,
 )
-from components.validation import ValidationError
-from infra.mocks import MockRun, run_with_mocks
+from platform_infra.validation import ValidationError
+
 from tests.conftest import make_environment, make_providers
 
 PIPELINE = "arn:aws:iam::444444444444:role/platform-pipeline"

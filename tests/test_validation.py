@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pulumi
 import pytest
-
-from components.validation import (
+from platform_infra.validation import (
     ValidationError,
     require_aws_account_id,
     require_email,

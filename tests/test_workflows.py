@@ -99,7 +99,7 @@ def test_preview_runs_checks_per_stack_with_oidc_and_fork_fallback() -> None:
         'infra check "$STACK"',
         'infra plan "$STACK" --json',
         "infra plan diff base-plan.json head-plan.json",
-        "--policy-pack policy",
+        '--policy-pack "$(.venv/bin/infra policy-path)"',
         "pulumi preview",
         "--diff",
     ):
@@ -145,7 +145,7 @@ def test_deploy_promotes_dev_staging_then_approved_prod_plan() -> None:
     assert '--plan "$STACK-plan.json"' in text
     for command in (
         "pulumi up",
-        "--policy-pack policy",
+        '--policy-pack "$(.venv/bin/infra policy-path)"',
         "infra release verify",
         "infra release deploy",
         "infra release swap",

@@ -1,0 +1,492 @@
+"""Blue/green Azure App Service: a Linux plan, a web app (production slot) and a ``staging`` slot.
+
+The infrastructure (plan, slots, TLS, identity, health check, settings) belongs to Pulumi; the application
+version belongs to the release flow (:mod:`platform_infra.release.flow`, ``infra release``), which deploys to
+``staging``, verifies it and swaps. So that a later ``pulumi up`` never undoes a release:
+
+* the container image (``siteConfig.linuxFxVersion``) is only set when a slot is created and is listed in
+  ``ignore_changes`` on both slots; after a swap each slot keeps whatever image the release put there;
+* app settings live in their own resources (``WebAppApplicationSettings``/``...Slot``), so changing a
+  setting never re-sends the site (and with it a stale image) to Azure;
+* both slots get the same non-sticky settings, so a swap, which moves non-sticky settings with the
+  content, changes nothing Pulumi manages; a value that differs per slot must be slot-sticky.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+from pulumi_azure_native import applicationinsights, resources, web
+
+from platform_infra.environment import Environment, Tier
+from platform_infra.validation import ValidationError
+
+STAGING_SLOT = "staging"
+"""Name of the pre-production slot every app gets."""
+
+PRODUCTION_SLOT = "production"
+"""The name Azure's swap API uses for the app itself."""
+
+DEFAULT_HEALTH_CHECK_PATH = "/healthz"
+
+IMAGE_IGNORE_CHANGES = ["siteConfig.linuxFxVersion"]
+"""Property path (engine names) of the deployed image, owned by the release flow once a slot exists."""
+
+APP_INSIGHTS_SETTING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+"""Set per slot when Application Insights is on; always slot-sticky so telemetry stays with its slot."""
+
+MIN_PROD_CAPACITY = 2
+
+APP_SETTING_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$")
+APP_SETTING_NAME_ALLOWED = "1-128 letters, digits and _.:- starting with a letter or _"
+HEALTH_CHECK_PATH_PATTERN = re.compile(r"^/[A-Za-z0-9/._~!$&'()*+,;=:@%-]{0,255}$")
+HEALTH_CHECK_PATH_ALLOWED = "an absolute URL path like /healthz"
+IMAGE_PATTERN = re.compile(
+    r"^[a-z0-9][a-z0-9._/-]*(:[0-9]+)?(/[a-z0-9._-]+)*(:[A-Za-z0-9_.-]{1,128})?(@sha256:[0-9a-f]{64})?$"
+)
+IMAGE_ALLOWED = "a container image reference like myregistry.azurecr.io/web:1.4.2"
+RUNTIME_PATTERN = re.compile(r"^[A-Z]+\|[A-Za-z0-9._-]+$")
+RUNTIME_ALLOWED = "a Linux runtime stack like PYTHON|3.12 or NODE|20-lts"
+SITE_NAME_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,57}[a-z0-9])?$")
+SITE_NAME_ALLOWED = "2-59 lower-case letters, digits or '-', not starting or ending with '-'"
+
+
+@dataclass(frozen=True)
+class SkuTier:
+    """An App Service plan pricing tier that supports deployment slots.
+
+    :param tier: the tier name Azure expects next to the SKU name (``PremiumV3``).
+    :param pattern: SKU names of this tier.
+    :param min_capacity: fewest instances the tier runs.
+    :param max_capacity: most instances the tier allows.
+    """
+
+    tier: str
+    pattern: re.Pattern[str]
+    min_capacity: int
+    max_capacity: int
+
+
+SLOT_TIERS: tuple[SkuTier, ...] = (
+    SkuTier("Standard", re.compile(r"^S[1-3]$"), 1, 10),
+    SkuTier("Premium", re.compile(r"^P[1-3]$"), 1, 20),
+    SkuTier("PremiumV2", re.compile(r"^P[1-3]v2$"), 1, 30),
+    SkuTier("Premium0V3", re.compile(r"^P0v3$"), 1, 30),
+    SkuTier("PremiumV3", re.compile(r"^P[1-3]v3$"), 1, 30),
+    SkuTier("PremiumMV3", re.compile(r"^P[1-5]mv3$"), 1, 30),
+    SkuTier("PremiumV4", re.compile(r"^P[0-3]v4$"), 1, 30),
+    SkuTier("PremiumMV4", re.compile(r"^P[1-5]mv4$"), 1, 30),
+    SkuTier("Isolated", re.compile(r"^I[1-3]$"), 1, 100),
+    SkuTier("IsolatedV2", re.compile(r"^I[1-6]v2$"), 1, 100),
+    SkuTier("IsolatedMV2", re.compile(r"^I[1-5]mv2$"), 1, 100),
+)
+"""Tiers whose plans have deployment slots (Free, Shared and Basic have none).
+
+The tier labels are the ones Azure reports for each SKU (and the Azure CLI sends): ``P0v3`` is
+``Premium0V3`` and the memory-optimised ``P1mv3`` is ``PremiumMV3``, not ``PremiumV3``.
+"""
+
+NO_SLOT_SKUS = re.compile(r"^(F1|D1|B[1-3]|Y1|EP[1-3]|FC1)$")
+SKU_ALLOWED = "a Standard (S1-S3), Premium (P1v3, P1mv3, P1v2, ...) or Isolated (I1v2, ...) SKU"
+
+
+def sku_tier(key: str, sku: object, capacity: object, tier: Tier, *, stack: str | None = None) -> SkuTier:
+    """Validate a plan SKU and instance count for an environment tier; return the SKU's pricing tier.
+
+    :param key: the config key or argument to name in errors (``platform:apps[0].sku``); the capacity is
+        reported under the sibling key ``capacity``.
+    :param sku: SKU name such as ``P1v3``.
+    :param capacity: number of instances.
+    :param tier: the environment's tier; prod needs at least two instances.
+    :param stack: stack for the error message (the running stack by default).
+    """
+    if not isinstance(sku, str):
+        raise ValidationError(key, "must be a SKU name", value=sku, allowed=SKU_ALLOWED, stack=stack)
+    capacity_key = key.rsplit(".", 1)[0] + ".capacity" if "." in key else f"{key}.capacity"
+    if NO_SLOT_SKUS.match(sku):
+        raise ValidationError(
+            key,
+            "has no deployment slots (Free, Shared, Basic and consumption plans cannot run blue/green)",
+            value=sku,
+            allowed=SKU_ALLOWED,
+            stack=stack,
+        )
+    found = next((t for t in SLOT_TIERS if t.pattern.match(sku)), None)
+    if found is None:
+        raise ValidationError(
+            key, "is not a known App Service SKU", value=sku, allowed=SKU_ALLOWED, stack=stack
+        )
+    if isinstance(capacity, bool) or not isinstance(capacity, int):
+        raise ValidationError(capacity_key, "must be a whole number", value=capacity, stack=stack)
+    minimum = max(found.min_capacity, MIN_PROD_CAPACITY if tier is Tier.PROD else 0)
+    if capacity < minimum or capacity > found.max_capacity:
+        if tier is Tier.PROD and found.min_capacity <= capacity < MIN_PROD_CAPACITY:
+            problem = (
+                f"must be at least {MIN_PROD_CAPACITY} in prod (one instance is a single point of failure)"
+            )
+        else:
+            problem = f"is out of range for a {found.tier} plan"
+        raise ValidationError(
+            capacity_key, problem, value=capacity, allowed=f"{minimum} to {found.max_capacity}", stack=stack
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class BlueGreenAppServiceArgs:
+    """Arguments of :class:`BlueGreenAppService`.
+
+    :param environment: the environment (tier, location and tags come from it).
+    :param sku: plan SKU, e.g. ``P1v3``; Free, Shared and Basic are refused (no slots).
+    :param capacity: plan instances; prod needs at least 2.
+    :param container_image: initial container image (``registry/name:tag``); later versions are deployed by
+        the release flow and Pulumi does not reset them. Exactly one of this and ``runtime``.
+    :param runtime: Linux runtime stack (``PYTHON|3.12``) for code deployments, owned by Pulumi.
+    :param health_check_path: path App Service and the release flow probe; default ``/healthz``.
+    :param app_settings: settings for both slots; values may be Outputs such as Key Vault references
+        ``@Microsoft.KeyVault(SecretUri=...)``.
+    :param staging_app_settings: per-slot overrides for ``staging``; every key must also be sticky.
+    :param sticky_settings: setting names that stay with their slot during a swap.
+    :param staging_always_on: keep the staging slot warm; may be false outside prod only.
+    :param application_insights: create one Application Insights component per slot.
+    :param log_analytics_workspace_id: workspace the Application Insights components store data in;
+        required with ``application_insights`` (Azure no longer creates classic components).
+    :param resource_group_name: an existing resource group to use instead of creating one.
+    :param site_name: the globally unique site name (``<site_name>.azurewebsites.net``); generated when unset.
+    """
+
+    environment: Environment
+    sku: str
+    capacity: int
+    container_image: str | None = None
+    runtime: str | None = None
+    health_check_path: str = DEFAULT_HEALTH_CHECK_PATH
+    app_settings: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    staging_app_settings: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    sticky_settings: Sequence[str] = ()
+    staging_always_on: bool = True
+    application_insights: bool = False
+    log_analytics_workspace_id: pulumi.Input[str] | None = None
+    resource_group_name: pulumi.Input[str] | None = None
+    site_name: str | None = None
+
+
+def validate_args(name: str, args: BlueGreenAppServiceArgs) -> SkuTier:
+    """Check every argument; raise a ValidationError naming ``BlueGreenAppService(<name>).<arg>``."""
+
+    def key(arg: str) -> str:
+        return f"BlueGreenAppService({name}).{arg}"
+
+    found = sku_tier(key("sku"), args.sku, args.capacity, args.environment.tier)
+    if (args.container_image is None) == (args.runtime is None):
+        raise ValidationError(
+            key("container_image"),
+            "exactly one of container_image and runtime must be given",
+            value={"container_image": args.container_image, "runtime": args.runtime},
+            allowed="a container image or a runtime stack",
+        )
+    if args.container_image is not None and not IMAGE_PATTERN.match(args.container_image):
+        raise ValidationError(
+            key("container_image"),
+            "is not an image reference",
+            value=args.container_image,
+            allowed=IMAGE_ALLOWED,
+        )
+    if args.runtime is not None and not RUNTIME_PATTERN.match(args.runtime):
+        raise ValidationError(
+            key("runtime"), "is not a runtime stack", value=args.runtime, allowed=RUNTIME_ALLOWED
+        )
+    if not isinstance(args.health_check_path, str) or not HEALTH_CHECK_PATH_PATTERN.match(
+        args.health_check_path
+    ):
+        raise ValidationError(
+            key("health_check_path"),
+            "is not a URL path",
+            value=args.health_check_path,
+            allowed=HEALTH_CHECK_PATH_ALLOWED,
+        )
+    if args.site_name is not None and not SITE_NAME_PATTERN.match(args.site_name):
+        raise ValidationError(
+            key("site_name"), "is not a valid site name", value=args.site_name, allowed=SITE_NAME_ALLOWED
+        )
+    for arg, settings in (
+        ("app_settings", args.app_settings),
+        ("staging_app_settings", args.staging_app_settings),
+    ):
+        for setting in settings:
+            if not APP_SETTING_NAME_PATTERN.match(setting):
+                raise ValidationError(
+                    f"{key(arg)}.{setting}",
+                    "is not a valid app setting name",
+                    allowed=APP_SETTING_NAME_ALLOWED,
+                )
+            if args.application_insights and setting == APP_INSIGHTS_SETTING:
+                raise ValidationError(
+                    f"{key(arg)}.{setting}",
+                    "is set by the component when application_insights is on",
+                    allowed="remove it, or turn application_insights off",
+                )
+    sticky = set(args.sticky_settings)
+    for setting in args.sticky_settings:
+        if not APP_SETTING_NAME_PATTERN.match(setting):
+            raise ValidationError(
+                key("sticky_settings"),
+                "holds an invalid app setting name",
+                value=setting,
+                allowed=APP_SETTING_NAME_ALLOWED,
+            )
+    for setting in args.staging_app_settings:
+        if setting not in sticky:
+            # A non-sticky value that differs per slot would move with a swap; the next `pulumi up` would
+            # then move it back, changing production behind the release's back.
+            raise ValidationError(
+                f"{key('staging_app_settings')}.{setting}",
+                "differs per slot, so it must be slot-sticky",
+                allowed="add it to sticky_settings",
+            )
+    if args.application_insights and args.log_analytics_workspace_id is None:
+        # Without a workspace the component would be a classic one: retired since February 2024 and
+        # refused by Azure in newer regions.
+        raise ValidationError(
+            key("log_analytics_workspace_id"),
+            "is required with application_insights (classic Application Insights is retired)",
+            allowed="a Log Analytics workspace id, or application_insights off",
+        )
+    if not args.staging_always_on and args.environment.tier is Tier.PROD:
+        raise ValidationError(
+            key("staging_always_on"),
+            "must be true in prod (a cold staging slot makes swaps slow and health checks flaky)",
+            value=False,
+            allowed="true",
+        )
+    return found
+
+
+class BlueGreenAppService(pulumi.ComponentResource):
+    """A Linux web app with a production slot and a ``staging`` slot, ready for blue/green releases.
+
+    Both slots: system-assigned identity, HTTPS only, TLS 1.2 minimum (site and SCM), FTP/FTPS disabled,
+    HTTP/2, a health check path, the same app settings and the same container image or runtime at creation.
+    Slot-sticky setting names are declared with ``WebAppSlotConfigurationNames``. Optionally one
+    workspace-based Application Insights component per slot.
+    """
+
+    resource_group_name: pulumi.Output[str]
+    """The resource group holding the plan and the app."""
+    plan: web.AppServicePlan
+    """The Linux App Service plan."""
+    web_app: web.WebApp
+    """The web app (its production slot)."""
+    staging_slot: web.WebAppSlot
+    """The ``staging`` deployment slot."""
+    app_name: pulumi.Output[str]
+    """The site name, as the release flow's ``--app`` expects it."""
+    default_host_name: pulumi.Output[str]
+    """Host name of the production slot."""
+    staging_host_name: pulumi.Output[str]
+    """Host name of the staging slot."""
+    production_principal_id: pulumi.Output[str]
+    """Object id of the production slot's managed identity."""
+    staging_principal_id: pulumi.Output[str]
+    """Object id of the staging slot's managed identity (slots have their own identities)."""
+    principal_ids: dict[str, pulumi.Output[str]]
+    """``{"production": ..., "staging": ...}``: grant both access to what the app reads (e.g. Key Vault)."""
+    slot_resource_ids: dict[str, pulumi.Output[str]]
+    """``{"production": web app id, "staging": slot id}``, for diagnostic settings and alerts."""
+    insights: dict[str, applicationinsights.Component]
+    """Application Insights component per slot label (empty unless enabled)."""
+    health_check_path: str
+    """The path both slots answer their health check on."""
+    logical_name: str
+    """The component's logical name (the app's short name in stack config)."""
+
+    def __init__(
+        self, name: str, args: BlueGreenAppServiceArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        found = validate_args(name, args)
+        super().__init__("platform:app:BlueGreenAppService", name, None, opts)
+        env = args.environment
+        tags = dict(env.tags)
+        location = env.azure.location
+        child = pulumi.ResourceOptions(parent=self)
+        self.health_check_path = args.health_check_path
+        self.logical_name = name
+
+        if args.resource_group_name is None:
+            group = resources.ResourceGroup(
+                f"{name}-rg", resources.ResourceGroupArgs(location=location, tags=tags), opts=child
+            )
+            self.resource_group_name = group.name
+        else:
+            self.resource_group_name = pulumi.Output.from_input(args.resource_group_name)
+        rg = self.resource_group_name
+
+        self.plan = web.AppServicePlan(
+            f"{name}-plan",
+            web.AppServicePlanArgs(
+                resource_group_name=rg,
+                location=location,
+                kind="linux",
+                reserved=True,  # Linux plan
+                sku=web.SkuDescriptionArgs(name=args.sku, tier=found.tier, capacity=args.capacity),
+                tags=tags,
+            ),
+            opts=child,
+        )
+
+        self.insights = {}
+        if args.application_insights:
+            for label in (PRODUCTION_SLOT, STAGING_SLOT):
+                self.insights[label] = applicationinsights.Component(
+                    f"{name}-{label}-insights",
+                    applicationinsights.ComponentArgs(
+                        resource_group_name=rg,
+                        location=location,
+                        kind="web",
+                        application_type=applicationinsights.ApplicationType.WEB,
+                        ingestion_mode=applicationinsights.IngestionMode.LOG_ANALYTICS,
+                        workspace_resource_id=args.log_analytics_workspace_id,
+                        tags={**tags, "slot": label},
+                    ),
+                    opts=child,
+                )
+
+        linux_fx_version = f"DOCKER|{args.container_image}" if args.container_image else args.runtime
+        kind = "app,linux,container" if args.container_image else "app,linux"
+        # Only a container image is a release concern; a runtime stack (PYTHON|3.12) stays Pulumi's.
+        image_opts = IMAGE_IGNORE_CHANGES if args.container_image else []
+
+        def site_config(always_on: bool) -> web.SiteConfigArgs:
+            return web.SiteConfigArgs(
+                always_on=always_on,
+                ftps_state=web.FtpsState.DISABLED,
+                min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
+                scm_min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
+                http20_enabled=True,
+                health_check_path=args.health_check_path,
+                linux_fx_version=linux_fx_version,
+                # Registry pulls with the slot's own identity: no registry password in settings.
+                acr_use_managed_identity_creds=bool(args.container_image),
+            )
+
+        identity = web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED)
+        self.web_app = web.WebApp(
+            f"{name}-app",
+            web.WebAppArgs(
+                name=args.site_name,
+                resource_group_name=rg,
+                location=location,
+                kind=kind,
+                reserved=True,
+                server_farm_id=self.plan.id,
+                https_only=True,
+                client_affinity_enabled=False,
+                identity=identity,
+                key_vault_reference_identity="SystemAssigned",
+                site_config=site_config(always_on=True),
+                tags={**tags, "slot": PRODUCTION_SLOT},
+            ),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=image_opts),
+        )
+        self.app_name = self.web_app.name
+
+        self.staging_slot = web.WebAppSlot(
+            f"{name}-{STAGING_SLOT}",
+            web.WebAppSlotArgs(
+                name=self.web_app.name,
+                slot=STAGING_SLOT,
+                resource_group_name=rg,
+                location=location,
+                kind=kind,
+                reserved=True,
+                server_farm_id=self.plan.id,
+                https_only=True,
+                client_affinity_enabled=False,
+                identity=identity,
+                key_vault_reference_identity="SystemAssigned",
+                site_config=site_config(always_on=args.staging_always_on),
+                tags={**tags, "slot": STAGING_SLOT},
+            ),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=image_opts),
+        )
+
+        base_settings: dict[str, pulumi.Input[str]] = {}
+        if args.container_image:
+            # A container app must not mount the shared /home storage unless it asks for it.
+            base_settings["WEBSITES_ENABLE_APP_SERVICE_STORAGE"] = "false"
+        base_settings.update(args.app_settings)
+        production_settings = dict(base_settings)
+        staging_settings = {**base_settings, **args.staging_app_settings}
+        sticky = list(dict.fromkeys(args.sticky_settings))
+        if self.insights:
+            production_settings[APP_INSIGHTS_SETTING] = self.insights[PRODUCTION_SLOT].connection_string
+            staging_settings[APP_INSIGHTS_SETTING] = self.insights[STAGING_SLOT].connection_string
+            if APP_INSIGHTS_SETTING not in sticky:
+                sticky.append(APP_INSIGHTS_SETTING)
+
+        # Sticky names first: a swap right after creation must already keep per-slot values in place.
+        self.slot_configuration_names = web.WebAppSlotConfigurationNames(
+            f"{name}-sticky-settings",
+            web.WebAppSlotConfigurationNamesArgs(
+                name=self.web_app.name, resource_group_name=rg, app_setting_names=sorted(sticky)
+            ),
+            opts=child,
+        )
+        self.production_settings = web.WebAppApplicationSettings(
+            f"{name}-app-settings",
+            web.WebAppApplicationSettingsArgs(
+                name=self.web_app.name, resource_group_name=rg, properties=production_settings
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.slot_configuration_names]),
+        )
+        self.staging_settings = web.WebAppApplicationSettingsSlot(
+            f"{name}-{STAGING_SLOT}-settings",
+            web.WebAppApplicationSettingsSlotArgs(
+                name=self.web_app.name, slot=STAGING_SLOT, resource_group_name=rg, properties=staging_settings
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.staging_slot, self.slot_configuration_names]
+            ),
+        )
+
+        self.default_host_name = self.web_app.default_host_name
+        self.staging_host_name = self.staging_slot.default_host_name
+        self.production_principal_id = _principal_id(self.web_app.identity)
+        self.staging_principal_id = _principal_id(self.staging_slot.identity)
+        self.principal_ids = {
+            PRODUCTION_SLOT: self.production_principal_id,
+            STAGING_SLOT: self.staging_principal_id,
+        }
+        self.slot_resource_ids = {PRODUCTION_SLOT: self.web_app.id, STAGING_SLOT: self.staging_slot.id}
+        self.register_outputs(
+            {
+                "resourceGroupName": self.resource_group_name,
+                "appName": self.app_name,
+                "defaultHostName": self.default_host_name,
+                "stagingHostName": self.staging_host_name,
+                "healthCheckPath": self.health_check_path,
+                "principalIds": self.principal_ids,
+                "slotResourceIds": self.slot_resource_ids,
+            }
+        )
+
+
+def _principal_id(
+    identity: pulumi.Output[web.outputs.ManagedServiceIdentityResponse | None],
+) -> pulumi.Output[str]:
+    return identity.apply(lambda i: i.principal_id if i is not None else "")
+
+
+__all__ = [
+    "DEFAULT_HEALTH_CHECK_PATH",
+    "PRODUCTION_SLOT",
+    "SLOT_TIERS",
+    "STAGING_SLOT",
+    "BlueGreenAppService",
+    "BlueGreenAppServiceArgs",
+    "SkuTier",
+    "sku_tier",
+]

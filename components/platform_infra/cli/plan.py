@@ -1,0 +1,399 @@
+"""The offline plan: a stack's program run under Pulumi's mock runtime, with no CLI, credentials or network.
+
+It finds the project the way the Pulumi CLI does (the nearest ``Pulumi.yaml`` at or above the current
+directory, or ``--root``), reads ``Pulumi.<stack>.yaml``, runs the program that ``Pulumi.yaml``'s ``main``
+names the way Pulumi's Python language host does, and reports every registered resource with its type,
+logical name, parent, provider and inputs (camelCase, as registered). Secret values only ever appear as
+``[secret]``. Encrypted (``secure:``) config cannot be decrypted here, so each one is replaced by a
+placeholder that is itself a secret, and the plan says which.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import runpy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+
+from platform_infra.cli.mocks import (
+    STACK_TYPE,
+    MockRun,
+    RegisteredResource,
+    is_secret_value,
+    redact_secrets,
+    run_with_mocks,
+    unwrap_secrets,
+)
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+"""The installed ``platform_infra`` package (assets inside it are reported relative to it)."""
+STACK_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+"""A stack name as ``Pulumi.<stack>.yaml`` spells it (no organisation or project prefix)."""
+SECRET = "[secret]"
+SECRET_PLACEHOLDER = "offline-plan-placeholder-secret"
+
+
+class PlanError(Exception):
+    """The plan cannot be produced (missing stack file, resource on a default provider, ...)."""
+
+
+@dataclass
+class StackFiles:
+    """A stack's config as the Pulumi CLI would hand it to the program."""
+
+    project: str
+    stack: str
+    config: dict[str, str]
+    secret_keys: list[str]
+    substituted_secrets: list[str] = field(default_factory=list)
+    disabled_default_providers: list[str] = field(default_factory=list)
+    root: Path = field(default_factory=Path.cwd)
+    """The project folder (holding ``Pulumi.yaml``)."""
+    main: Path = field(default_factory=Path.cwd)
+    """The program ``Pulumi.yaml``'s ``main`` names (default: the project folder)."""
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The folder of the nearest ``Pulumi.yaml`` at or above ``start`` (the current directory by default).
+
+    The Pulumi CLI looks for the project file the same way: in the working directory, then each parent.
+
+    :raises PlanError: no ``Pulumi.yaml`` there or above.
+    """
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "Pulumi.yaml").is_file():
+            return folder
+    raise PlanError(
+        f"no Pulumi.yaml in {here} or any folder above it (run inside a Pulumi project, or --root)"
+    )
+
+
+def read_stack_config(stack: str, root: Path | None = None) -> dict[str, Any]:
+    """The ``config`` mapping of ``Pulumi.<stack>.yaml`` as written in the file.
+
+    :param root: the project folder; by default the nearest one at or above the current directory.
+    :raises PlanError: a bad stack name, or a missing or malformed stack file.
+    """
+    root = find_project_root() if root is None else root
+    if not STACK_NAME_PATTERN.fullmatch(stack) or stack.strip(".") == "":
+        raise PlanError(f"stack {stack!r}: not a stack name (letters, digits, '-', '_' and '.')")
+    stack_file = root / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        known = sorted(
+            p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml")
+        )
+        raise PlanError(f"stack '{stack}': {stack_file.name} not found; known stacks: {', '.join(known)}")
+    stack_doc = _load_yaml(stack_file, f"stack '{stack}': ") or {}
+    if not isinstance(stack_doc, Mapping):
+        raise PlanError(f"stack '{stack}': {stack_file}: must be a mapping with a 'config' key")
+    raw = stack_doc.get("config") or {}
+    if not isinstance(raw, Mapping):
+        raise PlanError(f"stack '{stack}': {stack_file}: 'config' must be a mapping of keys to values")
+    return dict(raw)
+
+
+def read_stack_files(
+    stack: str, root: Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> StackFiles:
+    """Read ``Pulumi.yaml`` and ``Pulumi.<stack>.yaml`` into runtime config.
+
+    :param root: the project folder; by default the nearest one at or above the current directory.
+    :param overrides: config values (full keys) that replace or add to the stack file's, e.g. in tests.
+    """
+    root = find_project_root() if root is None else root
+    if not STACK_NAME_PATTERN.fullmatch(stack) or stack.strip(".") == "":
+        raise PlanError(f"stack {stack!r}: not a stack name (letters, digits, '-', '_' and '.')")
+    project_file = root / "Pulumi.yaml"
+    if not project_file.exists():
+        raise PlanError(f"{project_file} not found")
+    project_doc = _load_yaml(project_file)
+    project = project_doc.get("name") if isinstance(project_doc, Mapping) else None
+    if not isinstance(project, str) or not project:
+        raise PlanError(f"{project_file}: has no project 'name'")
+    raw = read_stack_config(stack, root)
+    raw.update(overrides or {})
+
+    main = project_doc.get("main", ".") if isinstance(project_doc, Mapping) else "."
+    if not isinstance(main, str) or not main:
+        raise PlanError(f"{project_file}: 'main' must be a path to the program (a folder or a .py file)")
+    files = StackFiles(project=project, stack=stack, config={}, secret_keys=[], root=root, main=root / main)
+    for key, value in raw.items():
+        full_key = key if ":" in key else f"{project}:{key}"
+        plain, had_secret = _substitute_secure(value)
+        if had_secret:
+            files.secret_keys.append(full_key)
+            files.substituted_secrets.append(full_key)
+        files.config[full_key] = plain if isinstance(plain, str) else json.dumps(plain)
+        if full_key == "pulumi:disable-default-providers":
+            files.disabled_default_providers = list(plain if isinstance(plain, list) else [])
+    return files
+
+
+def _load_yaml(path: Path, context: str = "") -> Any:
+    """The YAML document in ``path``; a PlanError naming the file and line when it is not valid YAML."""
+    try:
+        return yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise PlanError(f"{context}{path}: cannot be read ({error.strerror or error})") from error
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise PlanError(f"{context}{path}: not valid YAML{where} ({problem})") from error
+
+
+def write_output(path: str | Path, text: str) -> None:
+    """Write a command's ``-o`` file; a PlanError naming the file when it cannot be written."""
+    try:
+        Path(path).write_text(text)
+    except OSError as error:
+        raise PlanError(f"cannot write {path}: {error.strerror or error}") from error
+
+
+def _substitute_secure(value: Any) -> tuple[Any, bool]:
+    """Replace every ``{secure: ...}`` in a config value by a placeholder; report whether there was one."""
+    if isinstance(value, Mapping):
+        if set(value) == {"secure"}:
+            return SECRET_PLACEHOLDER, True
+        found = False
+        result = {}
+        for k, v in value.items():
+            result[k], had = _substitute_secure(v)
+            found = found or had
+        return result, found
+    if isinstance(value, list):
+        items = [_substitute_secure(v) for v in value]
+        return [v for v, _ in items], any(had for _, had in items)
+    return value, False
+
+
+def project_program(files: StackFiles) -> Callable[[], Any]:
+    """The project's own program, run as Pulumi's Python language host runs it.
+
+    The language host (``pulumi-language-python-exec`` in pulumi/pulumi, ``sdk/python/cmd``) changes to the
+    project's working directory and calls ``runpy.run_path(PROGRAM, run_name="__main__")``; for a folder
+    that runs its ``__main__.py`` with the folder first on ``sys.path`` (runpy removes it afterwards).
+    """
+    program = files.main
+    if not program.exists():
+        raise PlanError(f"{files.root / 'Pulumi.yaml'}: main program {program} does not exist")
+    if program.is_dir() and not (program / "__main__.py").is_file():
+        raise PlanError(f"{files.root / 'Pulumi.yaml'}: main folder {program} has no __main__.py")
+
+    def run() -> None:
+        previous = Path.cwd()
+        os.chdir(files.root)
+        try:
+            runpy.run_path(str(program), run_name="__main__")
+        finally:
+            os.chdir(previous)
+
+    return run
+
+
+def run_stack(
+    stack: str,
+    root: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    program: Callable[[], Any] | None = None,
+) -> tuple[StackFiles, MockRun]:
+    """Run a stack's program under mocks with its stack file's config.
+
+    :param program: what to run instead of the project's own program (``Pulumi.yaml``'s ``main``).
+    """
+    files = read_stack_files(stack, root, overrides)
+    run = run_with_mocks(
+        program or project_program(files),
+        stack=stack,
+        project=files.project,
+        config=files.config,
+        secret_keys=files.secret_keys,
+    )
+    return files, run
+
+
+def resources_on_default_providers(run: MockRun) -> list[RegisteredResource]:
+    """Custom resources that name no explicit provider (they would use the deployer's own credentials)."""
+    return [r for r in run.resources if r.custom and not r.is_provider and not r.provider]
+
+
+def _replace_placeholder(value: Any) -> Any:
+    if value == SECRET_PLACEHOLDER:
+        return SECRET
+    if isinstance(value, Mapping):
+        return {k: _replace_placeholder(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_placeholder(v) for v in value]
+    return value
+
+
+def _asset_path(path: Path, root: Path | None) -> str:
+    """A file asset's path as a plan shows it: the same wherever the library or project is installed."""
+    # A relative asset path is relative to the program's working directory, which is the project folder.
+    resolved = (path if path.is_absolute() else (root or Path.cwd()) / path).resolve()
+    with contextlib.suppress(ValueError):
+        return (Path(PACKAGE_ROOT.name) / resolved.relative_to(PACKAGE_ROOT)).as_posix()
+    if root is not None:
+        with contextlib.suppress(ValueError):
+            return resolved.relative_to(root.resolve()).as_posix()
+    return str(path)
+
+
+def describe_assets(value: Any, root: Path | None = None) -> Any:
+    """``value`` with Pulumi assets and archives (a Lambda's code) replaced by JSON descriptions of them.
+
+    :param root: the project folder; files inside it, or inside this package, are shown relative to it.
+    """
+    if isinstance(value, pulumi.AssetArchive):
+        return {"archive": {name: describe_assets(item, root) for name, item in sorted(value.assets.items())}}
+    if isinstance(value, pulumi.FileAsset | pulumi.FileArchive):
+        kind = "file" if isinstance(value, pulumi.FileAsset) else "fileArchive"
+        return {kind: _asset_path(Path(value.path), root)}
+    if isinstance(value, pulumi.StringAsset):
+        return {"text": value.text}
+    if isinstance(value, pulumi.RemoteAsset | pulumi.RemoteArchive):
+        return {"uri": value.uri}
+    if isinstance(value, Mapping):
+        return {k: describe_assets(v, root) for k, v in value.items()}
+    if isinstance(value, list):
+        return [describe_assets(v, root) for v in value]
+    return value
+
+
+def _readable_inputs(resource: RegisteredResource) -> dict[str, Any]:
+    """Inputs with secrets redacted; provider config (JSON-encoded by the SDK) decoded for reading.
+
+    The SDK encodes a provider's nested config as one JSON string, so a single secret inside (the AWS
+    external id inside ``assumeRoles``) makes the whole string secret. Provider config comes from stack
+    config only, and offline its only secrets are this plan's own placeholders: where the placeholder is
+    what made the string secret, the structure is shown with just the placeholder redacted.
+    """
+    inputs = redact_secrets(resource.inputs, SECRET)
+    if resource.is_provider:
+        for key, raw in resource.inputs.items():
+            value = unwrap_secrets(raw)
+            if not (isinstance(value, str) and value[:1] in "[{"):
+                continue
+            if is_secret_value(raw) and SECRET_PLACEHOLDER not in value:
+                continue
+            with contextlib.suppress(ValueError):
+                inputs[key] = _replace_placeholder(json.loads(value))
+    return inputs
+
+
+def build_plan(files: StackFiles, run: MockRun) -> dict[str, Any]:
+    """The machine-readable plan document (what ``infra plan STACK --json`` prints)."""
+    if "*" in files.disabled_default_providers:
+        offenders = resources_on_default_providers(run)
+        if offenders:
+            names = ", ".join(f"{r.type} '{r.name}'" for r in offenders)
+            raise PlanError(
+                f"stack '{files.stack}': default providers are disabled but these resources have no explicit "
+                f"provider: {names}"
+            )
+    resources = []
+    for resource in sorted(run.resources, key=lambda r: r.urn):
+        entry: dict[str, Any] = {
+            "urn": resource.urn,
+            "type": resource.type,
+            "name": resource.name,
+            "parent": resource.parent or None,
+            "provider": resource.provider_urn or None,
+            "custom": resource.custom,
+            "inputs": describe_assets(_readable_inputs(resource), files.root),
+        }
+        options = {
+            "protect": resource.protect,
+            "retainOnDelete": resource.retain_on_delete,
+            "ignoreChanges": resource.ignore_changes,
+            "dependsOn": resource.depends_on,
+            "deleteBeforeReplace": resource.delete_before_replace,
+            "replaceOnChanges": resource.replace_on_changes,
+            "additionalSecretOutputs": resource.additional_secret_outputs,
+        }
+        options = {k: v for k, v in options.items() if v}
+        if options:
+            entry["options"] = options
+        if not resource.custom and resource.outputs:
+            entry["outputs"] = redact_secrets(resource.outputs, SECRET)
+        resources.append(entry)
+    return {
+        "stack": files.stack,
+        "project": files.project,
+        "substitutedSecrets": files.substituted_secrets,
+        "outputs": redact_secrets(run.stack_outputs, SECRET),
+        "resources": resources,
+    }
+
+
+def plan_stack(
+    stack: str, root: Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Run a stack offline and return its plan document."""
+    files, run = run_stack(stack, root, overrides)
+    return build_plan(files, run)
+
+
+def _short(value: Any, limit: int = 100) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def render_tree(plan: Mapping[str, Any], max_inputs: int = 12) -> str:
+    """The human-readable plan: the resource tree with type, logical name, provider and key inputs."""
+    by_parent: dict[str | None, list[Mapping[str, Any]]] = {}
+    for resource in plan["resources"]:
+        by_parent.setdefault(resource["parent"], []).append(resource)
+    lines = [f"Offline plan of stack '{plan['stack']}' (project '{plan['project']}')"]
+    if plan["substitutedSecrets"]:
+        lines.append(
+            "Encrypted config replaced by secret placeholders (cannot be decrypted offline): "
+            + ", ".join(plan["substitutedSecrets"])
+        )
+    custom = sum(1 for r in plan["resources"] if r["custom"])
+    lines.append(
+        f"{len(plan['resources'])} resources ({custom} custom, {len(plan['resources']) - custom} components)"
+    )
+    lines.append("")
+
+    def walk(resource: Mapping[str, Any], depth: int) -> None:
+        indent = "    " * depth
+        provider = resource["provider"].rsplit("::", 1)[-1] if resource["provider"] else None
+        suffix = f"  [provider: {provider}]" if provider else ""
+        options = resource.get("options", {})
+        flags = [k for k in ("protect", "retainOnDelete") if options.get(k)]
+        if options.get("ignoreChanges"):
+            flags.append("ignoreChanges=" + ",".join(options["ignoreChanges"]))
+        if flags:
+            suffix += "  {" + "; ".join(flags) + "}"
+        lines.append(f"{indent}+ {resource['type']}  {resource['name']}{suffix}")
+        items = list(resource["inputs"].items())
+        for key, value in items[:max_inputs]:
+            lines.append(f"{indent}      {key}: {_short(value)}")
+        if len(items) > max_inputs:
+            lines.append(f"{indent}      ... {len(items) - max_inputs} more inputs (see --json)")
+        for child in by_parent.get(resource["urn"], []):
+            walk(child, depth + 1)
+
+    for root in by_parent.get(None, []):
+        walk(root, 0)
+    if plan["outputs"]:
+        lines.append("")
+        lines.append("Outputs:")
+        for key, value in sorted(plan["outputs"].items()):
+            lines.append(f"    {key}: {_short(value, 140)}")
+    return "\n".join(lines)
+
+
+def is_stack_resource(resource: Mapping[str, Any]) -> bool:
+    """True for the root ``pulumi:pulumi:Stack`` entry of a plan."""
+    return resource["type"] == STACK_TYPE

@@ -1,0 +1,262 @@
+"""Environments and their cross-account providers.
+
+An :class:`Environment` says where one stack deploys: an AWS account reached by assuming a deploy role, and
+an Azure subscription. :class:`EnvironmentProviders` turns it into explicit providers; every component in
+this library is meant to receive them through ``ResourceOptions(providers=...)`` so that no resource can
+fall back to the deployer's own credentials (the stacks also set ``pulumi:disable-default-providers``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_azure_native as azure_native
+import pulumi_random as random
+
+from platform_infra.validation import (
+    ValidationError,
+    require_aws_account_id,
+    require_guid,
+    require_int,
+    require_pattern,
+)
+
+ENVIRONMENT_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,15}$")
+AWS_REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+AZURE_LOCATION_PATTERN = re.compile(r"^[a-z][a-z0-9]{2,39}$")
+IAM_ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
+SESSION_NAME_PATTERN = re.compile(r"[^\w+=,.@-]")
+SESSION_TAG_KEY_PATTERN = re.compile(r"^(?![aA][wW][sS]:)[\w.:/=+@ -]{1,128}$")
+SESSION_TAG_VALUE_PATTERN = re.compile(r"^[\w.:/=+@ -]{0,256}$")
+
+MIN_SESSION_SECONDS = 900
+MAX_SESSION_SECONDS = 43200
+
+#: The tags every resource must carry; ``environment`` is always the environment's own name.
+MANDATORY_TAGS = ("owner", "cost-centre", "environment")
+
+
+class Tier(StrEnum):
+    """How critical an environment is; components harden themselves by tier (e.g. prod is protected)."""
+
+    DEV = "dev"
+    STAGING = "staging"
+    PROD = "prod"
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """The AWS account a stack deploys into, reached by assuming ``deploy_role_name`` in it.
+
+    :param account_id: 12-digit account id; also the only entry of the provider's ``allowed_account_ids``.
+    :param region: AWS region, e.g. ``eu-west-1``.
+    :param deploy_role_name: name of the IAM role in ``account_id`` that the pipeline identity assumes.
+    :param session_duration_seconds: assumed-role session length, 900 to 43200 seconds.
+    :param external_id: optional external id required by the role's trust policy (keep it a Pulumi secret).
+    :param session_tags: session tags passed when assuming the role; a deploy role built with a required
+        session tag (``DeployRoleArgs.session_tag``) refuses every AssumeRole that does not pass it.
+    """
+
+    account_id: str
+    region: str
+    deploy_role_name: str
+    session_duration_seconds: int = 3600
+    external_id: pulumi.Input[str] | None = None
+    session_tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        require_aws_account_id("AwsTarget.account_id", self.account_id)
+        require_pattern("AwsTarget.region", self.region, AWS_REGION_PATTERN, "an AWS region like eu-west-1")
+        require_pattern(
+            "AwsTarget.deploy_role_name",
+            self.deploy_role_name,
+            IAM_ROLE_NAME_PATTERN,
+            "1-64 characters of letters, digits and +=,.@_-",
+        )
+        require_int(
+            "AwsTarget.session_duration_seconds",
+            self.session_duration_seconds,
+            minimum=MIN_SESSION_SECONDS,
+            maximum=MAX_SESSION_SECONDS,
+        )
+        for key, value in self.session_tags.items():
+            require_pattern(
+                "AwsTarget.session_tags",
+                key,
+                SESSION_TAG_KEY_PATTERN,
+                "1-128 tag key characters, not starting with aws:",
+            )
+            require_pattern(
+                f"AwsTarget.session_tags.{key}",
+                value,
+                SESSION_TAG_VALUE_PATTERN,
+                "0-256 tag value characters",
+            )
+
+    @property
+    def partition(self) -> str:
+        """The ARN partition the region belongs to."""
+        if self.region.startswith("cn-"):
+            return "aws-cn"
+        if self.region.startswith("us-gov-"):
+            return "aws-us-gov"
+        return "aws"
+
+    @property
+    def deploy_role_arn(self) -> str:
+        """ARN of the role the provider assumes."""
+        return f"arn:{self.partition}:iam::{self.account_id}:role/{self.deploy_role_name}"
+
+
+@dataclass(frozen=True)
+class AzureTarget:
+    """The Azure subscription a stack deploys into.
+
+    :param subscription_id: subscription GUID the provider is pinned to.
+    :param tenant_id: Entra ID tenant GUID.
+    :param location: default Azure region, e.g. ``westeurope``.
+    """
+
+    subscription_id: str
+    tenant_id: str
+    location: str
+
+    def __post_init__(self) -> None:
+        require_guid("AzureTarget.subscription_id", self.subscription_id)
+        require_guid("AzureTarget.tenant_id", self.tenant_id)
+        require_pattern(
+            "AzureTarget.location", self.location, AZURE_LOCATION_PATTERN, "an Azure location like westeurope"
+        )
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One deployment environment (one stack).
+
+    :param name: short lower-case name used in resource names, e.g. ``dev``.
+    :param tier: dev, staging or prod.
+    :param aws: where AWS resources go.
+    :param azure: where Azure resources go.
+    :param tags: tags for every resource; must hold ``owner`` and ``cost-centre``; ``environment`` is added.
+    """
+
+    name: str
+    tier: Tier
+    aws: AwsTarget
+    azure: AzureTarget
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        require_pattern(
+            "Environment.name",
+            self.name,
+            ENVIRONMENT_NAME_PATTERN,
+            "2-16 lower-case letters, digits or '-', starting with a letter",
+        )
+        if not isinstance(self.tier, Tier):
+            raise ValidationError(
+                "Environment.tier", "is not a tier", value=self.tier, allowed="dev, staging, prod"
+            )
+        merged = {**self.tags, "environment": self.name}
+        for tag in MANDATORY_TAGS:
+            if not merged.get(tag):
+                raise ValidationError(f"Environment.tags.{tag}", "is required", allowed="a non-empty string")
+        object.__setattr__(self, "tags", merged)
+
+    @property
+    def is_prod(self) -> bool:
+        """True for the production tier."""
+        return self.tier is Tier.PROD
+
+
+def session_name(project: str, stack: str) -> str:
+    """An STS session name that says which project and stack made a call (shows up in CloudTrail)."""
+    return SESSION_NAME_PATTERN.sub("-", f"pulumi-{project}-{stack}")[:64]
+
+
+@dataclass(frozen=True)
+class EnvironmentProvidersArgs:
+    """Arguments of :class:`EnvironmentProviders`.
+
+    :param environment: the environment the providers deploy into.
+    :param project: the Pulumi project name, used in the STS session name.
+    """
+
+    environment: Environment
+    project: str
+
+
+class EnvironmentProviders(pulumi.ComponentResource):
+    """Explicit AWS, azure-native and random providers for one environment.
+
+    The AWS provider assumes the environment's deploy role and refuses to act in any account other than the
+    environment's own (``allowed_account_ids``); the azure-native provider is pinned to the environment's
+    subscription and tenant. Pass :attr:`resource_options` (or ``providers=self.all``) to every component.
+    """
+
+    aws: aws.Provider
+    """Provider acting as the deploy role in the environment's AWS account."""
+    azure: azure_native.Provider
+    """Provider pinned to the environment's Azure subscription."""
+    random: random.Provider
+    """Provider for pulumi_random (needed because default providers are disabled)."""
+    aws_role_arn: str
+    """The deploy role ARN the AWS provider assumes."""
+
+    def __init__(
+        self, name: str, args: EnvironmentProvidersArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("platform:env:EnvironmentProviders", name, None, opts)
+        env = args.environment
+        child = pulumi.ResourceOptions(parent=self)
+        self.aws_role_arn = env.aws.deploy_role_arn
+
+        self.aws = aws.Provider(
+            f"{name}-aws",
+            aws.ProviderArgs(
+                region=env.aws.region,
+                allowed_account_ids=[env.aws.account_id],
+                assume_roles=[
+                    aws.ProviderAssumeRoleArgs(
+                        role_arn=self.aws_role_arn,
+                        session_name=session_name(args.project, pulumi.get_stack()),
+                        external_id=env.aws.external_id,
+                        duration=f"{env.aws.session_duration_seconds}s",
+                        tags=dict(env.aws.session_tags) or None,
+                    )
+                ],
+                default_tags=aws.ProviderDefaultTagsArgs(tags=dict(env.tags)),
+            ),
+            opts=child,
+        )
+        self.azure = azure_native.Provider(
+            f"{name}-azure",
+            azure_native.ProviderArgs(
+                subscription_id=env.azure.subscription_id,
+                tenant_id=env.azure.tenant_id,
+                location=env.azure.location,
+            ),
+            opts=child,
+        )
+        self.random = random.Provider(f"{name}-random", opts=child)
+        self.register_outputs(
+            {
+                "awsRoleArn": self.aws_role_arn,
+                "allowedAccountIds": [env.aws.account_id],
+                "azureSubscriptionId": env.azure.subscription_id,
+            }
+        )
+
+    @property
+    def all(self) -> list[pulumi.ProviderResource]:
+        """Every provider, for ``ResourceOptions(providers=...)``."""
+        return [self.aws, self.azure, self.random]
+
+    def resource_options(self, **kwargs: object) -> pulumi.ResourceOptions:
+        """Options that route a component's children to these providers (extra options pass through)."""
+        return pulumi.ResourceOptions(providers=self.all, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,420 @@
+"""The identity the CI pipeline runs as, federated with GitHub Actions OIDC (no stored cloud secrets).
+
+AWS (:class:`PipelineIdentity`): the IAM OIDC provider for ``token.actions.githubusercontent.com`` in the
+shared-services account and a role assumable with ``sts:AssumeRoleWithWebIdentity`` only by tokens whose
+audience is ``sts.amazonaws.com`` and whose subject is one of the configured repository branches or GitHub
+environments (exact matches, never wildcards). The role's only permission is ``sts:AssumeRole`` (plus
+``sts:TagSession`` when the deploy roles require a session tag) on the deploy roles. Access to the state
+bucket and KMS keys is granted by those resources' own policies, so this role's policy stays one statement.
+
+Azure (:class:`AzurePipelineIdentity`): a user-assigned managed identity with one federated credential per
+subject, and the role assignments the pipeline needs on each subscription (deterministic names).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_azure_native as azure_native
+
+from platform_infra.deploy_role import POLICY_VERSION, PRINCIPAL_ARN_PATTERN
+from platform_infra.environment import AZURE_LOCATION_PATTERN, IAM_ROLE_NAME_PATTERN, MAX_SESSION_SECONDS
+from platform_infra.rbac import role_assignment_name, role_definition_id
+from platform_infra.validation import (
+    GUID_PATTERN,
+    ValidationError,
+    require_int,
+    require_pattern,
+)
+
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_OIDC_ISSUER = f"https://{GITHUB_OIDC_HOST}"
+AWS_AUDIENCE = "sts.amazonaws.com"
+AZURE_AUDIENCE = "api://AzureADTokenExchange"
+
+REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9_.-]{1,100}$")
+# Git ref names: no wildcards (an exact subject is the whole point), no spaces, no '..'.
+BRANCH_PATTERN = re.compile(r"^(?!.*\.\.)[A-Za-z0-9._/-]{1,200}$")
+GITHUB_ENVIRONMENT_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
+AZURE_RESOURCE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$")
+#: A user-assigned identity accepts at most 20 federated credentials.
+MAX_FEDERATED_CREDENTIALS = 20
+
+
+@dataclass(frozen=True)
+class GitHubSubjects:
+    """Which GitHub Actions runs may use the identity.
+
+    :param repository: ``<org>/<repo>``.
+    :param branches: branches whose workflow runs are trusted (``repo:<org>/<repo>:ref:refs/heads/<branch>``).
+    :param environments: GitHub environments whose jobs are trusted (``repo:<org>/<repo>:environment:<env>``);
+        a job that names an environment presents this subject instead of the branch one.
+    """
+
+    repository: str
+    branches: Sequence[str] = ()
+    environments: Sequence[str] = ()
+
+    def validate(self, prefix: str) -> None:
+        """Refuse a malformed repository, wildcard branches/environments, or no subject at all."""
+        require_pattern(f"{prefix}.repository", self.repository, REPOSITORY_PATTERN, "<org>/<repo>")
+        for index, branch in enumerate(self.branches):
+            require_pattern(
+                f"{prefix}.branches[{index}]", branch, BRANCH_PATTERN, "an exact branch name (no wildcards)"
+            )
+        for index, env in enumerate(self.environments):
+            require_pattern(
+                f"{prefix}.environments[{index}]",
+                env,
+                GITHUB_ENVIRONMENT_PATTERN,
+                "an exact GitHub environment name (no wildcards)",
+            )
+        if not self.branches and not self.environments:
+            raise ValidationError(
+                f"{prefix}.branches",
+                "no branch or environment given: nothing would be trusted",
+                allowed="at least one branch or environment",
+            )
+
+    @property
+    def subjects(self) -> list[str]:
+        """The exact ``sub`` claims accepted, branches first."""
+        return [f"repo:{self.repository}:ref:refs/heads/{b}" for b in dict.fromkeys(self.branches)] + [
+            f"repo:{self.repository}:environment:{e}" for e in dict.fromkeys(self.environments)
+        ]
+
+
+def pipeline_trust_policy(oidc_provider_arn: str, subjects: Sequence[str]) -> dict[str, Any]:
+    """Trust policy of the pipeline role: GitHub OIDC tokens with our audience and one of ``subjects``."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": "GitHubActions",
+                "Effect": "Allow",
+                "Principal": {"Federated": oidc_provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{GITHUB_OIDC_HOST}:aud": AWS_AUDIENCE,
+                        f"{GITHUB_OIDC_HOST}:sub": list(subjects),
+                    }
+                },
+            }
+        ],
+    }
+
+
+def pipeline_permissions_policy(deploy_role_arns: Sequence[str], tag_session: bool) -> dict[str, Any]:
+    """The pipeline role's only permission: assume the deploy roles (and tag the session if required)."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": "AssumeDeployRoles",
+                "Effect": "Allow",
+                "Action": ["sts:AssumeRole", "sts:TagSession"] if tag_session else "sts:AssumeRole",
+                "Resource": sorted(dict.fromkeys(deploy_role_arns)),
+            }
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class PipelineIdentityArgs:
+    """Arguments of :class:`PipelineIdentity`.
+
+    :param account_id: the shared-services account the role lives in.
+    :param role_name: name of the pipeline role.
+    :param github: the repository and branches/environments that may assume it.
+    :param deploy_role_arns: the deploy roles the pipeline may assume (nothing else).
+    :param tag_session: also allow ``sts:TagSession`` on them (when they require a session tag).
+    :param max_session_duration_seconds: longest session of the pipeline role, 3600 to 43200.
+    :param oidc_provider_arn: an existing GitHub OIDC provider of the account; None creates one (an account
+        can hold only one provider per URL).
+    :param partition: ARN partition.
+    """
+
+    account_id: str
+    role_name: str
+    github: GitHubSubjects
+    deploy_role_arns: Sequence[str]
+    tag_session: bool = False
+    max_session_duration_seconds: int = 3600
+    oidc_provider_arn: str | None = None
+    partition: str = "aws"
+
+
+class PipelineIdentity(pulumi.ComponentResource):
+    """The GitHub Actions OIDC provider and the pipeline role in the shared-services account."""
+
+    oidc_provider: aws.iam.OpenIdConnectProvider | None
+    """The OIDC provider, when this component created it."""
+    oidc_provider_arn: pulumi.Output[str]
+    """ARN of the OIDC provider the role trusts."""
+    role: aws.iam.Role
+    """The pipeline role."""
+    arn: str
+    """The pipeline role's ARN (known before deployment; deploy roles trust it)."""
+    subjects: list[str]
+    """The exact ``sub`` claims the role accepts."""
+
+    def __init__(
+        self, name: str, args: PipelineIdentityArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        prefix = f"PipelineIdentity({name})"
+        require_pattern(f"{prefix}.role_name", args.role_name, IAM_ROLE_NAME_PATTERN, "an IAM role name")
+        args.github.validate(f"{prefix}.github")
+        require_int(
+            f"{prefix}.max_session_duration_seconds",
+            args.max_session_duration_seconds,
+            minimum=3600,
+            maximum=MAX_SESSION_SECONDS,
+        )
+        if not args.deploy_role_arns:
+            raise ValidationError(f"{prefix}.deploy_role_arns", "must list at least one deploy role ARN")
+        for index, arn in enumerate(args.deploy_role_arns):
+            key = f"{prefix}.deploy_role_arns[{index}]"
+            require_pattern(key, arn, PRINCIPAL_ARN_PATTERN, "an IAM role ARN (no wildcards)")
+            if ":role/" not in arn:
+                raise ValidationError(
+                    key, "is not a role ARN", value=arn, allowed="arn:aws:iam::<acct>:role/<name>"
+                )
+        super().__init__("platform:iam:PipelineIdentity", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.arn = f"arn:{args.partition}:iam::{args.account_id}:role/{args.role_name}"
+        self.subjects = args.github.subjects
+
+        if args.oidc_provider_arn is None:
+            # AWS validates GitHub's certificate against its own trusted CAs, so no thumbprint is configured.
+            self.oidc_provider = aws.iam.OpenIdConnectProvider(
+                f"{name}-github",
+                aws.iam.OpenIdConnectProviderArgs(url=GITHUB_OIDC_ISSUER, client_id_lists=[AWS_AUDIENCE]),
+                opts=child,
+            )
+            self.oidc_provider_arn = self.oidc_provider.arn
+        else:
+            self.oidc_provider = None
+            self.oidc_provider_arn = pulumi.Output.from_input(args.oidc_provider_arn)
+
+        subjects = self.subjects
+        self.role = aws.iam.Role(
+            name,
+            aws.iam.RoleArgs(
+                name=args.role_name,
+                description=f"CI pipeline of {args.github.repository} (GitHub Actions OIDC)",
+                assume_role_policy=self.oidc_provider_arn.apply(
+                    lambda arn: json.dumps(pipeline_trust_policy(arn, subjects), indent=2)
+                ),
+                max_session_duration=args.max_session_duration_seconds,
+                force_detach_policies=True,
+            ),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-assume-deploy-roles",
+            aws.iam.RolePolicyArgs(
+                name="assume-deploy-roles",
+                role=self.role.name,
+                policy=json.dumps(
+                    pipeline_permissions_policy(args.deploy_role_arns, args.tag_session), indent=2
+                ),
+            ),
+            opts=child,
+        )
+        self.register_outputs(
+            {"arn": self.arn, "oidcProviderArn": self.oidc_provider_arn, "subjects": self.subjects}
+        )
+
+
+@dataclass(frozen=True)
+class AzureRoleGrant:
+    """One role the pipeline identity receives.
+
+    :param name: short stable name of the grant (part of the logical name and of the uuid5 seed).
+    :param scope: ARM scope, e.g. ``/subscriptions/<guid>``.
+    :param role_definition_guid: built-in or custom role definition GUID.
+    :param subscription_id: the subscription the role definition belongs to.
+    :param condition: optional ABAC condition (version 2.0), e.g. limiting which roles may be assigned.
+    :param provider: azure-native provider of the subscription the scope is in (default: the component's).
+    """
+
+    name: str
+    scope: str
+    role_definition_guid: str
+    subscription_id: str
+    condition: str | None = None
+    provider: azure_native.Provider | None = None
+
+    @property
+    def role_definition_id(self) -> str:
+        """Full role definition id in the grant's subscription."""
+        return role_definition_id(self.subscription_id, self.role_definition_guid)
+
+
+def constrained_assignment_condition(assignable_role_guids: Sequence[str]) -> str:
+    """ABAC condition letting a role-assignment writer create and delete only ``assignable_role_guids``."""
+    guids = ", ".join(sorted(g.lower() for g in assignable_role_guids))
+    attribute = "Microsoft.Authorization/roleAssignments:RoleDefinitionId"
+    return (
+        "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR "
+        f"(@Request[{attribute}] ForAnyOfAnyValues:GuidEquals {{{guids}}}))"
+        " AND "
+        "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR "
+        f"(@Resource[{attribute}] ForAnyOfAnyValues:GuidEquals {{{guids}}}))"
+    )
+
+
+@dataclass(frozen=True)
+class AzurePipelineIdentityArgs:
+    """Arguments of :class:`AzurePipelineIdentity`.
+
+    :param identity_name: name of the user-assigned managed identity.
+    :param resource_group_name: resource group it lives in (created by the caller).
+    :param location: Azure location.
+    :param github: the repository and branches/environments that may sign in as it.
+    :param grants: the roles it receives (per subscription, state container, key vault...).
+    :param tags: tags for the identity.
+    """
+
+    identity_name: str
+    resource_group_name: pulumi.Input[str]
+    location: str
+    github: GitHubSubjects
+    grants: Sequence[AzureRoleGrant] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class AzurePipelineIdentity(pulumi.ComponentResource):
+    """A user-assigned managed identity federated with GitHub Actions, with its role assignments."""
+
+    identity: azure_native.managedidentity.UserAssignedIdentity
+    """The managed identity (its ``client_id`` goes into the workflow's azure/login step)."""
+    principal_id: pulumi.Output[str]
+    """Object id of the identity's service principal (what role assignments name)."""
+    client_id: pulumi.Output[str]
+    """Client id the workflow signs in with."""
+    credentials: list[azure_native.managedidentity.FederatedIdentityCredential]
+    """One federated credential per GitHub subject."""
+    role_assignments: list[azure_native.authorization.RoleAssignment]
+    """The pipeline's role assignments."""
+    subjects: list[str]
+    """The exact subjects federated."""
+
+    def __init__(
+        self, name: str, args: AzurePipelineIdentityArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        prefix = f"AzurePipelineIdentity({name})"
+        require_pattern(
+            f"{prefix}.identity_name",
+            args.identity_name,
+            AZURE_RESOURCE_NAME_PATTERN,
+            "3-128 letters, digits, '-' or '_', starting with a letter or digit",
+        )
+        require_pattern(f"{prefix}.location", args.location, AZURE_LOCATION_PATTERN, "an Azure location")
+        args.github.validate(f"{prefix}.github")
+        subjects = args.github.subjects
+        if len(subjects) > MAX_FEDERATED_CREDENTIALS:
+            raise ValidationError(
+                f"{prefix}.github",
+                "has more subjects than a managed identity accepts federated credentials",
+                value=len(subjects),
+                allowed=f"at most {MAX_FEDERATED_CREDENTIALS} branches + environments",
+            )
+        credential_subjects: dict[str, str] = {}
+        for subject in subjects:
+            # Different subjects can slug to one credential name ('release/1' and 'release-1', or a
+            # shared 120-character prefix): two resources for one Azure credential collide.
+            credential = _credential_name(subject)
+            if credential.lower() in credential_subjects:
+                raise ValidationError(
+                    f"{prefix}.github",
+                    f"gives two subjects the same federated credential name {credential!r}",
+                    value=[credential_subjects[credential.lower()], subject],
+                    allowed="branch and environment names that differ in more than '/', '.' and the like",
+                )
+            credential_subjects[credential.lower()] = subject
+        seen: set[str] = set()
+        for index, grant in enumerate(args.grants):
+            key = f"{prefix}.grants[{index}]"
+            require_pattern(f"{key}.role_definition_guid", grant.role_definition_guid, GUID_PATTERN, "a GUID")
+            require_pattern(f"{key}.subscription_id", grant.subscription_id, GUID_PATTERN, "a GUID")
+            if not grant.scope.startswith("/"):
+                raise ValidationError(f"{key}.scope", "is not an ARM scope", value=grant.scope)
+            if grant.name in seen:
+                raise ValidationError(f"{key}.name", "is used twice", value=grant.name)
+            seen.add(grant.name)
+        super().__init__("platform:iam:AzurePipelineIdentity", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.subjects = subjects
+
+        # Keyword form: the SDK's *Args form passes ``resource_name`` twice (the identity's name property
+        # collides with the logical-name parameter), so the name goes in as ``resource_name_``.
+        self.identity = azure_native.managedidentity.UserAssignedIdentity(
+            name,
+            opts=child,
+            resource_name_=args.identity_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            tags=dict(args.tags) or None,
+        )
+        self.principal_id = self.identity.principal_id
+        self.client_id = self.identity.client_id
+
+        self.credentials = []
+        previous: pulumi.Resource | None = None
+        for index, subject in enumerate(subjects):
+            # Azure refuses concurrent writes of federated credentials on one identity: chain them.
+            self.credentials.append(
+                azure_native.managedidentity.FederatedIdentityCredential(
+                    f"{name}-federated-{index}",
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[previous] if previous else None),
+                    resource_group_name=args.resource_group_name,
+                    resource_name_=self.identity.name,
+                    federated_identity_credential_resource_name=_credential_name(subject),
+                    issuer=GITHUB_OIDC_ISSUER,
+                    subject=subject,
+                    audiences=[AZURE_AUDIENCE],
+                )
+            )
+            previous = self.credentials[-1]
+
+        self.role_assignments = []
+        for grant in args.grants:
+            self.role_assignments.append(
+                azure_native.authorization.RoleAssignment(
+                    f"{name}-{grant.name}",
+                    azure_native.authorization.RoleAssignmentArgs(
+                        role_assignment_name=role_assignment_name(
+                            grant.scope, args.identity_name, grant.role_definition_guid
+                        ),
+                        scope=grant.scope,
+                        principal_id=self.principal_id,
+                        principal_type=azure_native.authorization.PrincipalType.SERVICE_PRINCIPAL,
+                        role_definition_id=grant.role_definition_id,
+                        condition=grant.condition,
+                        condition_version="2.0" if grant.condition else None,
+                        description=f"platform pipeline ({args.github.repository}): {grant.name}",
+                    ),
+                    # A new principal (the identity recreated) keeps the deterministic name: Azure refuses
+                    # a second assignment of that name, so the old one must go first.
+                    opts=pulumi.ResourceOptions(
+                        parent=self, provider=grant.provider, delete_before_replace=True
+                    ),
+                )
+            )
+        self.register_outputs(
+            {"principalId": self.principal_id, "clientId": self.client_id, "subjects": self.subjects}
+        )
+
+
+def _credential_name(subject: str) -> str:
+    """A valid credential name from a subject (3-120 letters, digits, '-' and '_')."""
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", subject.removeprefix("repo:")).strip("-")
+    return slug[:120]

@@ -1,0 +1,838 @@
+"""Where the stacks keep their Pulumi state, and the keys that encrypt their secrets.
+
+AWS (:class:`AwsStateBackend`): an S3 bucket with versioning, SSE-KMS under a dedicated customer-managed key
+(rotation on), every public-access block, a bucket policy that refuses plain HTTP, a lifecycle that expires
+old object versions, optional cross-region replication to a replica bucket encrypted under its own key; and
+one KMS key + alias per environment used as that stack's ``--secrets-provider``. The pipeline role reaches
+the bucket and keys through these resources' own policies (same account), so the pipeline role itself keeps
+a single permission.
+
+Azure (:class:`AzureStateBackend`): a StorageV2 / Standard_GRS account (TLS 1.2, HTTPS only, no public
+blob access, no shared keys), blob versioning and soft delete, a private container; a Key Vault (RBAC,
+purge protection) with one RSA key per environment for ``azurekeyvault://`` secrets providers.
+
+Each component exposes :attr:`login_url` and :attr:`secrets_providers` (environment -> provider string).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_azure_native as azure_native
+
+from platform_infra.deploy_role import POLICY_VERSION, PRINCIPAL_ARN_PATTERN
+from platform_infra.environment import AWS_REGION_PATTERN, AZURE_LOCATION_PATTERN, ENVIRONMENT_NAME_PATTERN
+from platform_infra.key_vault import VAULT_NAME_ALLOWED, VAULT_NAME_PATTERN
+from platform_infra.rbac import role_assignment_name, role_definition_id
+from platform_infra.validation import (
+    AWS_ACCOUNT_ID_PATTERN,
+    AZURE_RESOURCE_GROUP_ALLOWED,
+    AZURE_RESOURCE_GROUP_PATTERN,
+    GUID_PATTERN,
+    ValidationError,
+    require_int,
+    require_pattern,
+)
+
+# S3 bucket names: 3-63 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit.
+BUCKET_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+KMS_ALIAS_PATTERN = re.compile(r"^[A-Za-z0-9/_-]{1,200}$")
+STORAGE_ACCOUNT_PATTERN = re.compile(r"^[a-z0-9]{3,24}$")
+CONTAINER_PATTERN = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+# Public IPv4 address or CIDR range: storage account IP rules refuse private (RFC 1918) ranges, IPv6 and
+# /31 or /32 prefixes (a single address is written without a prefix).
+IP_RANGE_PATTERN = re.compile(
+    r"^(?!10\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.)"
+    r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:/(?:[0-9]|[12]\d|30))?$"
+)
+
+#: Built-in Azure roles the pipeline needs on the state backend (data plane).
+STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
+
+#: What Pulumi's awskms secrets provider calls on its key.
+KMS_CRYPTO_ACTIONS = (
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey*",
+    "kms:ReEncrypt*",
+)
+#: What the Pulumi S3 backend needs on its bucket and objects.
+STATE_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucket")
+STATE_OBJECT_ACTIONS = ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")
+
+
+def key_policy(account_root: str, users: Sequence[str], *, description: str) -> dict[str, Any]:
+    """A KMS key policy: the account administers it through IAM; ``users`` may use it for crypto only."""
+    statements: list[dict[str, Any]] = [
+        {
+            # Without this statement the key could become unmanageable (no principal could edit it).
+            "Sid": "AccountAdministersKeyThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if users:
+        statements.append(
+            {
+                "Sid": f"Use{description}",
+                "Effect": "Allow",
+                "Principal": {"AWS": sorted(users)},
+                "Action": list(KMS_CRYPTO_ACTIONS),
+                "Resource": "*",
+            }
+        )
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def bucket_policy(bucket_arn: str, users: Sequence[str]) -> dict[str, Any]:
+    """The state bucket policy: TLS only; ``users`` may read and write state objects."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
+    if users:
+        statements += [
+            {
+                "Sid": "PipelineListsState",
+                "Effect": "Allow",
+                "Principal": {"AWS": sorted(users)},
+                "Action": list(STATE_BUCKET_ACTIONS),
+                "Resource": bucket_arn,
+            },
+            {
+                "Sid": "PipelineReadsAndWritesState",
+                "Effect": "Allow",
+                "Principal": {"AWS": sorted(users)},
+                "Action": list(STATE_OBJECT_ACTIONS),
+                "Resource": f"{bucket_arn}/*",
+            },
+        ]
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+@dataclass(frozen=True)
+class AwsReplication:
+    """Cross-region replication of the state bucket.
+
+    :param region: the replica's region (must differ from the source's).
+    :param bucket_name: the replica bucket's name.
+    :param provider: an AWS provider for the same account in ``region``.
+    """
+
+    region: str
+    bucket_name: str
+    provider: aws.Provider
+
+
+@dataclass(frozen=True)
+class AwsStateBackendArgs:
+    """Arguments of :class:`AwsStateBackend`.
+
+    :param bucket_name: globally unique S3 bucket name for the state.
+    :param account_id: the account the bucket lives in (shared services).
+    :param region: the bucket's region (the component's provider must be in it).
+    :param environments: environments that get a secrets-provider key ``alias/<alias_prefix>-<env>``.
+    :param user_arns: principals (the pipeline role) that may read/write state and use the keys.
+    :param alias_prefix: prefix of the secrets-provider key aliases.
+    :param noncurrent_version_days: days old state versions are kept before expiring.
+    :param replication: optional cross-region replica.
+    :param key_deletion_window_days: KMS deletion window, 7 to 30 days.
+    :param protect: protect the bucket and keys from deletion (``pulumi destroy`` must not take state along).
+    :param partition: ARN partition.
+    :param wait_for: resources to create first, typically the pipeline role: KMS and S3 refuse a policy
+        naming a principal that does not exist yet (a component's ``depends_on`` does not reach children).
+    """
+
+    bucket_name: str
+    account_id: str
+    region: str
+    environments: Sequence[str]
+    user_arns: Sequence[str] = ()
+    alias_prefix: str = "pulumi-secrets"
+    noncurrent_version_days: int = 90
+    replication: AwsReplication | None = None
+    key_deletion_window_days: int = 30
+    protect: bool = True
+    partition: str = "aws"
+    wait_for: Sequence[pulumi.Resource] = ()
+
+
+class AwsStateBackend(pulumi.ComponentResource):
+    """The S3 state bucket (hardened, optionally replicated) and one KMS secrets key per environment."""
+
+    bucket: aws.s3.Bucket
+    """The state bucket."""
+    state_key: aws.kms.Key
+    """The bucket's dedicated SSE-KMS key."""
+    secrets_keys: dict[str, aws.kms.Key]
+    """Secrets-provider key per environment."""
+    secrets_aliases: dict[str, aws.kms.Alias]
+    """Alias per environment (``alias/<prefix>-<env>``)."""
+    replica_bucket: aws.s3.Bucket | None
+    """The replica bucket, when replication is on."""
+    login_url: str
+    """``pulumi login`` URL of the backend."""
+    secrets_providers: dict[str, str]
+    """``--secrets-provider`` string per environment."""
+
+    def __init__(
+        self, name: str, args: AwsStateBackendArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        _validate_aws(name, args)
+        super().__init__("platform:state:AwsStateBackend", name, None, opts)
+        waits = list(args.wait_for) or None
+        child = pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=waits)
+        root = f"arn:{args.partition}:iam::{args.account_id}:root"
+        users = list(dict.fromkeys(args.user_arns))
+        bucket_arn = f"arn:{args.partition}:s3:::{args.bucket_name}"
+
+        self.state_key = aws.kms.Key(
+            f"{name}-state",
+            aws.kms.KeyArgs(
+                description=f"SSE-KMS key of the Pulumi state bucket {args.bucket_name}",
+                enable_key_rotation=True,
+                deletion_window_in_days=args.key_deletion_window_days,
+                policy=json.dumps(key_policy(root, users, description="StateEncryption")),
+            ),
+            opts=child,
+        )
+        aws.kms.Alias(
+            f"{name}-state",
+            # KMS alias names allow letters, digits, '/', '_' and '-' only; bucket names may hold '.'.
+            aws.kms.AliasArgs(
+                name=f"alias/{args.bucket_name.replace('.', '-')}", target_key_id=self.state_key.key_id
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.bucket, self._source_versioning = _hardened_bucket(
+            name, self, args.bucket_name, bucket_arn, self.state_key, users, args.protect, None, args.wait_for
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            aws.s3.BucketLifecycleConfigurationArgs(
+                bucket=self.bucket.bucket,
+                rules=[
+                    aws.s3.BucketLifecycleConfigurationRuleArgs(
+                        id="expire-old-state-versions",
+                        status="Enabled",
+                        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                        noncurrent_version_expiration=(
+                            aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                                noncurrent_days=args.noncurrent_version_days
+                            )
+                        ),
+                        abort_incomplete_multipart_upload=(
+                            aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                                days_after_initiation=7
+                            )
+                        ),
+                    )
+                ],
+            ),
+            # Noncurrent-version rules are meant for a versioned bucket: versioning is switched on first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._source_versioning]),
+        )
+
+        self.replica_bucket = None
+        if args.replication is not None:
+            self.replica_bucket = self._replicate(name, args, root)
+
+        self.secrets_keys = {}
+        self.secrets_aliases = {}
+        self.secrets_providers = {}
+        for env in args.environments:
+            alias_name = f"alias/{args.alias_prefix}-{env}"
+            key = aws.kms.Key(
+                f"{name}-secrets-{env}",
+                aws.kms.KeyArgs(
+                    description=f"Pulumi secrets provider of the {env} stack",
+                    enable_key_rotation=True,
+                    deletion_window_in_days=args.key_deletion_window_days,
+                    policy=json.dumps(key_policy(root, users, description="SecretsProvider")),
+                ),
+                opts=child,
+            )
+            self.secrets_keys[env] = key
+            self.secrets_aliases[env] = aws.kms.Alias(
+                f"{name}-secrets-{env}",
+                aws.kms.AliasArgs(name=alias_name, target_key_id=key.key_id),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.secrets_providers[env] = f"awskms://{alias_name}?region={args.region}"
+
+        self.login_url = f"s3://{args.bucket_name}?region={args.region}"
+        self.register_outputs(
+            {
+                "bucket": self.bucket.bucket,
+                "loginUrl": self.login_url,
+                "secretsProviders": self.secrets_providers,
+                "stateKeyArn": self.state_key.arn,
+            }
+        )
+
+    def _replicate(self, name: str, args: AwsStateBackendArgs, root: str) -> aws.s3.Bucket:
+        """The replica bucket (own key, same hardening) in another region, and the replication rule."""
+        replication = args.replication
+        assert replication is not None
+        replica_opts = pulumi.ResourceOptions(
+            parent=self, provider=replication.provider, protect=args.protect
+        )
+        replica_arn = f"arn:{args.partition}:s3:::{replication.bucket_name}"
+        replica_key = aws.kms.Key(
+            f"{name}-replica",
+            aws.kms.KeyArgs(
+                description=f"SSE-KMS key of the Pulumi state replica {replication.bucket_name}",
+                enable_key_rotation=True,
+                deletion_window_in_days=args.key_deletion_window_days,
+                policy=json.dumps(key_policy(root, [], description="Replica")),
+            ),
+            opts=replica_opts,
+        )
+        replica, replica_versioning = _hardened_bucket(
+            f"{name}-replica",
+            self,
+            replication.bucket_name,
+            replica_arn,
+            replica_key,
+            [],
+            args.protect,
+            replication.provider,
+            (),
+        )
+        source_arn = f"arn:{args.partition}:s3:::{args.bucket_name}"
+        role = aws.iam.Role(
+            f"{name}-replication",
+            aws.iam.RoleArgs(
+                name=f"{args.bucket_name}-replication"[:64],
+                description=f"S3 replication of {args.bucket_name} to {replication.bucket_name}",
+                assume_role_policy=json.dumps(
+                    {
+                        "Version": POLICY_VERSION,
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "s3.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                                "Condition": {"StringEquals": {"aws:SourceAccount": args.account_id}},
+                            }
+                        ],
+                    }
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        policy = pulumi.Output.all(self.state_key.arn, replica_key.arn).apply(
+            lambda arns: json.dumps(
+                _replication_policy(
+                    source_arn, replica_arn, arns[0], arns[1], args.region, replication.region
+                )
+            )
+        )
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-replication",
+            aws.iam.RolePolicyArgs(name="replicate-state", role=role.name, policy=policy),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.s3.BucketReplicationConfig(
+            f"{name}-replication",
+            aws.s3.BucketReplicationConfigArgs(
+                bucket=self.bucket.bucket,
+                role=role.arn,
+                rules=[
+                    aws.s3.BucketReplicationConfigRuleArgs(
+                        id="replicate-state",
+                        status="Enabled",
+                        filter=aws.s3.BucketReplicationConfigRuleFilterArgs(prefix=""),
+                        delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(
+                            status="Enabled"
+                        ),
+                        source_selection_criteria=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs(
+                            sse_kms_encrypted_objects=(
+                                aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaSseKmsEncryptedObjectsArgs(
+                                    status="Enabled"
+                                )
+                            )
+                        ),
+                        destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(
+                            bucket=replica_arn,
+                            storage_class="STANDARD",
+                            encryption_configuration=(
+                                aws.s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs(
+                                    replica_kms_key_id=replica_key.arn
+                                )
+                            ),
+                        ),
+                    )
+                ],
+            ),
+            # S3 refuses a replication rule until versioning is on at both ends and the role can act.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self._source_versioning, replica_versioning, role_policy]
+            ),
+        )
+        return replica
+
+
+def _replication_policy(
+    source_arn: str,
+    replica_arn: str,
+    source_key: str,
+    replica_key: str,
+    source_region: str,
+    replica_region: str,
+) -> dict[str, Any]:
+    """What S3 replication needs: read source versions, write replicas, decrypt/encrypt with the two keys."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": "ReadSourceConfiguration",
+                "Effect": "Allow",
+                "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                "Resource": source_arn,
+            },
+            {
+                "Sid": "ReadSourceVersions",
+                "Effect": "Allow",
+                "Action": [
+                    "s3:GetObjectVersionAcl",
+                    "s3:GetObjectVersionForReplication",
+                    "s3:GetObjectVersionTagging",
+                ],
+                "Resource": f"{source_arn}/*",
+            },
+            {
+                "Sid": "WriteReplicas",
+                "Effect": "Allow",
+                "Action": ["s3:ReplicateDelete", "s3:ReplicateObject", "s3:ReplicateTags"],
+                "Resource": f"{replica_arn}/*",
+            },
+            {
+                "Sid": "DecryptSource",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": source_key,
+                "Condition": {"StringLike": {"kms:ViaService": f"s3.{source_region}.amazonaws.com"}},
+            },
+            {
+                "Sid": "EncryptReplica",
+                "Effect": "Allow",
+                "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
+                "Resource": replica_key,
+                "Condition": {"StringLike": {"kms:ViaService": f"s3.{replica_region}.amazonaws.com"}},
+            },
+        ],
+    }
+
+
+def _hardened_bucket(
+    name: str,
+    owner: AwsStateBackend,
+    bucket_name: str,
+    bucket_arn: str,
+    key: aws.kms.Key,
+    users: Sequence[str],
+    protect: bool,
+    provider: aws.Provider | None,
+    wait_for: Sequence[pulumi.Resource],
+) -> tuple[aws.s3.Bucket, aws.s3.BucketVersioning]:
+    """A bucket with versioning, SSE-KMS under ``key``, public access blocked and a TLS-only policy."""
+    opts = pulumi.ResourceOptions(parent=owner, provider=provider)
+    bucket = aws.s3.Bucket(
+        name,
+        aws.s3.BucketArgs(bucket=bucket_name, force_destroy=False),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=protect)),
+    )
+    versioning = aws.s3.BucketVersioning(
+        f"{name}-versioning",
+        aws.s3.BucketVersioningInitArgs(
+            bucket=bucket.bucket,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+        ),
+        opts=opts,
+    )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{name}-encryption",
+        aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
+            bucket=bucket.bucket,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=(
+                        aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                            sse_algorithm="aws:kms", kms_master_key_id=key.arn
+                        )
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+        ),
+        opts=opts,
+    )
+    public_access = aws.s3.BucketPublicAccessBlock(
+        f"{name}-public-access",
+        aws.s3.BucketPublicAccessBlockArgs(
+            bucket=bucket.bucket,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        ),
+        opts=opts,
+    )
+    aws.s3.BucketOwnershipControls(
+        f"{name}-ownership",
+        aws.s3.BucketOwnershipControlsArgs(
+            bucket=bucket.bucket,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+        ),
+        opts=opts,
+    )
+    aws.s3.BucketPolicy(
+        f"{name}-policy",
+        aws.s3.BucketPolicyArgs(bucket=bucket.bucket, policy=json.dumps(bucket_policy(bucket_arn, users))),
+        # The public access block must exist first, or S3 may evaluate the policy without it.
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(depends_on=[public_access, *wait_for])
+        ),
+    )
+    return bucket, versioning
+
+
+def _validate_aws(name: str, args: AwsStateBackendArgs) -> None:
+    prefix = f"AwsStateBackend({name})"
+    require_pattern(
+        f"{prefix}.bucket_name",
+        args.bucket_name,
+        BUCKET_NAME_PATTERN,
+        "3-63 lower-case letters, digits, '-', '.'",
+    )
+    require_pattern(f"{prefix}.account_id", args.account_id, AWS_ACCOUNT_ID_PATTERN, "a 12-digit account id")
+    require_pattern(f"{prefix}.region", args.region, AWS_REGION_PATTERN, "an AWS region like eu-west-1")
+    require_pattern(f"{prefix}.alias_prefix", args.alias_prefix, KMS_ALIAS_PATTERN, "letters, digits, /_-")
+    if args.alias_prefix.lower().startswith("aws"):
+        raise ValidationError(
+            f"{prefix}.alias_prefix", "uses the reserved aws prefix", value=args.alias_prefix
+        )
+    _validate_environments(prefix, args.environments)
+    for index, arn in enumerate(args.user_arns):
+        require_pattern(f"{prefix}.user_arns[{index}]", arn, PRINCIPAL_ARN_PATTERN, "a role or user ARN")
+    require_int(f"{prefix}.noncurrent_version_days", args.noncurrent_version_days, minimum=1, maximum=3650)
+    require_int(f"{prefix}.key_deletion_window_days", args.key_deletion_window_days, minimum=7, maximum=30)
+    if args.replication is not None:
+        replication = args.replication
+        require_pattern(
+            f"{prefix}.replication.region", replication.region, AWS_REGION_PATTERN, "an AWS region"
+        )
+        if replication.region == args.region:
+            raise ValidationError(
+                f"{prefix}.replication.region",
+                "is the source bucket's region; a replica must be in another region",
+                value=replication.region,
+            )
+        require_pattern(
+            f"{prefix}.replication.bucket_name",
+            replication.bucket_name,
+            BUCKET_NAME_PATTERN,
+            "3-63 lower-case letters, digits, '-', '.'",
+        )
+        if replication.bucket_name == args.bucket_name:
+            raise ValidationError(
+                f"{prefix}.replication.bucket_name",
+                "equals the source bucket name",
+                value=replication.bucket_name,
+            )
+
+
+def _validate_environments(prefix: str, environments: Sequence[str]) -> None:
+    if not environments:
+        raise ValidationError(f"{prefix}.environments", "must list at least one environment")
+    for index, env in enumerate(environments):
+        require_pattern(
+            f"{prefix}.environments[{index}]", env, ENVIRONMENT_NAME_PATTERN, "an environment name"
+        )
+    if len(set(environments)) != len(environments):
+        raise ValidationError(
+            f"{prefix}.environments", "lists an environment twice", value=list(environments)
+        )
+
+
+@dataclass(frozen=True)
+class AzureStateBackendArgs:
+    """Arguments of :class:`AzureStateBackend`.
+
+    :param resource_group_name: resource group to create for the backend.
+    :param location: Azure location.
+    :param tenant_id: Entra ID tenant of the key vault.
+    :param storage_account_name: globally unique storage account name (3-24 lower-case letters/digits).
+    :param container_name: blob container holding the state.
+    :param key_vault_name: globally unique key vault name (3-24 characters).
+    :param environments: environments that get a secrets-provider key ``<key_prefix>-<env>``.
+    :param user_principal_ids: principals (the pipeline identity) granted blob data and key crypto roles.
+    :param subscription_id: subscription of the backend (for role definition ids).
+    :param soft_delete_days: blob and container soft-delete retention, 7 to 90 days (the vault keeps 90).
+    :param key_prefix: prefix of the key names.
+    :param allowed_ip_ranges: public IPv4 addresses or CIDR ranges that may reach the vault and the storage
+        account (e.g. self-hosted runners, the operators' egress); everything else is denied. A single
+        address is written without ``/32``, which the storage firewall refuses.
+    :param protect: protect the account, vault and keys from deletion.
+    :param tags: tags for the resources.
+    """
+
+    resource_group_name: str
+    location: str
+    tenant_id: str
+    subscription_id: str
+    storage_account_name: str
+    key_vault_name: str
+    environments: Sequence[str]
+    container_name: str = "pulumi-state"
+    user_principal_ids: Sequence[pulumi.Input[str]] = ()
+    soft_delete_days: int = 30
+    key_prefix: str = "pulumi-secrets"
+    allowed_ip_ranges: Sequence[str] = ()
+    protect: bool = True
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class AzureStateBackend(pulumi.ComponentResource):
+    """A hardened storage account + container for state and a Key Vault with one key per environment."""
+
+    resource_group: azure_native.resources.ResourceGroup
+    """The backend's resource group."""
+    account: azure_native.storage.StorageAccount
+    """The storage account."""
+    container: azure_native.storage.BlobContainer
+    """The state container."""
+    vault: azure_native.keyvault.Vault
+    """The key vault holding the secrets-provider keys."""
+    keys: dict[str, azure_native.keyvault.Key]
+    """Secrets-provider key per environment."""
+    login_url: str
+    """``pulumi login`` URL of the backend."""
+    secrets_providers: dict[str, str]
+    """``--secrets-provider`` string per environment."""
+
+    def __init__(
+        self, name: str, args: AzureStateBackendArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        _validate_azure(name, args)
+        super().__init__("platform:state:AzureStateBackend", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        protected = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        tags = dict(args.tags) or None
+
+        self.resource_group = azure_native.resources.ResourceGroup(
+            name,
+            azure_native.resources.ResourceGroupArgs(
+                resource_group_name=args.resource_group_name, location=args.location, tags=tags
+            ),
+            opts=protected,
+        )
+        rg = self.resource_group.name
+        self.account = azure_native.storage.StorageAccount(
+            f"{name}-account",
+            azure_native.storage.StorageAccountArgs(
+                account_name=args.storage_account_name,
+                resource_group_name=rg,
+                location=args.location,
+                kind=azure_native.storage.Kind.STORAGE_V2,
+                sku=azure_native.storage.SkuArgs(name=azure_native.storage.SkuName.STANDARD_GRS),
+                access_tier=azure_native.storage.AccessTier.HOT,
+                minimum_tls_version=azure_native.storage.MinimumTlsVersion.TLS1_2,
+                enable_https_traffic_only=True,
+                allow_blob_public_access=False,
+                # Pulumi's azblob backend signs in with Entra ID (az login / federated identity): no keys.
+                allow_shared_key_access=False,
+                default_to_o_auth_authentication=True,
+                allow_cross_tenant_replication=False,
+                network_rule_set=azure_native.storage.NetworkRuleSetArgs(
+                    default_action=azure_native.storage.DefaultAction.DENY,
+                    bypass=azure_native.storage.Bypass.AZURE_SERVICES,
+                    ip_rules=[
+                        azure_native.storage.IPRuleArgs(i_p_address_or_range=ip)
+                        for ip in args.allowed_ip_ranges
+                    ],
+                ),
+                tags=tags,
+            ),
+            opts=protected,
+        )
+        azure_native.storage.BlobServiceProperties(
+            f"{name}-blob-service",
+            azure_native.storage.BlobServicePropertiesArgs(
+                account_name=self.account.name,
+                resource_group_name=rg,
+                blob_services_name="default",
+                is_versioning_enabled=True,
+                delete_retention_policy=azure_native.storage.DeleteRetentionPolicyArgs(
+                    enabled=True, days=args.soft_delete_days
+                ),
+                container_delete_retention_policy=azure_native.storage.DeleteRetentionPolicyArgs(
+                    enabled=True, days=args.soft_delete_days
+                ),
+            ),
+            opts=child,
+        )
+        self.container = azure_native.storage.BlobContainer(
+            f"{name}-container",
+            azure_native.storage.BlobContainerArgs(
+                account_name=self.account.name,
+                resource_group_name=rg,
+                container_name=args.container_name,
+                public_access=azure_native.storage.PublicAccess.NONE,
+            ),
+            opts=protected,
+        )
+        self.vault = azure_native.keyvault.Vault(
+            f"{name}-vault",
+            azure_native.keyvault.VaultArgs(
+                vault_name=args.key_vault_name,
+                resource_group_name=rg,
+                location=args.location,
+                properties=azure_native.keyvault.VaultPropertiesArgs(
+                    tenant_id=args.tenant_id,
+                    sku=azure_native.keyvault.SkuArgs(
+                        family=azure_native.keyvault.SkuFamily.A, name=azure_native.keyvault.SkuName.STANDARD
+                    ),
+                    enable_rbac_authorization=True,
+                    enable_soft_delete=True,
+                    soft_delete_retention_in_days=90,
+                    enable_purge_protection=True,
+                    enabled_for_deployment=False,
+                    enabled_for_disk_encryption=False,
+                    enabled_for_template_deployment=False,
+                    network_acls=azure_native.keyvault.NetworkRuleSetArgs(
+                        default_action=azure_native.keyvault.NetworkRuleAction.DENY,
+                        bypass=azure_native.keyvault.NetworkRuleBypassOptions.AZURE_SERVICES,
+                        ip_rules=[
+                            azure_native.keyvault.IPRuleArgs(value=ip) for ip in args.allowed_ip_ranges
+                        ],
+                    ),
+                ),
+                tags=tags,
+            ),
+            opts=protected,
+        )
+        self.keys = {}
+        self.secrets_providers = {}
+        for env in args.environments:
+            key_name = f"{args.key_prefix}-{env}"
+            self.keys[env] = azure_native.keyvault.Key(
+                f"{name}-key-{env}",
+                azure_native.keyvault.KeyArgs(
+                    key_name=key_name,
+                    vault_name=self.vault.name,
+                    resource_group_name=rg,
+                    properties=azure_native.keyvault.KeyPropertiesArgs(
+                        kty=azure_native.keyvault.JsonWebKeyType.RSA,
+                        key_size=3072,
+                        key_ops=[
+                            azure_native.keyvault.JsonWebKeyOperation.WRAP_KEY,
+                            azure_native.keyvault.JsonWebKeyOperation.UNWRAP_KEY,
+                            azure_native.keyvault.JsonWebKeyOperation.ENCRYPT,
+                            azure_native.keyvault.JsonWebKeyOperation.DECRYPT,
+                        ],
+                        # A new version every 18 months; old versions stay and still decrypt old stacks.
+                        rotation_policy=azure_native.keyvault.RotationPolicyArgs(
+                            lifetime_actions=[
+                                azure_native.keyvault.LifetimeActionArgs(
+                                    action=azure_native.keyvault.ActionArgs(
+                                        type=azure_native.keyvault.KeyRotationPolicyActionType.ROTATE
+                                    ),
+                                    trigger=azure_native.keyvault.TriggerArgs(time_after_create="P18M"),
+                                )
+                            ]
+                        ),
+                    ),
+                    tags=tags,
+                ),
+                opts=protected,
+            )
+            self.secrets_providers[env] = (
+                f"azurekeyvault://{args.key_vault_name}.vault.azure.net/keys/{key_name}"
+            )
+
+        for index, principal_id in enumerate(args.user_principal_ids):
+            for grant, scope, scope_id, role in (
+                (
+                    "blob",
+                    self.container.id,
+                    f"container/{args.storage_account_name}/{args.container_name}",
+                    STORAGE_BLOB_DATA_CONTRIBUTOR,
+                ),
+                ("crypto", self.vault.id, f"vault/{args.key_vault_name}", KEY_VAULT_CRYPTO_USER),
+            ):
+                azure_native.authorization.RoleAssignment(
+                    f"{name}-{grant}-{index}",
+                    azure_native.authorization.RoleAssignmentArgs(
+                        role_assignment_name=role_assignment_name(scope_id, f"{name}-{index}", role),
+                        scope=scope,
+                        principal_id=principal_id,
+                        principal_type=azure_native.authorization.PrincipalType.SERVICE_PRINCIPAL,
+                        role_definition_id=role_definition_id(args.subscription_id, role),
+                    ),
+                    # The name is fixed per index: a new principal there (a reordered list, a recreated
+                    # identity) needs the old assignment gone first; Azure refuses a second of that name.
+                    opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+                )
+
+        self.login_url = f"azblob://{args.container_name}?storage_account={args.storage_account_name}"
+        self.register_outputs(
+            {
+                "storageAccount": self.account.name,
+                "loginUrl": self.login_url,
+                "secretsProviders": self.secrets_providers,
+                "vaultUri": f"https://{args.key_vault_name}.vault.azure.net/",
+            }
+        )
+
+
+def _validate_azure(name: str, args: AzureStateBackendArgs) -> None:
+    prefix = f"AzureStateBackend({name})"
+    require_pattern(
+        f"{prefix}.resource_group_name",
+        args.resource_group_name,
+        AZURE_RESOURCE_GROUP_PATTERN,
+        AZURE_RESOURCE_GROUP_ALLOWED,
+    )
+    require_pattern(f"{prefix}.location", args.location, AZURE_LOCATION_PATTERN, "an Azure location")
+    require_pattern(f"{prefix}.tenant_id", args.tenant_id, GUID_PATTERN, "a GUID")
+    require_pattern(f"{prefix}.subscription_id", args.subscription_id, GUID_PATTERN, "a GUID")
+    require_pattern(
+        f"{prefix}.storage_account_name",
+        args.storage_account_name,
+        STORAGE_ACCOUNT_PATTERN,
+        "3-24 lower-case letters and digits",
+    )
+    require_pattern(
+        f"{prefix}.container_name",
+        args.container_name,
+        CONTAINER_PATTERN,
+        "3-63 lower-case letters, digits, '-'",
+    )
+    require_pattern(f"{prefix}.key_vault_name", args.key_vault_name, VAULT_NAME_PATTERN, VAULT_NAME_ALLOWED)
+    require_pattern(
+        f"{prefix}.key_prefix", args.key_prefix, re.compile(r"^[A-Za-z0-9-]{1,100}$"), "letters, digits, '-'"
+    )
+    require_int(f"{prefix}.soft_delete_days", args.soft_delete_days, minimum=7, maximum=90)
+    for index, ip in enumerate(args.allowed_ip_ranges):
+        require_pattern(
+            f"{prefix}.allowed_ip_ranges[{index}]", ip, IP_RANGE_PATTERN, "an IPv4 address or CIDR"
+        )
+    _validate_environments(prefix, args.environments)
