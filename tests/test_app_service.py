@@ -9,6 +9,7 @@ import pulumi
 import pytest
 from platform_infra.app_service import (
     IMAGE_IGNORE_CHANGES,
+    RELEASE_IGNORE_CHANGES,
     BlueGreenAppService,
     BlueGreenAppServiceArgs,
 )
@@ -91,12 +92,38 @@ def test_both_slots_are_hardened_alike(container_app: MockRun) -> None:
         assert site["http20Enabled"] is True
         assert site["healthCheckPath"] == "/healthz"
         assert site["linuxFxVersion"] == "DOCKER|myregistry.azurecr.io/web:1.0.0"
-        assert resource.ignore_changes == IMAGE_IGNORE_CHANGES == ["siteConfig.linuxFxVersion"]
+        assert resource.ignore_changes[:1] == IMAGE_IGNORE_CHANGES == ["siteConfig.linuxFxVersion"]
         assert "dev-azure" not in resource.provider and "staging-azure" in resource.provider
     slot = container_app.one(SLOT, "web-staging").plain_inputs
     assert slot["slot"] == "staging" and slot["name"] == "web-staging-example"
     assert container_app.one(WEB_APP, "web-app").plain_inputs["siteConfig"]["alwaysOn"] is True
     assert slot["siteConfig"]["alwaysOn"] is False  # allowed outside prod
+
+
+def test_release_owns_routing_rules_and_its_record_on_the_production_site(container_app: MockRun) -> None:
+    """rampUpRules (production ``siteConfig.experiments``) and the release tags survive ``pulumi up``."""
+    assert container_app.one(WEB_APP, "web-app").ignore_changes == [
+        "siteConfig.linuxFxVersion",
+        "siteConfig.experiments",
+        'tags["platform-release-previous"]',
+        'tags["platform-release-current"]',
+        'tags["platform-release-at"]',
+        'tags["platform-release-lock"]',
+    ]
+    assert container_app.one(SLOT, "web-staging").ignore_changes == ["siteConfig.linuxFxVersion"]
+
+
+def test_swap_warm_up_gate_on_both_slots_is_not_sticky(container_app: MockRun) -> None:
+    """Azure pings WEBSITE_SWAP_WARMUP_PING_PATH with production's sticky settings applied and aborts the
+    swap unless the status is in WEBSITE_SWAP_WARMUP_PING_STATUSES (App Service docs, "Specify custom
+    warm-up"). Same value on both slots and not sticky, so a swap moves nothing Pulumi manages."""
+    production = container_app.one(SETTINGS, "web-app-settings").plain_inputs["properties"]
+    staging = container_app.one(SLOT_SETTINGS, "web-staging-settings").plain_inputs["properties"]
+    for settings in (production, staging):
+        assert settings["WEBSITE_SWAP_WARMUP_PING_PATH"] == "/healthz"
+        assert settings["WEBSITE_SWAP_WARMUP_PING_STATUSES"] == "200"
+    sticky = container_app.one(STICKY, "web-sticky-settings").plain_inputs["appSettingNames"]
+    assert not {"WEBSITE_SWAP_WARMUP_PING_PATH", "WEBSITE_SWAP_WARMUP_PING_STATUSES"} & set(sticky)
 
 
 def test_plan_is_linux_with_the_sku_tier(container_app: MockRun) -> None:
@@ -162,7 +189,8 @@ def test_runtime_app_keeps_the_runtime_under_pulumi_and_may_use_a_given_group(pu
     assert app.plain_inputs["kind"] == "app,linux"
     assert app.plain_inputs["siteConfig"]["linuxFxVersion"] == "PYTHON|3.12"
     assert app.plain_inputs["siteConfig"]["healthCheckPath"] == "/health"
-    assert app.ignore_changes == []  # the runtime stack is infrastructure, not a release
+    # The runtime stack is infrastructure, not a release; canary routing and the release record still are.
+    assert app.ignore_changes == RELEASE_IGNORE_CHANGES
     assert run.of_type(INSIGHTS) == []
     assert run.one(STICKY).plain_inputs["appSettingNames"] == []
 

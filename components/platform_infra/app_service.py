@@ -9,7 +9,12 @@ version belongs to the release flow (:mod:`platform_infra.release.flow`, ``infra
 * app settings live in their own resources (``WebAppApplicationSettings``/``...Slot``), so changing a
   setting never re-sends the site (and with it a stale image) to Azure;
 * both slots get the same non-sticky settings, so a swap, which moves non-sticky settings with the
-  content, changes nothing Pulumi manages; a value that differs per slot must be slot-sticky.
+  content, changes nothing Pulumi manages; a value that differs per slot must be slot-sticky;
+* production's routing rules (``siteConfig.experiments``, canary releases) and the release record tags
+  are the release flow's too, so they are in the production site's ``ignore_changes``;
+* both slots carry Azure's swap warm-up gate (``WEBSITE_SWAP_WARMUP_PING_PATH`` = the health path,
+  ``WEBSITE_SWAP_WARMUP_PING_STATUSES``), so Azure itself aborts a swap to a candidate that fails its
+  health check under production's sticky settings.
 """
 
 from __future__ import annotations
@@ -34,6 +39,30 @@ DEFAULT_HEALTH_CHECK_PATH = "/healthz"
 
 IMAGE_IGNORE_CHANGES = ["siteConfig.linuxFxVersion"]
 """Property path (engine names) of the deployed image, owned by the release flow once a slot exists."""
+
+RELEASE_TAG_PREFIX = "platform-release-"
+"""Site tags the release flow writes (its release record and lock), kept across ``pulumi up``."""
+
+RELEASE_TAGS = ("previous", "current", "at", "lock")
+"""Suffixes of the release flow's tags on the production site (``platform-release-current``...)."""
+
+RELEASE_IGNORE_CHANGES = [
+    # rampUpRules (canary routing) live in production's siteConfig.experiments and belong to `infra release`.
+    "siteConfig.experiments",
+    *(f'tags["{RELEASE_TAG_PREFIX}{suffix}"]' for suffix in RELEASE_TAGS),
+]
+"""Property paths of the production site owned by the release flow (routing rules, release record)."""
+
+SWAP_WARMUP_PATH_SETTING = "WEBSITE_SWAP_WARMUP_PING_PATH"
+SWAP_WARMUP_STATUSES_SETTING = "WEBSITE_SWAP_WARMUP_PING_STATUSES"
+SWAP_WARMUP_STATUSES = "200"
+"""The only warm-up answer that lets a swap proceed: a redirect (Easy Auth login) or 5xx aborts it.
+
+App Service docs, "Set up staging environments" > "Specify custom warm-up": during a swap Azure pings
+``WEBSITE_SWAP_WARMUP_PING_PATH`` on every instance of the source slot *after* applying the target's
+slot-sticky settings, and stops the swap when the answer is not in ``WEBSITE_SWAP_WARMUP_PING_STATUSES``
+(by default every status is accepted and the path is ``/``).
+"""
 
 APP_INSIGHTS_SETTING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 """Set per slot when Application Insights is on; always slot-sticky so telemetry stays with its slot."""
@@ -389,7 +418,7 @@ class BlueGreenAppService(pulumi.ComponentResource):
                 site_config=site_config(always_on=True),
                 tags={**tags, "slot": PRODUCTION_SLOT},
             ),
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=image_opts),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=[*image_opts, *RELEASE_IGNORE_CHANGES]),
         )
         self.app_name = self.web_app.name
 
@@ -413,7 +442,11 @@ class BlueGreenAppService(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=image_opts),
         )
 
-        base_settings: dict[str, pulumi.Input[str]] = {}
+        # Azure's own swap gate on both slots, non-sticky (same value everywhere, so a swap moves nothing).
+        base_settings: dict[str, pulumi.Input[str]] = {
+            SWAP_WARMUP_PATH_SETTING: args.health_check_path,
+            SWAP_WARMUP_STATUSES_SETTING: SWAP_WARMUP_STATUSES,
+        }
         if args.container_image:
             # A container app must not mount the shared /home storage unless it asks for it.
             base_settings["WEBSITES_ENABLE_APP_SERVICE_STORAGE"] = "false"
