@@ -27,7 +27,7 @@ import pulumi_azure_native as azure_native
 import pulumi_random as random
 
 from platform_infra.environment import Environment
-from platform_infra.rbac import role_assignment_name, role_definition_id
+from platform_infra.rbac import BUILTIN_ROLE_GUIDS, role_assignment_name, role_definition_id
 from platform_infra.validation import (
     AZURE_RESOURCE_GROUP_ALLOWED,
     AZURE_RESOURCE_GROUP_PATTERN,
@@ -64,9 +64,9 @@ MAX_ROTATION_DAYS = 3650
 DEFAULT_EVERY_DEPLOY_EXPIRY_DAYS = 90
 
 #: Built-in role: read secret contents (what an app identity needs for Key Vault references).
-KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+KEY_VAULT_SECRETS_USER = BUILTIN_ROLE_GUIDS["Key Vault Secrets User"]
 #: Built-in role: manage secrets (what the deploying principal needs).
-KEY_VAULT_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+KEY_VAULT_SECRETS_OFFICER = BUILTIN_ROLE_GUIDS["Key Vault Secrets Officer"]
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -25,7 +25,7 @@ import pulumi_azure_native as azure_native
 
 from platform_infra.deploy_role import POLICY_VERSION, PRINCIPAL_ARN_PATTERN
 from platform_infra.environment import AZURE_LOCATION_PATTERN, IAM_ROLE_NAME_PATTERN, MAX_SESSION_SECONDS
-from platform_infra.rbac import role_assignment_name, role_definition_id
+from platform_infra.rbac import is_privileged_role, role_assignment_name, role_definition_id
 from platform_infra.validation import (
     GUID_PATTERN,
     ValidationError,
@@ -260,6 +260,15 @@ class AzureRoleGrant:
 
 def constrained_assignment_condition(assignable_role_guids: Sequence[str]) -> str:
     """ABAC condition letting a role-assignment writer create and delete only ``assignable_role_guids``."""
+    for guid in assignable_role_guids:
+        if is_privileged_role(guid):
+            # Letting the pipeline hand out Owner/User Access Administrator would undo the constraint.
+            raise ValidationError(
+                "constrained_assignment_condition.assignable_role_guids",
+                "names a privileged role",
+                value=guid,
+                allowed="non-privileged role GUIDs",
+            )
     guids = ", ".join(sorted(g.lower() for g in assignable_role_guids))
     attribute = "Microsoft.Authorization/roleAssignments:RoleDefinitionId"
     return (
@@ -349,6 +358,14 @@ class AzurePipelineIdentity(pulumi.ComponentResource):
                 raise ValidationError(f"{key}.scope", "is not an ARM scope", value=grant.scope)
             if grant.name in seen:
                 raise ValidationError(f"{key}.name", "is used twice", value=grant.name)
+            # Compared by GUID: a privileged role given by id must not pass where its name would not.
+            if is_privileged_role(grant.role_definition_guid) and not grant.condition:
+                raise ValidationError(
+                    f"{key}.role_definition_guid",
+                    "is a privileged role (it can grant any access) without an ABAC condition",
+                    value=grant.role_definition_guid,
+                    allowed="a non-privileged role, or a condition limiting the roles it may assign",
+                )
             seen.add(grant.name)
         super().__init__("platform:iam:AzurePipelineIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

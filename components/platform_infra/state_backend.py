@@ -29,7 +29,7 @@ import pulumi_azure_native as azure_native
 from platform_infra.deploy_role import POLICY_VERSION, PRINCIPAL_ARN_PATTERN
 from platform_infra.environment import AWS_REGION_PATTERN, AZURE_LOCATION_PATTERN, ENVIRONMENT_NAME_PATTERN
 from platform_infra.key_vault import VAULT_NAME_ALLOWED, VAULT_NAME_PATTERN
-from platform_infra.rbac import role_assignment_name, role_definition_id
+from platform_infra.rbac import BUILTIN_ROLE_GUIDS, role_assignment_name, role_definition_id
 from platform_infra.validation import (
     AWS_ACCOUNT_ID_PATTERN,
     AZURE_RESOURCE_GROUP_ALLOWED,
@@ -53,8 +53,9 @@ IP_RANGE_PATTERN = re.compile(
 )
 
 #: Built-in Azure roles the pipeline needs on the state backend (data plane).
-STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
-KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
+STORAGE_BLOB_DATA_CONTRIBUTOR = BUILTIN_ROLE_GUIDS["Storage Blob Data Contributor"]
+STORAGE_BLOB_DATA_READER = BUILTIN_ROLE_GUIDS["Storage Blob Data Reader"]
+KEY_VAULT_CRYPTO_USER = BUILTIN_ROLE_GUIDS["Key Vault Crypto User"]
 
 #: What Pulumi's awskms secrets provider calls on its key.
 KMS_CRYPTO_ACTIONS = (

@@ -7,7 +7,7 @@ under the config key (``platform:apps[0].sku``), so a bad stack file fails befor
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from platform_infra.app_service import (
     APP_INSIGHTS_SETTING,
@@ -24,8 +24,9 @@ from platform_infra.app_service import (
     SITE_NAME_PATTERN,
     sku_tier,
 )
-from platform_infra.config.reader import ConfigReader, ConfigSection
+from platform_infra.config.reader import ConfigReader, ConfigSection, hide_value
 from platform_infra.environment import Tier
+from platform_infra.validation import ValidationError
 
 APP_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$")
 APP_NAME_ALLOWED = "2-24 lower-case letters, digits or '-', starting with a letter"
@@ -70,6 +71,8 @@ class AppConfig:
     :param application_insights: one Application Insights component per slot.
     :param staging_always_on: keep staging warm (required in prod).
     :param site_name: explicit globally unique site name, or None to let the provider generate one.
+    :param secret_settings: ``platform:apps`` holds a secure value: every app setting value is passed to
+        the app as a secret Output (the program cannot tell which leaf was the secure one).
     """
 
     key: str
@@ -86,6 +89,7 @@ class AppConfig:
     application_insights: bool = False
     staging_always_on: bool = True
     site_name: str | None = None
+    secret_settings: bool = False
 
 
 def read_apps(reader: ConfigReader, tier: Tier) -> tuple[AppConfig, ...]:
@@ -93,17 +97,25 @@ def read_apps(reader: ConfigReader, tier: Tier) -> tuple[AppConfig, ...]:
     raw = reader.value("apps")
     if raw is None:
         return ()
+    # A secure leaf (an app setting set with --secret --path) makes the whole key secret: its settings
+    # reach the app as secret Outputs and no error below may print a value.
+    secret = reader.is_secret("apps")
     if not isinstance(raw, list):
-        raise reader.error("apps", "must be a list of apps", value=raw)
-    top = ConfigSection("", {"apps": raw}, reader.stack)
+        raise reader.error("apps", "must be a list of apps", value=raw, secret=secret)
+    top = ConfigSection("", {"apps": raw}, reader.stack, secret=secret)
     apps: list[AppConfig] = []
     seen: dict[str, str] = {}
-    for section in top.sections("apps"):
-        app = _read_app(section, tier)
-        if app.name in seen:
-            raise section.error("name", f"is used twice (also {seen[app.name]}.name)", value=app.name)
-        seen[app.name] = section.path
-        apps.append(app)
+    try:
+        for section in top.sections("apps"):
+            app = _read_app(section, tier)
+            if app.name in seen:
+                raise section.error("name", f"is used twice (also {seen[app.name]}.name)", value=app.name)
+            seen[app.name] = section.path
+            apps.append(replace(app, secret_settings=secret))
+    except ValidationError as error:
+        if secret:
+            raise hide_value(error) from None
+        raise
     return tuple(apps)
 
 

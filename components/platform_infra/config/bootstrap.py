@@ -44,6 +44,11 @@ from platform_infra.pipeline_identity import (
     REPOSITORY_PATTERN,
     GitHubSubjects,
 )
+from platform_infra.rbac import (
+    BUILTIN_ROLE_GUIDS,
+    PRIVILEGED_ROLE_GUIDS,
+    is_privileged_role,
+)
 from platform_infra.state_backend import (
     BUCKET_NAME_PATTERN,
     CONTAINER_PATTERN,
@@ -107,24 +112,9 @@ DEFAULT_DEPLOY_ACTIONS = (
 )
 
 #: Built-in Azure role names accepted in config, with their (global) role definition GUIDs.
-AZURE_BUILTIN_ROLES = {
-    "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
-    "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
-    "Monitoring Contributor": "749f88d5-cbae-40b8-bcfc-e573ddc772fa",
-    "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
-    "Key Vault Crypto User": "12338af0-0e69-4776-bea7-57ae8d297424",
-    "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
-    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
-    "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
-    "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
-}
+AZURE_BUILTIN_ROLES = dict(BUILTIN_ROLE_GUIDS)
 #: Roles that can grant any access; refused in azureRoles (use azureAssignableRoles for a constrained grant).
-AZURE_PRIVILEGED_ROLES = {
-    "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
-    "User Access Administrator": "18d7d88d-d35e-4fb5-a5c3-7773c6a72e9c",
-    "Role Based Access Control Administrator": "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
-}
-RBAC_ADMINISTRATOR = AZURE_PRIVILEGED_ROLES["Role Based Access Control Administrator"]
+AZURE_PRIVILEGED_ROLES = dict(PRIVILEGED_ROLE_GUIDS)
 SESSION_TAG_KEY_PATTERN = re.compile(r"^(?!aws:)[\w.:/=+@-]{1,128}$", re.IGNORECASE)
 SESSION_TAG_VALUE_PATTERN = re.compile(r"^[\w.:/=+@ -]{1,256}$")
 
@@ -374,7 +364,7 @@ def _azure_roles(
     result: dict[str, str] = {}
     for index, role in enumerate(values):
         key = f"{name}[{index}]"
-        if role in AZURE_PRIVILEGED_ROLES and not privileged_allowed:
+        if is_privileged_role(role) and not privileged_allowed:
             raise section.error(
                 key,
                 "can grant any access on the subscription; list the roles the pipeline may hand out in "
@@ -385,8 +375,6 @@ def _azure_roles(
         if role in AZURE_BUILTIN_ROLES:
             result[role] = AZURE_BUILTIN_ROLES[role]
         elif GUID_PATTERN.fullmatch(role):
-            if role.lower() in {g.lower() for g in AZURE_PRIVILEGED_ROLES.values()}:
-                raise section.error(key, "is a privileged role's GUID", value=role, allowed=known)
             result[role.lower()] = role.lower()
         else:
             raise section.error(key, "is not a known built-in role name or a GUID", value=role, allowed=known)

@@ -3,14 +3,22 @@
 A :class:`ConfigSection` wraps one mapping of raw config (for example the value of ``platform:aws``) and
 knows its full key, so every error it raises names the exact key (``platform:aws.accountId``) and the stack.
 Unknown keys are refused too: a misspelled key must not silently fall back to a default.
+
+Secure values: ``pulumi config set --secret --path 'platform:apps[0].appSettings.X'`` stores one encrypted
+leaf, but the program only learns that the top-level key ``platform:apps`` holds a secret (the engine lists
+top-level keys in the config's secret keys; pulumi/pulumi sdk/go/common/resource/config/value.go: an object
+value is secure when any nested value is) and receives the whole object decrypted. So secretness is tracked
+per top-level key: a section read from a secret key never prints a value in its errors, and a capability
+must say that it can carry secrets (:meth:`ConfigReader.section` ``secret_allowed``); every other secret key
+is refused naming the key, because its values would land in clear in resource inputs, state and previews.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from typing import Any, Protocol, TypeVar
 
 import pulumi
 from pulumi.runtime import config as pulumi_config
@@ -18,6 +26,25 @@ from pulumi.runtime import config as pulumi_config
 from platform_infra.validation import ValidationError, require_int, require_one_of, require_pattern
 
 NAMESPACE = "platform"
+_T = TypeVar("_T")
+
+
+def hide_value(error: ValidationError) -> ValidationError:
+    """The same error without the offending value (for errors about a secret key)."""
+    return ValidationError(error.key, error.problem, allowed=error.allowed, stack=error.stack, secret=True)
+
+
+def secret_refused(key: str, stack: str) -> ValidationError:
+    """The refusal of a secure value where the capability would put it into resource inputs in clear."""
+    return ValidationError(
+        key,
+        "is stored as a secret (secure:), but its values go into resource inputs that Pulumi would keep in "
+        "clear in state and previews (names, tags, regions are not secret)",
+        allowed="a plain value (pulumi config set without --secret), or a Key Vault secret for sensitive "
+        "app settings",
+        stack=stack,
+        secret=True,
+    )
 
 
 class ConfigSource(Protocol):
@@ -101,23 +128,51 @@ class ConfigSection:
     :param path: full key of this mapping, e.g. ``platform:aws``.
     :param values: the raw mapping.
     :param stack: the stack, for error messages.
+    :param secret: the values come from a secret (``secure:``) config key: errors never show a value.
+    :param secret_probe: for the top-level section, tells which scalar keys are secret (refused).
     """
 
-    def __init__(self, path: str, values: Mapping[str, Any], stack: str) -> None:
+    def __init__(
+        self,
+        path: str,
+        values: Mapping[str, Any],
+        stack: str,
+        *,
+        secret: bool = False,
+        secret_probe: Callable[[str], bool] | None = None,
+    ) -> None:
         self.path = path
         self.values = values
         self.stack = stack
+        self.secret = secret
+        self._secret_probe = secret_probe
+
+    def _checked(self, check: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        """Run a shared validator; in a secret section its error loses the value."""
+        try:
+            return check(*args, **kwargs)
+        except ValidationError as error:
+            if self.secret:
+                raise hide_value(error) from None
+            raise
 
     def key(self, name: str) -> str:
         """Full key of ``name`` inside this section."""
         return f"{self.path}.{name}" if self.path else f"{NAMESPACE}:{name}"
 
     def error(self, name: str, problem: str, **kwargs: Any) -> ValidationError:
-        """A ValidationError about ``name`` in this section."""
+        """A ValidationError about ``name`` in this section (never with a value in a secret section)."""
+        if self.secret:
+            kwargs["secret"] = True
         return ValidationError(self.key(name), problem, stack=self.stack, **kwargs)
 
+    def _raw(self, name: str) -> Any | None:
+        if self._secret_probe is not None and self._secret_probe(name):
+            raise secret_refused(self.key(name), self.stack)
+        return self.values.get(name)
+
     def _get(self, name: str, required: bool) -> Any | None:
-        value = self.values.get(name)
+        value = self._raw(name)
         if value is None and required:
             raise self.error(name, "is required but not set")
         return value
@@ -144,14 +199,14 @@ class ConfigSection:
         if not isinstance(value, str) or not value.strip():
             raise self.error(name, "must be a non-empty string", value=value, allowed=allowed)
         if pattern is not None:
-            require_pattern(self.key(name), value, pattern, allowed, stack=self.stack)
+            self._checked(require_pattern, self.key(name), value, pattern, allowed, stack=self.stack)
         return value
 
     def optional_string(
         self, name: str, *, pattern: re.Pattern[str] | None = None, allowed: str = "a string"
     ) -> str | None:
         """A string or None when unset."""
-        if self.values.get(name) is None:
+        if self._raw(name) is None:
             return None
         return self.string(name, pattern=pattern, allowed=allowed)
 
@@ -163,11 +218,13 @@ class ConfigSection:
         if value is None:
             assert default is not None
             return default
-        return require_int(self.key(name), value, minimum=minimum, maximum=maximum, stack=self.stack)
+        return self._checked(
+            require_int, self.key(name), value, minimum=minimum, maximum=maximum, stack=self.stack
+        )
 
     def boolean(self, name: str, *, default: bool) -> bool:
         """true/false (YAML booleans; the strings "true"/"false" are accepted too)."""
-        value = self.values.get(name)
+        value = self._raw(name)
         if value is None:
             return default
         if isinstance(value, str) and value.lower() in {"true", "false"}:
@@ -182,7 +239,7 @@ class ConfigSection:
         if value is None:
             assert default is not None
             return default
-        require_one_of(self.key(name), value, choices, stack=self.stack)
+        self._checked(require_one_of, self.key(name), value, choices, stack=self.stack)
         return str(value)
 
     def section(self, name: str, *, required: bool = False) -> ConfigSection:
@@ -192,11 +249,11 @@ class ConfigSection:
             value = {}
         if not isinstance(value, Mapping):
             raise self.error(name, "must be a mapping of keys to values", value=value)
-        return ConfigSection(self.key(name), value, self.stack)
+        return ConfigSection(self.key(name), value, self.stack, secret=self.secret)
 
     def sections(self, name: str) -> Iterator[ConfigSection]:
         """Each mapping in the list at ``name`` (none when unset), keyed ``name[0]``, ``name[1]``, ..."""
-        value = self.values.get(name)
+        value = self._raw(name)
         if value is None:
             return
         if not isinstance(value, list):
@@ -204,15 +261,19 @@ class ConfigSection:
         for index, item in enumerate(value):
             if not isinstance(item, Mapping):
                 raise ValidationError(
-                    f"{self.key(name)}[{index}]", "must be a mapping", value=item, stack=self.stack
+                    f"{self.key(name)}[{index}]",
+                    "must be a mapping",
+                    value=item,
+                    stack=self.stack,
+                    secret=self.secret,
                 )
-            yield ConfigSection(f"{self.key(name)}[{index}]", item, self.stack)
+            yield ConfigSection(f"{self.key(name)}[{index}]", item, self.stack, secret=self.secret)
 
     def strings(
         self, name: str, *, pattern: re.Pattern[str] | None = None, allowed: str = "a string"
     ) -> list[str]:
         """The list of strings at ``name`` (empty when unset)."""
-        value = self.values.get(name)
+        value = self._raw(name)
         if value is None:
             return []
         if not isinstance(value, list):
@@ -221,7 +282,14 @@ class ConfigSection:
         for index, item in enumerate(value):
             item_key = f"{self.key(name)}[{index}]"
             if not isinstance(item, str) or (pattern is not None and not pattern.fullmatch(item)):
-                raise ValidationError(item_key, "is not valid", value=item, allowed=allowed, stack=self.stack)
+                raise ValidationError(
+                    item_key,
+                    "is not valid",
+                    value=item,
+                    allowed=allowed,
+                    stack=self.stack,
+                    secret=self.secret,
+                )
             result.append(item)
         return result
 
@@ -267,20 +335,39 @@ class ConfigReader:
         """The raw value of a top-level key."""
         return self.source.get(name)
 
-    def section(self, name: str, *, required: bool = False) -> ConfigSection:
-        """The mapping at top-level key ``name``."""
+    def is_secret(self, name: str) -> bool:
+        """True when the top-level key ``name`` is, or holds, a secure value."""
+        return self.source.is_secret(name)
+
+    def refuse_secret(self, name: str) -> None:
+        """Refuse a secure value in the top-level key ``name`` (its values would land in clear)."""
+        if self.source.is_secret(name):
+            raise secret_refused(self.key(name), self.stack)
+
+    def section(self, name: str, *, required: bool = False, secret_allowed: bool = False) -> ConfigSection:
+        """The mapping at top-level key ``name``.
+
+        :param secret_allowed: the caller carries this key's values to resources as secret Outputs; without
+            it, a secure value anywhere in the key is refused naming the key.
+        """
+        secret = self.source.is_secret(name)
+        if secret and not secret_allowed:
+            raise secret_refused(self.key(name), self.stack)
         value = self.source.get(name)
         if value is None:
             if required:
                 raise self.error(name, "is required but not set")
             value = {}
         if not isinstance(value, Mapping):
-            raise self.error(name, "must be a mapping of keys to values", value=value)
-        return ConfigSection(self.key(name), value, self.stack)
+            raise self.error(name, "must be a mapping of keys to values", value=value, secret=secret)
+        return ConfigSection(self.key(name), value, self.stack, secret=secret)
 
     def top(self) -> ConfigSection:
-        """A section over scalar top-level keys (``platform:tier``), read lazily from the source."""
-        return ConfigSection("", _LazySource(self.source), self.stack)
+        """A section over scalar top-level keys (``platform:tier``), read lazily from the source.
+
+        A secure scalar read through it is refused: such keys are names, tiers and flags, never secrets
+        (secret scalars are read with :meth:`secret`)."""
+        return ConfigSection("", _LazySource(self.source), self.stack, secret_probe=self.source.is_secret)
 
     def secret(self, name: str) -> pulumi.Output[str] | None:
         """A secret top-level key; plain text is refused (it would sit unencrypted in the stack file)."""

@@ -52,6 +52,11 @@ def declare_apps(
     services = []
     for app in config.apps:
         settings: dict[str, pulumi.Input[str]] = dict(app.app_settings)
+        staging_settings: dict[str, pulumi.Input[str]] = dict(app.staging_app_settings)
+        if app.secret_settings:
+            # Which leaf of platform:apps was secure is unknown here: every value stays secret in state.
+            settings = {k: pulumi.Output.secret(v) for k, v in settings.items()}
+            staging_settings = {k: pulumi.Output.secret(v) for k, v in staging_settings.items()}
         if secret_reference is not None:
             for setting, secret_name in app.key_vault_settings.items():
                 settings[setting] = secret_reference(secret_name)
@@ -66,7 +71,7 @@ def declare_apps(
                     runtime=app.runtime,
                     health_check_path=app.health_check_path,
                     app_settings=settings,
-                    staging_app_settings=app.staging_app_settings,
+                    staging_app_settings=staging_settings,
                     sticky_settings=app.sticky_settings,
                     staging_always_on=app.staging_always_on,
                     application_insights=app.application_insights,

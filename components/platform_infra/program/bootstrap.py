@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_azure_native as azure_native
 
-from platform_infra.config.bootstrap import RBAC_ADMINISTRATOR, BootstrapConfig
+from platform_infra.config.bootstrap import BootstrapConfig
 from platform_infra.deploy_role import DeployRole, DeployRoleArgs
 from platform_infra.environment import EnvironmentProviders, EnvironmentProvidersArgs, session_name
 from platform_infra.pipeline_identity import (
@@ -25,6 +25,7 @@ from platform_infra.pipeline_identity import (
     PipelineIdentityArgs,
     constrained_assignment_condition,
 )
+from platform_infra.rbac import RBAC_ADMINISTRATOR
 from platform_infra.state_backend import (
     AwsReplication,
     AwsStateBackend,
