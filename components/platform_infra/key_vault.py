@@ -14,7 +14,6 @@ principal *Key Vault Secrets Officer* on the vault.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from platform_infra.validation import (
     ValidationError,
     require_int,
 )
+from platform_infra.validation.limits import require_public_ipv4_range
 
 VAULT_NAME_PATTERN = re.compile(r"^(?!.*--)[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$")
 VAULT_NAME_ALLOWED = (
@@ -629,7 +629,7 @@ def _validate_vault_args(name: str, args: SecretVaultArgs) -> None:
     if args.sku not in ("standard", "premium"):
         raise ValidationError(f"{arg}.sku", "is not allowed", value=args.sku, allowed="standard, premium")
     for index, ip_range in enumerate(args.allowed_ip_ranges):
-        validate_ip_range(f"{arg}.allowed_ip_ranges[{index}]", ip_range)
+        validate_ip_range(f"{arg}.allowed_ip_ranges[{index}]", ip_range, allow_any=not env.is_prod)
     for index, subnet in enumerate(args.allowed_subnet_ids):
         if not isinstance(subnet, str) or not SUBNET_ID_PATTERN.fullmatch(subnet):
             raise ValidationError(
@@ -650,24 +650,12 @@ def _validate_vault_args(name: str, args: SecretVaultArgs) -> None:
         seen.add(spec.name.lower())
 
 
-def validate_ip_range(key: str, value: object, *, stack: str | None = None) -> str:
-    """An IPv4 address or CIDR range as Key Vault's firewall accepts it (IPv6 is not supported there)."""
-    error = ValidationError(
-        key,
-        "is not an IPv4 address or range",
-        value=value,
-        allowed="an IPv4 address or CIDR range like 203.0.113.0/24 (no host bits set)",
-        stack=stack,
-    )
-    if not isinstance(value, str):
-        raise error
-    try:
-        network = ipaddress.ip_network(value, strict=True)
-    except ValueError:
-        raise error from None
-    if network.version != 4:
-        raise error
-    return value
+def validate_ip_range(key: str, value: object, *, allow_any: bool = True, stack: str | None = None) -> str:
+    """An IPv4 address or CIDR range Key Vault's firewall accepts: public IPv4 only (Key Vault "Configure
+    network security": RFC 1918 ranges are not allowed, IPv6 is not supported); ``0.0.0.0/0`` only when
+    ``allow_any`` (never in prod). The rule is ``validation.limits.require_public_ipv4_range``.
+    """
+    return require_public_ipv4_range(key, value, allow_any=allow_any, stack=stack)
 
 
 @dataclass(frozen=True)

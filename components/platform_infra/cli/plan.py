@@ -11,7 +11,9 @@ placeholder that is itself a secret, and the plan says which.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
+import math
 import os
 import re
 import runpy
@@ -128,6 +130,7 @@ def read_stack_files(
     files = StackFiles(project=project, stack=stack, config={}, secret_keys=[], root=root, main=root / main)
     for key, value in raw.items():
         full_key = key if ":" in key else f"{project}:{key}"
+        value = _json_ready(value, str(full_key), f"stack '{stack}': Pulumi.{stack}.yaml")
         plain, had_secret = _substitute_secure(value)
         if had_secret:
             files.secret_keys.append(full_key)
@@ -141,9 +144,12 @@ def read_stack_files(
 def _load_yaml(path: Path, context: str = "") -> Any:
     """The YAML document in ``path``; a PlanError naming the file and line when it is not valid YAML."""
     try:
-        return yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_bytes().decode("utf-8"))
     except OSError as error:
         raise PlanError(f"{context}{path}: cannot be read ({error.strerror or error})") from error
+    except UnicodeDecodeError as error:
+        # YAML files are UTF-8 (the Pulumi CLI reads them as such); say where the bad byte is.
+        raise PlanError(f"{context}{path}: not valid UTF-8 at byte {error.start} ({error.reason})") from error
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -157,6 +163,33 @@ def write_output(path: str | Path, text: str) -> None:
         Path(path).write_text(text)
     except OSError as error:
         raise PlanError(f"cannot write {path}: {error.strerror or error}") from error
+
+
+def _json_ready(value: Any, key: str, where: str) -> Any:
+    """A config value as the CLI hands it to the program (JSON); a PlanError naming the key otherwise.
+
+    YAML has types JSON lacks. An unquoted date (``expiresOn: 2027-12-31``) or timestamp becomes its ISO
+    text, which is what was written; ``!!binary`` and non-finite numbers (``.nan``, ``.inf``) have no JSON
+    form (the CLI's JSON encoding of config refuses them too), so they are refused here by key.
+    """
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray):
+        raise PlanError(f"{where}: {key}: a !!binary value cannot be config; write the text itself")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PlanError(f"{where}: {key}: {value} is not a finite number; write a number")
+    if isinstance(value, Mapping):
+        result = {}
+        for item_key, item in value.items():
+            if not isinstance(item_key, str):
+                item_key = _json_ready(item_key, key, where)
+                if not isinstance(item_key, str):
+                    item_key = json.dumps(item_key)
+            result[item_key] = _json_ready(item, f"{key}.{item_key}", where)
+        return result
+    if isinstance(value, list):
+        return [_json_ready(item, f"{key}[{index}]", where) for index, item in enumerate(value)]
+    return value
 
 
 def _substitute_secure(value: Any) -> tuple[Any, bool]:

@@ -91,7 +91,27 @@ def load_plan(path: Path) -> dict[str, Any]:
         raise PlanDiffError(f"{path}: not a readable plan document ({error})") from error
     if not isinstance(document, dict) or not isinstance(document.get("resources"), list):
         raise PlanDiffError(f"{path}: not a plan document (write one with `infra plan STACK --json -o FILE`)")
+    for field_name in ("outputs",):
+        if document.get(field_name) is not None and not isinstance(document[field_name], dict):
+            raise PlanDiffError(f"{path}: '{field_name}' must be an object")
+    for index, resource in enumerate(document["resources"]):
+        _check_resource(path, index, resource)
     return document
+
+
+def _check_resource(path: Path, index: int, resource: Any) -> None:
+    """Refuse a resource entry the comparison cannot read, naming it (instead of a KeyError later)."""
+    where = f"{path}: resources[{index}]"
+    if not isinstance(resource, dict):
+        raise PlanDiffError(f"{where}: must be an object, got {type(resource).__name__}")
+    for name in ("urn", "type", "name"):
+        if not isinstance(resource.get(name), str) or not resource[name]:
+            raise PlanDiffError(f"{where}: '{name}' must be a non-empty string")
+    for name in ("inputs", "options"):
+        if resource.get(name) is not None and not isinstance(resource[name], dict):
+            raise PlanDiffError(f"{where} ({resource['name']}): '{name}' must be an object")
+    if resource.get("provider") is not None and not isinstance(resource["provider"], str):
+        raise PlanDiffError(f"{where} ({resource['name']}): 'provider' must be a string or null")
 
 
 def _redact(value: Any) -> Any:

@@ -18,6 +18,7 @@ from platform_infra.config.bootstrap import BootstrapConfig, is_bootstrap, read_
 from platform_infra.config.environment import read_environment
 from platform_infra.config.observability import ObservabilityConfig, read_observability
 from platform_infra.config.reader import ConfigReader, ConfigSource, DictConfigSource, PulumiConfigSource
+from platform_infra.config.references import check_references
 from platform_infra.config.vault import VaultConfig, read_vault
 from platform_infra.environment import Environment
 from platform_infra.validation import ValidationError
@@ -72,6 +73,7 @@ def load_stack_config(
         deployment_id=deployment_id,
     )
     reader.reject_unknown_keys()
+    check_references(config, stack)
     return config
 
 

@@ -64,6 +64,7 @@ from platform_infra.validation import (
     GUID_ALLOWED,
     GUID_PATTERN,
 )
+from platform_infra.validation.limits import require_s3_bucket_name, require_unique
 
 BOOTSTRAP_KEY = "bootstrap"
 
@@ -255,6 +256,26 @@ def read_bootstrap(reader: ConfigReader) -> BootstrapConfig:
                 "is used twice (or is the shared stack's own name)",
                 value=target.name,
             )
+    # One deploy role and one pipeline grant per account/subscription: two targets there would collide.
+    require_unique(
+        "targets",
+        [
+            (f"{section.key('targets')}[{i}].accountId", t.environment.aws.account_id)
+            for i, t in enumerate(targets)
+        ],
+        what="AWS account",
+        stack=reader.stack,
+    )
+    require_unique(
+        "targets",
+        [
+            (f"{section.key('targets')}[{i}].subscriptionId", t.environment.azure.subscription_id)
+            for i, t in enumerate(targets)
+        ],
+        what="Azure subscription",
+        casefold=True,
+        stack=reader.stack,
+    )
 
     config = BootstrapConfig(
         environment=environment,
@@ -393,8 +414,12 @@ def _read_state(section: ConfigSection, environment: Environment) -> StateBacken
             "azure",
         }
     )
-    bucket = section.string(
-        "bucketName", pattern=BUCKET_NAME_PATTERN, allowed="3-63 lower-case letters, digits, '-' and '.'"
+    bucket = require_s3_bucket_name(
+        section.key("bucketName"),
+        section.string(
+            "bucketName", pattern=BUCKET_NAME_PATTERN, allowed="3-63 lower-case letters, digits, '-' and '.'"
+        ),
+        stack=section.stack,
     )
     replica_region = section.optional_string(
         "replicaRegion", pattern=AWS_REGION_PATTERN, allowed="an AWS region like eu-central-1"
@@ -404,6 +429,8 @@ def _read_state(section: ConfigSection, environment: Environment) -> StateBacken
         pattern=BUCKET_NAME_PATTERN,
         allowed="3-63 lower-case letters, digits, '-' and '.'",
     )
+    if replica_bucket is not None:
+        require_s3_bucket_name(section.key("replicaBucketName"), replica_bucket, stack=section.stack)
     if replica_region is not None and replica_region == environment.aws.region:
         raise section.error(
             "replicaRegion",
@@ -463,17 +490,27 @@ def _read_state(section: ConfigSection, environment: Environment) -> StateBacken
     return StateBackendSettings(
         bucket_name=bucket,
         noncurrent_version_days=section.integer("noncurrentVersionDays", default=90, minimum=1, maximum=3650),
-        alias_prefix=section.string(
-            "secretsAliasPrefix",
-            default="pulumi-secrets",
-            pattern=KMS_ALIAS_PATTERN,
-            allowed="letters, digits, '/', '_' and '-'",
-        ),
+        alias_prefix=_alias_prefix(section),
         replica_region=replica_region,
         replica_bucket_name=replica_bucket,
         protect=section.boolean("protect", default=True),
         azure=azure,
     )
+
+
+def _alias_prefix(section: ConfigSection) -> str:
+    prefix = section.string(
+        "secretsAliasPrefix",
+        default="pulumi-secrets",
+        pattern=KMS_ALIAS_PATTERN,
+        allowed="letters, digits, '/', '_' and '-'",
+    )
+    # KMS reserves alias/aws/ for AWS managed keys; the backend would refuse it only after registering.
+    if prefix.lower().startswith("aws"):
+        raise section.error(
+            "secretsAliasPrefix", "uses the reserved aws prefix", value=prefix, allowed="e.g. pulumi-secrets"
+        )
+    return prefix
 
 
 def _read_target(

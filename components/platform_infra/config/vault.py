@@ -134,7 +134,12 @@ def read_vault(reader: ConfigReader, environment: Environment) -> VaultConfig | 
         )
     ip_ranges = section.strings("allowedIpRanges")
     for index, ip_range in enumerate(ip_ranges):
-        validate_ip_range(f"{section.key('allowedIpRanges')}[{index}]", ip_range, stack=reader.stack)
+        validate_ip_range(
+            f"{section.key('allowedIpRanges')}[{index}]",
+            ip_range,
+            allow_any=not environment.is_prod,
+            stack=reader.stack,
+        )
     resource_group = section.optional_string(
         "resourceGroupName", pattern=AZURE_RESOURCE_GROUP_PATTERN, allowed=AZURE_RESOURCE_GROUP_ALLOWED
     )

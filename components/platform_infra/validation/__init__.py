@@ -7,6 +7,7 @@ from :class:`pulumi.RunError` so that a real ``pulumi up`` prints the message wi
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection
 
@@ -116,7 +117,13 @@ def require_int(
 ) -> int:
     """A whole number (bools are refused) within ``[minimum, maximum]``."""
     allowed = _range(minimum, maximum)
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+    # YAML's .nan and .inf arrive as floats; int() of them raises instead of comparing.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and not math.isfinite(value))
+        or int(value) != value
+    ):
         raise ValidationError(key, "must be a whole number", value=value, allowed=allowed, stack=stack)
     number = int(value)
     if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
