@@ -136,3 +136,62 @@ def test_environment_requires_mandatory_tags() -> None:
     )
     with pytest.raises(ValidationError, match=r"Environment.tags.cost-centre: is required"):
         Environment(name="dev", tier=Tier.DEV, aws=aws_target, azure=azure_target, tags={"owner": "me"})
+
+
+AWS_ONLY = AwsTarget(account_id="111111111111", region="eu-west-1", deploy_role_name="deploy")
+AZURE_ONLY = AzureTarget(
+    subscription_id="11111111-1111-4111-8111-111111111111",
+    tenant_id="99999999-9999-4999-8999-999999999999",
+    location="westeurope",
+)
+TAGS = {"owner": "team-a", "cost-centre": "CC-1"}
+
+
+@pytest.mark.parametrize("tier", ["dev", "staging", "prod"])
+def test_tier_accepts_its_string_value(tier: str) -> None:
+    """`tier="dev"` is the same as `Tier.DEV` (it used to be refused with "got 'dev'; allowed: dev, ...")."""
+    environment = Environment(name="team", tier=tier, aws=AWS_ONLY, tags=TAGS)
+    assert environment.tier is Tier(tier)
+    assert environment.is_prod == (tier == "prod")
+
+
+def test_unknown_tier_is_refused_naming_the_argument() -> None:
+    with pytest.raises(ValidationError, match=r"Environment.tier: is not a tier \(got 'production'\)"):
+        Environment(name="team", tier="production", aws=AWS_ONLY, tags=TAGS)
+
+
+def test_an_environment_needs_at_least_one_cloud() -> None:
+    with pytest.raises(ValidationError, match=r"Environment: needs a cloud"):
+        Environment(name="team", tier="dev", tags=TAGS)
+
+
+def test_aws_only_environment_gets_only_aws_and_random_providers(pulumi_run) -> None:
+    environment = Environment(name="team", tier="dev", aws=AWS_ONLY, tags=TAGS)
+
+    def program() -> None:
+        providers = make_providers(environment)
+        assert providers.azure_provider is None
+        with pytest.raises(ValidationError, match=r"Environment.azure: is not set: environment 'team'"):
+            providers.azure  # noqa: B018
+        pulumi.export("role", providers.aws_role_arn)
+
+    run = pulumi_run(program)
+    types = sorted(r.type for r in run.resources if r.is_provider)
+    assert types == ["pulumi:providers:aws", "pulumi:providers:random"]
+    assert run.stack_outputs["role"] == "arn:aws:iam::111111111111:role/deploy"
+
+
+def test_azure_only_environment_gets_only_azure_and_random_providers(pulumi_run) -> None:
+    environment = Environment(name="team", tier="prod", azure=AZURE_ONLY, tags=TAGS)
+
+    def program() -> None:
+        providers = make_providers(environment)
+        assert providers.aws_role_arn is None
+        with pytest.raises(ValidationError, match=r"Environment.aws: is not set: environment 'team'"):
+            providers.aws  # noqa: B018
+        with pytest.raises(ValidationError, match=r"Environment.aws: is not set"):
+            environment.aws  # noqa: B018
+
+    run = pulumi_run(program)
+    types = sorted(r.type for r in run.resources if r.is_provider)
+    assert types == ["pulumi:providers:azure-native", "pulumi:providers:random"]

@@ -505,3 +505,15 @@ def test_preview_and_later_up_of_one_pipeline_run_agree(dev: Result) -> None:
         "dev", purge_protection=False, now=datetime(2025, 1, 20, 17, 45, tzinfo=UTC), deployment_id="run-7"
     )
     assert _fingerprint(preview) == _fingerprint(up)
+
+
+def test_subnet_ids_may_come_from_a_subnet_resource() -> None:
+    """An Output subnet id (another resource's `id`) is accepted and reaches the firewall rule once known."""
+    run = _declare(allowed_subnet_ids=[pulumi.Output.from_input(SUBNET)])
+    rules = run.one("azure-native:keyvault:Vault").inputs["properties"]["networkAcls"]["virtualNetworkRules"]
+    assert rules == [{"id": SUBNET}]
+
+
+def test_a_known_subnet_output_that_is_not_a_subnet_id_is_refused() -> None:
+    with pytest.raises(Exception, match=r"allowed_subnet_ids\[0\]: is not a subnet id"):
+        _declare(allowed_subnet_ids=[pulumi.Output.from_input("/subscriptions/x/not-a-subnet")])

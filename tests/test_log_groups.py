@@ -100,3 +100,36 @@ def test_values_cloudwatch_refuses_are_refused(value: object) -> None:
 def test_every_allowed_value_is_accepted() -> None:
     assert [require_retention_days("k", v) for v in ALLOWED_RETENTION_DAYS] == list(ALLOWED_RETENTION_DAYS)
     assert len(ALLOWED_RETENTION_DAYS) == 22
+
+
+def _with_key(key_alias: str | None):
+    """A program whose log groups take their KMS key ARN from a key resource (an Output, not a string)."""
+
+    def program() -> None:
+        import pulumi
+        import pulumi_aws as aws
+
+        env = make_environment(Tier.PROD)
+        providers = make_providers(env)
+        key = aws.kms.Key("logs-key", opts=providers.resource_options())
+        arn = key.arn if key_alias is None else pulumi.Output.from_input(key_alias)
+        LogGroups(
+            "svc",
+            LogGroupsArgs(environment=env, groups=[LogGroupSpec("/svc/api")], kms_key_arn=arn),
+            opts=providers.resource_options(),
+        )
+
+    return program
+
+
+def test_kms_key_arn_may_come_from_another_resource(pulumi_run) -> None:
+    """An Output is accepted and, once known, reaches the log group unchanged (validated when known)."""
+    run = pulumi_run(_with_key(None))
+    key_arn = run.one("aws:kms/key:Key").outputs["arn"]
+    assert key_arn.startswith("arn:aws:kms:")
+    assert run.one(LOG_GROUP).inputs["kmsKeyId"] == key_arn
+
+
+def test_a_known_output_that_is_not_a_key_arn_is_refused_naming_the_argument(pulumi_run) -> None:
+    with pytest.raises(Exception, match=r"LogGroups\(svc\).kms_key_arn: is not a KMS key ARN"):
+        pulumi_run(_with_key("alias/not-an-arn"))

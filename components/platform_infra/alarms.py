@@ -24,7 +24,7 @@ import pulumi_aws as aws
 
 from platform_infra.environment import Environment
 from platform_infra.log_groups import KMS_KEY_ARN_ALLOWED, KMS_KEY_ARN_PATTERN
-from platform_infra.validation import ValidationError, require_email
+from platform_infra.validation import ValidationError, require_email, validate_when_known
 
 COMPARISONS = (
     "GreaterThanOrEqualToThreshold",
@@ -285,7 +285,7 @@ class AlarmTopicArgs:
     environment: Environment
     emails: Sequence[str] = field(default_factory=tuple)
     https_endpoints: Sequence[str] = field(default_factory=tuple)
-    kms_key_arn: str | None = None
+    kms_key_arn: pulumi.Input[str] | None = None
 
 
 def require_topic_kms_key(key: str, value: object, *, stack: str | None = None) -> str:
@@ -334,8 +334,11 @@ class AlarmTopic(pulumi.ComponentResource):
             require_email(f"{prefix}.emails[{index}]", email)
         for index, url in enumerate(args.https_endpoints):
             require_https_endpoint(f"{prefix}.https_endpoints[{index}]", url)
-        if args.kms_key_arn is not None:
-            require_topic_kms_key(f"{prefix}.kms_key_arn", args.kms_key_arn)
+        given_key_arn = args.kms_key_arn
+        if given_key_arn is not None:
+            given_key_arn = validate_when_known(
+                given_key_arn, lambda known: require_topic_kms_key(f"{prefix}.kms_key_arn", known)
+            )
 
         super().__init__("platform:alarms:AlarmTopic", name, None, opts)
         env = args.environment
@@ -343,7 +346,7 @@ class AlarmTopic(pulumi.ComponentResource):
         partition, region, account = env.aws.partition, env.aws.region, env.aws.account_id
         topic_name = f"{env.name}-{name}"
 
-        if args.kms_key_arn is None:
+        if given_key_arn is None:
             key = aws.kms.Key(
                 f"{name}-key",
                 aws.kms.KeyArgs(
@@ -361,7 +364,7 @@ class AlarmTopic(pulumi.ComponentResource):
             )
             self.kms_key_arn = key.arn
         else:
-            self.kms_key_arn = pulumi.Output.from_input(args.kms_key_arn)
+            self.kms_key_arn = pulumi.Output.from_input(given_key_arn)
 
         self.topic = aws.sns.Topic(
             f"{name}-topic",

@@ -49,6 +49,10 @@ class Tier(StrEnum):
     PROD = "prod"
 
 
+TIER_VALUES = frozenset(tier.value for tier in Tier)
+"""The tiers' string values; a ``Tier`` compares equal to its value, so both are accepted."""
+
+
 @dataclass(frozen=True)
 class AwsTarget:
     """The AWS account a stack deploys into, reached by assuming ``deploy_role_name`` in it.
@@ -134,39 +138,81 @@ class AzureTarget:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Environment:
-    """One deployment environment (one stack).
+    """One deployment environment (one stack), in AWS, Azure or both.
 
     :param name: short lower-case name used in resource names, e.g. ``dev``.
-    :param tier: dev, staging or prod.
-    :param aws: where AWS resources go.
-    :param azure: where Azure resources go.
+    :param tier: dev, staging or prod (a :class:`Tier` or its string value).
+    :param aws: where AWS resources go; None for an Azure-only team.
+    :param azure: where Azure resources go; None for an AWS-only team.
     :param tags: tags for every resource; must hold ``owner`` and ``cost-centre``; ``environment`` is added.
     """
 
     name: str
     tier: Tier
-    aws: AwsTarget
-    azure: AzureTarget
-    tags: Mapping[str, str] = field(default_factory=dict)
+    aws_target: AwsTarget | None
+    """The AWS target, or None (:attr:`aws` raises a clear error then)."""
+    azure_target: AzureTarget | None
+    """The Azure target, or None (:attr:`azure` raises a clear error then)."""
+    tags: Mapping[str, str]
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        name: str,
+        tier: Tier | str,
+        aws: AwsTarget | None = None,
+        azure: AzureTarget | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
         require_pattern(
             "Environment.name",
-            self.name,
+            name,
             ENVIRONMENT_NAME_PATTERN,
             "2-16 lower-case letters, digits or '-', starting with a letter",
         )
-        if not isinstance(self.tier, Tier):
+        if tier not in TIER_VALUES:  # a Tier, or its plain string value ("dev" is Tier.DEV)
             raise ValidationError(
-                "Environment.tier", "is not a tier", value=self.tier, allowed="dev, staging, prod"
+                "Environment.tier", "is not a tier", value=tier, allowed="dev, staging, prod"
             )
-        merged = {**self.tags, "environment": self.name}
+        if aws is None and azure is None:
+            raise ValidationError(
+                "Environment", "needs a cloud", allowed="aws=AwsTarget(...), azure=AzureTarget(...) or both"
+            )
+        merged = {**(tags or {}), "environment": name}
         for tag in MANDATORY_TAGS:
             if not merged.get(tag):
                 raise ValidationError(f"Environment.tags.{tag}", "is required", allowed="a non-empty string")
-        object.__setattr__(self, "tags", merged)
+        for attribute, value in (
+            ("name", name),
+            ("tier", Tier(tier)),
+            ("aws_target", aws),
+            ("azure_target", azure),
+            ("tags", merged),
+        ):
+            object.__setattr__(self, attribute, value)
+
+    @property
+    def aws(self) -> AwsTarget:
+        """The AWS target; a ValidationError naming the environment when it has none."""
+        if self.aws_target is None:
+            raise ValidationError(
+                "Environment.aws",
+                f"is not set: environment '{self.name}' has no AWS target for AWS resources",
+                allowed="Environment(aws=AwsTarget(...))",
+            )
+        return self.aws_target
+
+    @property
+    def azure(self) -> AzureTarget:
+        """The Azure target; a ValidationError naming the environment when it has none."""
+        if self.azure_target is None:
+            raise ValidationError(
+                "Environment.azure",
+                f"is not set: environment '{self.name}' has no Azure target for Azure resources",
+                allowed="Environment(azure=AzureTarget(...))",
+            )
+        return self.azure_target
 
     @property
     def is_prod(self) -> bool:
@@ -199,14 +245,14 @@ class EnvironmentProviders(pulumi.ComponentResource):
     subscription and tenant. Pass :attr:`resource_options` (or ``providers=self.all``) to every component.
     """
 
-    aws: aws.Provider
-    """Provider acting as the deploy role in the environment's AWS account."""
-    azure: azure_native.Provider
-    """Provider pinned to the environment's Azure subscription."""
+    aws_provider: aws.Provider | None
+    """Provider acting as the deploy role in the environment's AWS account (None without an AWS target)."""
+    azure_provider: azure_native.Provider | None
+    """Provider pinned to the environment's Azure subscription (None without an Azure target)."""
     random: random.Provider
     """Provider for pulumi_random (needed because default providers are disabled)."""
-    aws_role_arn: str
-    """The deploy role ARN the AWS provider assumes."""
+    aws_role_arn: str | None
+    """The deploy role ARN the AWS provider assumes (None without an AWS target)."""
 
     def __init__(
         self, name: str, args: EnvironmentProvidersArgs, opts: pulumi.ResourceOptions | None = None
@@ -214,16 +260,41 @@ class EnvironmentProviders(pulumi.ComponentResource):
         super().__init__("platform:env:EnvironmentProviders", name, None, opts)
         env = args.environment
         child = pulumi.ResourceOptions(parent=self)
-        self.aws_role_arn = env.aws.deploy_role_arn
+        self.environment = env
+        self.aws_role_arn = env.aws.deploy_role_arn if env.aws_target is not None else None
+        self.aws_provider = self._aws_provider(name, args, child) if env.aws_target is not None else None
+        self.azure_provider = None
+        if env.azure_target is not None:
+            self.azure_provider = azure_native.Provider(
+                f"{name}-azure",
+                azure_native.ProviderArgs(
+                    subscription_id=env.azure.subscription_id,
+                    tenant_id=env.azure.tenant_id,
+                    location=env.azure.location,
+                ),
+                opts=child,
+            )
+        self.random = random.Provider(f"{name}-random", opts=child)
+        outputs: dict[str, object] = {}
+        if env.aws_target is not None:
+            outputs |= {"awsRoleArn": self.aws_role_arn, "allowedAccountIds": [env.aws.account_id]}
+        if env.azure_target is not None:
+            outputs["azureSubscriptionId"] = env.azure.subscription_id
+        self.register_outputs(outputs)
 
-        self.aws = aws.Provider(
+    @staticmethod
+    def _aws_provider(
+        name: str, args: EnvironmentProvidersArgs, child: pulumi.ResourceOptions
+    ) -> aws.Provider:
+        env = args.environment
+        return aws.Provider(
             f"{name}-aws",
             aws.ProviderArgs(
                 region=env.aws.region,
                 allowed_account_ids=[env.aws.account_id],
                 assume_roles=[
                     aws.ProviderAssumeRoleArgs(
-                        role_arn=self.aws_role_arn,
+                        role_arn=env.aws.deploy_role_arn,
                         session_name=session_name(args.project, pulumi.get_stack()),
                         external_id=env.aws.external_id,
                         duration=f"{env.aws.session_duration_seconds}s",
@@ -234,28 +305,28 @@ class EnvironmentProviders(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.azure = azure_native.Provider(
-            f"{name}-azure",
-            azure_native.ProviderArgs(
-                subscription_id=env.azure.subscription_id,
-                tenant_id=env.azure.tenant_id,
-                location=env.azure.location,
-            ),
-            opts=child,
-        )
-        self.random = random.Provider(f"{name}-random", opts=child)
-        self.register_outputs(
-            {
-                "awsRoleArn": self.aws_role_arn,
-                "allowedAccountIds": [env.aws.account_id],
-                "azureSubscriptionId": env.azure.subscription_id,
-            }
-        )
+
+    @property
+    def aws(self) -> aws.Provider:
+        """The AWS provider; a ValidationError naming the environment when it has no AWS target."""
+        if self.aws_provider is None:
+            self.environment.aws  # noqa: B018 (raises the error that names the environment)
+        assert self.aws_provider is not None
+        return self.aws_provider
+
+    @property
+    def azure(self) -> azure_native.Provider:
+        """The azure-native provider; a ValidationError naming the environment when it has no Azure target."""
+        if self.azure_provider is None:
+            self.environment.azure  # noqa: B018 (raises the error that names the environment)
+        assert self.azure_provider is not None
+        return self.azure_provider
 
     @property
     def all(self) -> list[pulumi.ProviderResource]:
-        """Every provider, for ``ResourceOptions(providers=...)``."""
-        return [self.aws, self.azure, self.random]
+        """Every provider the environment has, for ``ResourceOptions(providers=...)``."""
+        present = [self.aws_provider, self.azure_provider, self.random]
+        return [provider for provider in present if provider is not None]
 
     def resource_options(self, **kwargs: object) -> pulumi.ResourceOptions:
         """Options that route a component's children to these providers (extra options pass through)."""

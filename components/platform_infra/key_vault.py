@@ -14,6 +14,7 @@ principal *Key Vault Secrets Officer* on the vault.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from platform_infra.validation import (
     GUID_PATTERN,
     ValidationError,
     require_int,
+    validate_when_known,
 )
 from platform_infra.validation.limits import require_public_ipv4_range
 
@@ -52,6 +54,15 @@ SUBNET_ID_ALLOWED = (
     "/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<vnet>"
     "/subnets/<subnet>"
 )
+
+
+def require_subnet_id(key: str, value: object) -> str:
+    """An Azure subnet resource id (a plain string, or the known value of a subnet's ``id`` output)."""
+    if not isinstance(value, str) or not SUBNET_ID_PATTERN.fullmatch(value):
+        raise ValidationError(key, "is not a subnet id", value=value, allowed=SUBNET_ID_ALLOWED)
+    return value
+
+
 ACCESS_LABEL_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 PRINTABLE_SPECIALS = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 
@@ -356,7 +367,7 @@ class SecretVaultArgs:
     public_network_access: str = "Enabled"
     default_action: str = "Deny"
     allowed_ip_ranges: Sequence[str] = ()
-    allowed_subnet_ids: Sequence[str] = ()
+    allowed_subnet_ids: Sequence[pulumi.Input[str]] = ()
     log_analytics_workspace_id: pulumi.Input[str] | None = None
     sku: str = "standard"
     now: datetime | None = None
@@ -450,8 +461,15 @@ class SecretVault(pulumi.ComponentResource):
                     default_action=azure_native.keyvault.NetworkRuleAction(args.default_action),
                     ip_rules=[azure_native.keyvault.IPRuleArgs(value=ip) for ip in args.allowed_ip_ranges],
                     virtual_network_rules=[
-                        azure_native.keyvault.VirtualNetworkRuleArgs(id=subnet)
-                        for subnet in args.allowed_subnet_ids
+                        azure_native.keyvault.VirtualNetworkRuleArgs(
+                            id=validate_when_known(
+                                subnet,
+                                functools.partial(
+                                    require_subnet_id, f"SecretVault({name}).allowed_subnet_ids[{i}]"
+                                ),
+                            )
+                        )
+                        for i, subnet in enumerate(args.allowed_subnet_ids)
                     ],
                 ),
                 enabled_for_deployment=False,
@@ -631,13 +649,9 @@ def _validate_vault_args(name: str, args: SecretVaultArgs) -> None:
     for index, ip_range in enumerate(args.allowed_ip_ranges):
         validate_ip_range(f"{arg}.allowed_ip_ranges[{index}]", ip_range, allow_any=not env.is_prod)
     for index, subnet in enumerate(args.allowed_subnet_ids):
-        if not isinstance(subnet, str) or not SUBNET_ID_PATTERN.fullmatch(subnet):
-            raise ValidationError(
-                f"{arg}.allowed_subnet_ids[{index}]",
-                "is not a subnet id",
-                value=subnet,
-                allowed=SUBNET_ID_ALLOWED,
-            )
+        # Subnet ids usually come from a subnet resource: those are checked when known (see the vault).
+        if not isinstance(subnet, pulumi.Output):
+            require_subnet_id(f"{arg}.allowed_subnet_ids[{index}]", subnet)
     seen: set[str] = set()
     for index, spec in enumerate(args.secrets):
         key = f"{arg}.secrets[{index}]"

@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from platform_infra.environment import Environment
-from platform_infra.validation import ValidationError
+from platform_infra.validation import ValidationError, validate_when_known
 
 #: Every retention (days) that ``PutRetentionPolicy`` accepts; anything else is refused by the API.
 ALLOWED_RETENTION_DAYS: tuple[int, ...] = (
@@ -62,6 +62,13 @@ def require_kms_key_arn(key: str, value: object, *, stack: str | None = None) ->
     return value
 
 
+def _checked_kms_key_arn(key: str, value: pulumi.Input[str] | None) -> pulumi.Input[str] | None:
+    """``value`` checked as a KMS key ARN: now if it is plain, when known if it comes from a resource."""
+    if value is None:
+        return None
+    return validate_when_known(value, lambda known: require_kms_key_arn(key, known))
+
+
 def lambda_log_group_name(function_name: str) -> str:
     """The log group Lambda writes to by default: ``/aws/lambda/<function name>``."""
     return f"/aws/lambda/{function_name}"
@@ -93,7 +100,7 @@ class LogGroupsArgs:
     environment: Environment
     groups: Sequence[LogGroupSpec] = field(default_factory=tuple)
     retention_days: int = 30
-    kms_key_arn: str | None = None
+    kms_key_arn: pulumi.Input[str] | None = None
 
 
 class LogGroups(pulumi.ComponentResource):
@@ -111,8 +118,7 @@ class LogGroups(pulumi.ComponentResource):
     def __init__(self, name: str, args: LogGroupsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         prefix = f"LogGroups({name})"
         require_retention_days(f"{prefix}.retention_days", args.retention_days)
-        if args.kms_key_arn is not None:
-            require_kms_key_arn(f"{prefix}.kms_key_arn", args.kms_key_arn)
+        kms_key_arn = _checked_kms_key_arn(f"{prefix}.kms_key_arn", args.kms_key_arn)
         seen: set[str] = set()
         for index, spec in enumerate(args.groups):
             require_log_group_name(f"{prefix}.groups[{index}].name", spec.name)
@@ -131,7 +137,7 @@ class LogGroups(pulumi.ComponentResource):
                 log_group_name=spec.name,
                 retention_days=spec.retention_days or args.retention_days,
                 environment=args.environment,
-                kms_key_arn=args.kms_key_arn,
+                kms_key_arn=kms_key_arn,
                 opts=pulumi.ResourceOptions(parent=self),
             )
         self.arns = {group_name: group.arn for group_name, group in self.log_groups.items()}
@@ -144,7 +150,7 @@ def declare_lambda_log_group(
     function_name: str,
     retention_days: int,
     environment: Environment,
-    kms_key_arn: str | None = None,
+    kms_key_arn: pulumi.Input[str] | None = None,
     opts: pulumi.ResourceOptions | None = None,
 ) -> aws.cloudwatch.LogGroup:
     """Declare ``/aws/lambda/<function_name>`` with a retention, for a function declared afterwards.
@@ -161,8 +167,7 @@ def declare_lambda_log_group(
     :param opts: resource options (parent, providers).
     """
     require_retention_days(f"declare_lambda_log_group({resource_name}).retention_days", retention_days)
-    if kms_key_arn is not None:
-        require_kms_key_arn(f"declare_lambda_log_group({resource_name}).kms_key_arn", kms_key_arn)
+    kms_key_arn = _checked_kms_key_arn(f"declare_lambda_log_group({resource_name}).kms_key_arn", kms_key_arn)
     return _log_group(
         resource_name,
         log_group_name=require_log_group_name(
@@ -181,7 +186,7 @@ def _log_group(
     log_group_name: str,
     retention_days: int,
     environment: Environment,
-    kms_key_arn: str | None,
+    kms_key_arn: pulumi.Input[str] | None,
     opts: pulumi.ResourceOptions | None,
 ) -> aws.cloudwatch.LogGroup:
     # Retained in prod: a refactoring that drops a group from the program must not delete audit logs.

@@ -69,7 +69,7 @@ class RetentionEnforcerArgs:
     exclude_prefixes: Sequence[str] = field(default_factory=tuple)
     schedule: str = "rate(1 day)"
     log_retention_days: int = 30
-    kms_key_arn: str | None = None
+    kms_key_arn: pulumi.Input[str] | None = None
     timeout_seconds: int = 300
 
 
@@ -107,7 +107,9 @@ class RetentionEnforcer(pulumi.ComponentResource):
                     allowed=f">= {args.retention_days}",
                 )
         require_schedule(f"{prefix}.schedule", args.schedule)
-        if args.kms_key_arn is not None:
+        # A plain ARN is checked here, before anything is registered; one that comes from another
+        # resource is checked when known (declare_lambda_log_group does both).
+        if isinstance(args.kms_key_arn, str):
             require_kms_key_arn(f"{prefix}.kms_key_arn", args.kms_key_arn)
         for attribute in ("exclude_names", "exclude_prefixes"):
             for index, item in enumerate(getattr(args, attribute)):

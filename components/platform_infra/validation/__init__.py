@@ -7,11 +7,15 @@ from :class:`pulumi.RunError` so that a real ``pulumi up`` prints the message wi
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from typing import TypeVar
 
 import pulumi
+
+T = TypeVar("T")
 
 _NOT_GIVEN = object()
 
@@ -65,6 +69,19 @@ class ValidationError(pulumi.RunError, ValueError):
         if allowed:
             message += f"; allowed: {allowed}"
         super().__init__(message)
+
+
+def validate_when_known(value: pulumi.Input[T], check: Callable[[object], T]) -> pulumi.Input[T]:
+    """``check(value)`` now for a plain value, or once the value is known for an output of another resource.
+
+    Arguments that naturally come from other resources (a KMS key's ARN, a subnet's id) accept
+    ``pulumi.Input``. A plain value is checked at once, before anything is registered; an ``Output`` is
+    checked by ``apply`` when its value is known (under ``pulumi up``, and in previews where it is known),
+    failing the deployment with the same one-line message. An unknown value in a preview is not checked.
+    """
+    if isinstance(value, pulumi.Output) or inspect.isawaitable(value):
+        return pulumi.Output.from_input(value).apply(check)
+    return check(value)
 
 
 def require_pattern(
