@@ -6,6 +6,7 @@
     python3 tasks.py lint            # ruff + pyright
     python3 tasks.py setup           # only set up .venv (what `pulumi up` runs in)
     python3 tasks.py infra ARGS...   # any `infra` subcommand inside the environment
+    python3 tasks.py examples [--lowest]  # the wheel in a fresh virtualenv plans examples/
 
 Setting up means: create `.venv` with the standard library's venv, install the pinned `uv` into it, and
 install `requirements.lock` (hash-checked) plus this project in editable mode. The step is skipped when
@@ -66,7 +67,114 @@ def setup() -> None:
     STAMP.write_text(fingerprint)
 
 
-COMMANDS = ("setup", "plan", "infra", "test", "lint")
+EXTRAS = "release,policy"
+"""What the examples' check installs besides the library: the pack (`infra check`) and the release tooling."""
+
+
+def _wheel_requirements(wheel: Path, extras: set[str]) -> list[str]:
+    """The wheel's own requirements (``Requires-Dist``) for the base and ``extras``, without markers."""
+    import email.parser
+    import zipfile
+
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = email.parser.Parser().parsestr(archive.read(name).decode())
+    requirements = []
+    for line in metadata.get_all("Requires-Dist") or []:
+        requirement, _, marker = line.partition(";")
+        extra = marker.split("extra ==")[-1].strip().strip("'\"") if "extra ==" in marker else None
+        wanted = extra is None or extra in extras
+        if wanted and not requirement.strip().startswith("platform-infra"):
+            requirements.append(requirement.strip())
+    return requirements
+
+
+def examples(lowest: bool) -> None:
+    """Plan every example from the built wheel in a fresh virtualenv, as another team would install it.
+
+    With ``lowest``, the library's own requirements are installed at the lowest versions its ranges allow
+    (uv's ``--resolution lowest-direct`` with them as direct requirements), so the ranges are true. Also
+    checks that the wheel resolves next to the newest boto3 and the lowest allowed pulumi-aws.
+    """
+    import shutil
+    import tempfile
+
+    uv = [_venv_bin("python"), "-m", "uv"]
+    work = Path(tempfile.mkdtemp(prefix="platform-infra-examples-"))
+    try:
+        _run([*uv, "build", "--quiet", "--wheel", "--out-dir", work / "dist", ROOT])
+        wheel = next((work / "dist").glob("platform_infra-*.whl"))
+        requirements = work / "requirements.txt"
+        direct = _wheel_requirements(wheel, set(EXTRAS.split(",")))
+        requirements.write_text("\n".join([f"platform-infra[{EXTRAS}] @ {wheel.as_uri()}", *direct]) + "\n")
+        target = work / "venv"
+        _run([*uv, "venv", "--quiet", "--python", sys.executable, target])
+        resolution = ["--resolution", "lowest-direct"] if lowest else []
+        python = target / ("Scripts" if os.name == "nt" else "bin") / "python"
+        _run([*uv, "pip", "install", "--quiet", "--python", python, *resolution, "-r", requirements])
+        versions = subprocess.run(
+            [*map(str, uv), "pip", "freeze", "--python", str(python)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        pins = [line for line in versions.splitlines() if line.split("==")[0] in _LIBRARY_PINS_SHOWN]
+        print(f"examples: installed the wheel ({'lowest' if lowest else 'newest'}): {', '.join(pins)}")
+        infra = python.parent / ("infra.exe" if os.name == "nt" else "infra")
+        for example in sorted((ROOT / "examples").iterdir()):
+            if not (example / "Pulumi.yaml").is_file():
+                continue
+            project = work / "projects" / example.name  # outside this repository: only the wheel is there
+            shutil.copytree(example, project)
+            for command in (["plan", "dev"], ["check", "dev"]):
+                completed = subprocess.run(
+                    [str(infra), *command], cwd=project, capture_output=True, text=True
+                )
+                if completed.returncode != 0:
+                    sys.exit(
+                        f"examples: `infra {' '.join(command)}` failed in {example.name}:\n{completed.stderr}"
+                    )
+            print(f"examples: {example.name}: infra plan dev and infra check dev pass from the wheel")
+        _check_resolves_beside(uv, wheel, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+_LIBRARY_PINS_SHOWN = {
+    "pulumi",
+    "pulumi-aws",
+    "pulumi-azure-native",
+    "pulumi-random",
+    "pulumi-policy",
+    "pydantic",
+}
+
+
+def _check_resolves_beside(uv: list[Path | str], wheel: Path, work: Path) -> None:
+    """The wheel must install next to the newest boto3 and the lowest allowed pulumi-aws (uv's resolver)."""
+    newest = subprocess.run(
+        [*map(str, uv), "pip", "compile", "--quiet", "--no-header", "-"],
+        input="boto3\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    boto3 = next(line for line in newest.splitlines() if line.startswith("boto3=="))
+    source = work / "beside.in"
+    source.write_text(f"platform-infra[all] @ {wheel.as_uri()}\n{boto3}\npulumi-aws==7.0.0\n")
+    completed = subprocess.run(
+        [*map(str, uv), "pip", "compile", "--quiet", "--no-header", str(source)],
+        capture_output=True,
+        text=True,
+    )
+    if completed.returncode != 0:
+        sys.exit(
+            f"examples: the wheel does not resolve beside {boto3} and pulumi-aws==7.0.0:\n{completed.stderr}"
+        )
+    print(f"examples: the wheel resolves beside {boto3} and pulumi-aws==7.0.0")
+
+
+COMMANDS = ("setup", "plan", "infra", "test", "lint", "examples")
 
 
 def main(argv: list[str]) -> None:
@@ -85,6 +193,8 @@ def main(argv: list[str]) -> None:
         _run([_venv_bin("infra"), "plan", *rest])
     elif command == "infra":
         _run([_venv_bin("infra"), *rest])
+    elif command == "examples":
+        examples(lowest="--lowest" in rest)
     elif command == "test":
         _run([_venv_bin("python"), "-m", "pytest", *rest])
     else:  # lint

@@ -39,9 +39,6 @@ vault = SecretVault(
         vault_name=vault_name("shop", environment.name),
         secrets=[GeneratedSecretSpec("db-password")],
         purge_protection=environment.is_prod,
-        # Key Vault references resolve only where the app can reach the vault: public access here, so the
-        # example works without a virtual network (see docs/key-vault.md for the private design).
-        default_action="Allow",
     ),
     opts=opts,
 )
