@@ -104,6 +104,7 @@ def examples(lowest: bool) -> None:
     try:
         _run([*uv, "build", "--quiet", "--wheel", "--out-dir", work / "dist", ROOT])
         wheel = next((work / "dist").glob("platform_infra-*.whl"))
+        _check_wheel_ships_every_package_file(wheel)
         requirements = work / "requirements.txt"
         direct = _wheel_requirements(wheel, set(EXTRAS.split(",")))
         requirements.write_text("\n".join([f"platform-infra[{EXTRAS}] @ {wheel.as_uri()}", *direct]) + "\n")
@@ -138,6 +139,19 @@ def examples(lowest: bool) -> None:
         _check_resolves_beside(uv, wheel, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _check_wheel_ships_every_package_file(wheel: Path) -> None:
+    """Every file git tracks in the package (data files too: the policy pack's YAML, role tables) is in it."""
+    import zipfile
+
+    tracked = subprocess.run(
+        ["git", "ls-files", "components/platform_infra"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    missing = [path for path in tracked if path.removeprefix("components/") not in shipped]
+    if missing:
+        sys.exit(f"examples: the wheel lacks {', '.join(missing)} (package data in pyproject.toml?)")
 
 
 _LIBRARY_PINS_SHOWN = {
