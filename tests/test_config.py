@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from platform_infra.config import DEPLOYMENT_ID_VARIABLE, DictConfigSource, load_stack_config
+from platform_infra.config.base import ConfigErrors
 from platform_infra.validation import ValidationError
 
 from tests.test_config_environment import VALID
@@ -68,3 +69,49 @@ def test_the_shared_stack_refuses_environment_only_keys(stack_run) -> None:
     # The bootstrap stack reads no apps: an apps section there would never be deployed.
     with pytest.raises(ValidationError, match=r"stack 'shared': platform:apps: is not a known key"):
         stack_run("shared", overrides={"platform:apps": [{"name": "web"}]})
+
+
+def test_every_problem_of_a_stack_file_is_reported_one_line_each() -> None:
+    """Five independent mistakes in four sections: five lines, in today's format, nothing else."""
+    import copy
+
+    config = copy.deepcopy(VALID)
+    config["aws"]["region"] = "Europe"
+    config["tags"]["cost-centre"] = ""
+    config["vault"] = {
+        "name": "kv-platform-dev-001",
+        "sku": "gold",
+        "secrets": [{"name": "db", "rotation": "weekly"}],
+    }
+    config["monitoring"] = {"retentionDays": 7}
+    with pytest.raises(ValidationError) as caught:
+        load_stack_config("dev", DictConfigSource(config), environ={})
+    lines = str(caught.value).splitlines()
+    assert lines == [
+        "stack 'dev': platform:aws.region: has an invalid format (got 'Europe'); "
+        "allowed: an AWS region like eu-west-1",
+        "stack 'dev': platform:tags.cost-centre: must be a non-empty string (got ''); "
+        "allowed: a non-empty tag value",
+        "stack 'dev': platform:vault.sku: is not one of the allowed values (got 'gold'); "
+        "allowed: standard, premium",
+        "stack 'dev': platform:vault.secrets[0].rotation: is not a rotation policy (got 'weekly'); "
+        "allowed: never, every_deploy, every_<N>_days (e.g. every_30_days, N from 1 to 3650), "
+        "or {policy: every_n_days, days: N}",
+        "stack 'dev': platform:monitoring.retentionDays: is not a workspace retention Log Analytics accepts "
+        "(got 7); allowed: 30 to 730 days",
+    ]
+    assert caught.value.key == "platform:aws.region"  # the first problem, as before
+    assert isinstance(caught.value, ConfigErrors)
+    assert [error.key for error in caught.value.errors] == [line.split(": ")[1] for line in lines]
+
+
+def test_a_secret_section_never_shows_its_values() -> None:
+    """A section holding a nested ``secure:`` value is secret as a whole (Pulumi marks the top-level key)."""
+    config = {**VALID, "aws": {**VALID["aws"], "region": "super-secret-region"}}
+    source = DictConfigSource(config)
+    source.is_secret = lambda key: key == "aws"  # type: ignore[method-assign]
+    with pytest.raises(ValidationError) as caught:
+        load_stack_config("dev", source, environ={})
+    assert str(caught.value).startswith("stack 'dev': platform:aws.region: has an invalid format")
+    assert "super-secret-region" not in str(caught.value)
+    assert "(value not shown: it is a secret)" in str(caught.value)

@@ -6,20 +6,23 @@ from typing import Any
 
 import pulumi
 import pytest
-from platform_infra.config import StackConfig
-from platform_infra.config.apps import AppConfig, read_apps
-from platform_infra.config.reader import ConfigReader, DictConfigSource
+from platform_infra.config import DictConfigSource, StackConfig, load_stack_config
+from platform_infra.config.apps import AppConfig
 from platform_infra.environment import Tier
 from platform_infra.program.apps import declare_apps
 from platform_infra.validation import ValidationError
 
 from tests.conftest import make_environment, make_providers
+from tests.test_config_environment import VALID
 
 WEB = {"name": "web", "sku": "P1v3", "capacity": 2, "image": "myregistry.azurecr.io/web:1.0.0"}
 
 
 def _read(apps: Any, tier: Tier = Tier.PROD, stack: str = "prod") -> tuple[AppConfig, ...]:
-    return read_apps(ConfigReader(stack, DictConfigSource({"apps": apps})), tier)
+    values = {**VALID, "tier": tier.value, "environment": tier.value}
+    if apps is not None:
+        values["apps"] = apps
+    return load_stack_config(stack, DictConfigSource(values), environ={}).apps
 
 
 def test_full_entry_is_read_into_typed_fields() -> None:
@@ -54,7 +57,7 @@ def test_defaults_and_no_apps() -> None:
     assert app.health_check_path == "/healthz"
     assert app.app_settings == {} and app.sticky_settings == () and app.key_vault_settings == {}
     assert app.application_insights is False and app.staging_always_on is True and app.site_name is None
-    assert read_apps(ConfigReader("dev", DictConfigSource({})), Tier.DEV) == ()
+    assert _read(None, Tier.DEV, "dev") == ()
 
 
 @pytest.mark.parametrize(

@@ -38,6 +38,7 @@ from platform_infra.validation import (
     validate_when_known,
 )
 from platform_infra.validation.limits import require_public_ipv4_range
+from platform_infra.validation.rules import purge_protection_problem
 
 VAULT_NAME_PATTERN = re.compile(r"^(?!.*--)[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$")
 VAULT_NAME_ALLOWED = (
@@ -109,7 +110,7 @@ class RotationPolicy:
     def __post_init__(self) -> None:
         if not isinstance(self.kind, RotationKind):
             raise ValidationError(
-                "RotationPolicy.kind", "is not a rotation policy", value=self.kind, allowed=_ROTATION_ALLOWED
+                "RotationPolicy.kind", "is not a rotation policy", value=self.kind, allowed=ROTATION_ALLOWED
             )
         if self.kind is RotationKind.EVERY_N_DAYS:
             require_int("RotationPolicy.days", self.days, minimum=1, maximum=MAX_ROTATION_DAYS)
@@ -134,16 +135,46 @@ class RotationPolicy:
         return cls(RotationKind.EVERY_N_DAYS, days)
 
     @classmethod
-    def parse(cls, value: str, key: str = "rotation") -> RotationPolicy:
-        """``never``, ``every_deploy`` or ``every_<N>_days`` (``every_30_days``); ``key`` names errors."""
+    def parse(cls, value: object, key: str = "rotation") -> RotationPolicy:
+        """The one grammar of rotation policies, as written in config; ``key`` names errors.
+
+        ``never``, ``every_deploy``, ``every_<N>_days`` (``every_30_days``), or the mapping
+        ``{policy: every_n_days, days: N}`` (``{policy: never}``...); errors about the mapping's keys are
+        named ``<key>.policy`` and ``<key>.days``.
+        """
+        if isinstance(value, Mapping):
+            for name in value:
+                if name not in ("policy", "days"):
+                    raise ValidationError(f"{key}.{name}", "is not a known key", allowed="days, policy")
+            policy = value.get("policy")
+            if policy is None:
+                raise ValidationError(f"{key}.policy", "is required but not set", allowed=_POLICY_NAMES)
+            if policy not in [kind.value for kind in RotationKind]:
+                raise ValidationError(
+                    f"{key}.policy", "is not one of the allowed values", value=policy, allowed=_POLICY_NAMES
+                )
+            days = value.get("days")
+            if policy == RotationKind.EVERY_N_DAYS.value:
+                if days is None:
+                    raise ValidationError(f"{key}.days", "is required but not set", allowed=_DAYS_ALLOWED)
+                return cls.every_n_days(
+                    require_int(f"{key}.days", days, minimum=1, maximum=MAX_ROTATION_DAYS)
+                )
+            if days is not None:
+                raise ValidationError(
+                    f"{key}.days", f"applies only to every_n_days, not {policy}", value=days
+                )
+            return cls(RotationKind(policy))
         if value == RotationKind.NEVER.value:
             return cls.never()
         if value == RotationKind.EVERY_DEPLOY.value:
             return cls.every_deploy()
         match = _EVERY_N_DAYS.fullmatch(value) if isinstance(value, str) else None
         if match is None:
-            raise ValidationError(key, "is not a rotation policy", value=value, allowed=_ROTATION_ALLOWED)
-        days = require_int(key, int(match.group(1)), minimum=1, maximum=MAX_ROTATION_DAYS)
+            raise ValidationError(key, "is not a rotation policy", value=value, allowed=ROTATION_ALLOWED)
+        days = int(match.group(1))
+        if not 1 <= days <= MAX_ROTATION_DAYS:
+            raise ValidationError(key, "is out of range", value=value, allowed=ROTATION_ALLOWED)
         return cls.every_n_days(days)
 
     @property
@@ -169,7 +200,28 @@ class RotationPolicy:
         return keepers
 
 
-_ROTATION_ALLOWED = "never, every_deploy, every_<N>_days (e.g. every_30_days, N from 1 to 3650)"
+ROTATION_ALLOWED = (
+    "never, every_deploy, every_<N>_days (e.g. every_30_days, N from 1 to 3650), "
+    "or {policy: every_n_days, days: N}"
+)
+"""What :meth:`RotationPolicy.parse` accepts (the one statement of the rotation grammar)."""
+_POLICY_NAMES = ", ".join(kind.value for kind in RotationKind)
+_DAYS_ALLOWED = f"1 to {MAX_ROTATION_DAYS}"
+ROTATION_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        {"type": "string", "pattern": r"^(never|every_deploy|every_[0-9]+_days?)$"},
+        {
+            "type": "object",
+            "properties": {
+                "policy": {"enum": [kind.value for kind in RotationKind]},
+                "days": {"type": "integer", "minimum": 1, "maximum": MAX_ROTATION_DAYS},
+            },
+            "required": ["policy"],
+            "additionalProperties": False,
+        },
+    ]
+}
+"""The JSON Schema of the same grammar (for editors; :meth:`RotationPolicy.parse` has the last word)."""
 
 
 @dataclass(frozen=True)
@@ -619,12 +671,10 @@ def _validate_vault_args(name: str, args: SecretVaultArgs) -> None:
             value=args.resource_group_name,
             allowed=AZURE_RESOURCE_GROUP_ALLOWED,
         )
-    if env.is_prod and not args.purge_protection:
+    purge_problem = purge_protection_problem(env.is_prod, args.purge_protection)
+    if purge_problem:
         raise ValidationError(
-            f"{arg}.purge_protection",
-            "cannot be turned off in prod: a deleted vault or secret could be purged for good",
-            value=False,
-            allowed="true",
+            f"{arg}.purge_protection", purge_problem, value=args.purge_protection, allowed="true"
         )
     if args.public_network_access not in ("Enabled", "Disabled"):
         raise ValidationError(

@@ -1,9 +1,11 @@
 """The one place where stack configuration is read and validated.
 
-:func:`load_stack_config` reads every ``platform:*`` key of a stack and returns a :class:`StackConfig` of
-typed objects. It runs before any resource is registered, so a bad value stops the deployment with a
-:class:`~platform_infra.validation.ValidationError` naming the stack and the key, and nothing is deployed.
-Each capability reads its own keys in a module of this package.
+Each ``platform:*`` section is one pydantic model (this package's modules); :class:`EnvironmentStack` and
+:class:`SharedStack` are the whole ``platform`` namespace of an environment stack and of the shared-services
+bootstrap stack. :func:`load_stack_config` validates every key in one pass, before any resource is
+registered, and raises one :class:`~platform_infra.validation.ValidationError` listing every problem, one
+line each (stack, full key, value unless secret, what is allowed). It returns a :class:`StackConfig` of the
+typed sections and the :class:`~platform_infra.environment.Environment` built from them.
 """
 
 from __future__ import annotations
@@ -12,20 +14,123 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Annotated, Any
 
-from platform_infra.config.apps import AppConfig, read_apps
-from platform_infra.config.bootstrap import BootstrapConfig, is_bootstrap, read_bootstrap
-from platform_infra.config.environment import read_environment
-from platform_infra.config.observability import ObservabilityConfig, read_observability
-from platform_infra.config.reader import ConfigReader, ConfigSource, DictConfigSource, PulumiConfigSource
+from pydantic import BeforeValidator, ValidationInfo, field_validator
+
+from platform_infra.config.apps import AppConfig, unique_apps
+from platform_infra.config.base import (
+    ConfigErrors,
+    ConfigModel,
+    Problem,
+    Problems,
+    Secret,
+    SecretValue,
+    collect,
+    is_secret_type,
+    key_of,
+    secret_check,
+    secret_refused,
+)
+from platform_infra.config.base import field as config_field
+from platform_infra.config.bootstrap import (
+    BootstrapConfig,
+    BootstrapSection,
+    build_bootstrap,
+    check_bootstrap,
+)
+from platform_infra.config.environment import (
+    AwsConfig,
+    AzureConfig,
+    EnvironmentName,
+    Tags,
+    TierValue,
+    build_environment,
+)
+from platform_infra.config.observability import (
+    AlarmsConfig,
+    LogsConfig,
+    MonitoringConfig,
+    ObservabilityConfig,
+)
+from platform_infra.config.reader import ConfigSource, DictConfigSource, PulumiConfigSource
 from platform_infra.config.references import check_references
-from platform_infra.config.vault import VaultConfig, read_vault
-from platform_infra.environment import Environment
-from platform_infra.validation import ValidationError
+from platform_infra.config.vault import VaultConfig
+from platform_infra.environment import Environment, Tier
+from platform_infra.validation import NOT_GIVEN, ValidationError
+from platform_infra.validation.limits import require_external_id
 
 DEPLOYMENT_ID_VARIABLE = "PLATFORM_DEPLOYMENT_ID"
 """Environment variable naming the pipeline run; preview and up of one run must see the same value."""
 DEPLOYMENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+EXTERNAL_ID_PREFIX = "externalId-"
+"""``platform:externalId-<target>``: the shared stack's copy of each target's external id (a secret)."""
+
+
+ExternalId = Annotated[Any, secret_check(require_external_id)]
+"""An STS external id, stored as a secret; checked against STS's limits without ever being printed."""
+
+SECRET_CAPABLE_KEYS = frozenset({"apps"})
+"""Top-level keys whose values the program carries to resources as secret Outputs, so a ``secure:`` value
+may sit inside them (an app setting set with ``pulumi config set --secret --path``). Together with the
+fields typed :data:`~platform_infra.config.base.Secret` (``awsExternalId``, ``externalId-<target>``) this is
+every place a secret may be: a secure value in any other key would land in clear in resource inputs, state
+and previews, and is refused. Pulumi marks the whole top-level key secret when any nested value is
+(pulumi/pulumi sdk/go/common/resource/config/value.go), so secretness is known per top-level key."""
+
+
+def _apps_list(value: Any) -> Any:
+    if not isinstance(value, list | tuple):
+        raise Problem("must be a list of apps", value=value)
+    return value
+
+
+class _CommonKeys(ConfigModel):
+    """The keys every stack has: where it deploys and how it is tagged."""
+
+    environment: EnvironmentName | None = config_field(
+        "Environment name used in resource names; default the stack name.", None
+    )
+    tier: TierValue = config_field("dev, staging or prod: how hardened the environment is.")
+    aws: AwsConfig = config_field("The AWS account and the role assumed there.")
+    aws_external_id: ExternalId | None = config_field(
+        "External id the deploy role's trust policy requires (set with pulumi config set --secret).", None
+    )
+    azure: AzureConfig = config_field("The Azure subscription.")
+    tags: Tags = config_field("Tags on every resource; owner and cost-centre are required.")
+
+
+class EnvironmentStack(_CommonKeys):
+    """The ``platform`` namespace of an environment stack (``Pulumi.dev.yaml``, ...)."""
+
+    apps: Annotated[tuple[AppConfig, ...], BeforeValidator(_apps_list)] = config_field(
+        "Blue/green web apps (docs/app-service.md).", ()
+    )
+    vault: VaultConfig | None = config_field(
+        "The Key Vault and its generated passwords (docs/key-vault.md).", None
+    )
+    logs: LogsConfig | None = config_field("CloudWatch log groups and the retention enforcer.", None)
+    alarms: AlarmsConfig | None = config_field(
+        "The alarm topic, its subscribers and the CloudWatch alarms.", None
+    )
+    monitoring: MonitoringConfig | None = config_field(
+        "The Log Analytics workspace and the app alerts.", None
+    )
+
+    @field_validator("apps")
+    @classmethod
+    def _unique_apps(cls, apps: tuple[AppConfig, ...], info: ValidationInfo) -> tuple[AppConfig, ...]:
+        return unique_apps(apps, secret="apps" in (info.context or {}).get("secret_keys", ()))
+
+
+class SharedStack(_CommonKeys):
+    """The ``platform`` namespace of the shared-services bootstrap stack (``Pulumi.shared.yaml``).
+
+    Its common keys describe the shared-services account; ``platform:externalId-<target>`` (secrets) hold
+    each target's external id.
+    """
+
+    bootstrap: BootstrapSection = config_field("Pipeline identity, state backend and one entry per target.")
 
 
 @dataclass(frozen=True)
@@ -56,25 +161,140 @@ def load_stack_config(
     """Read and validate the ``platform`` config of ``stack`` (from the Pulumi runtime by default).
 
     :param environ: process environment to read ``PLATFORM_DEPLOYMENT_ID`` from (``os.environ`` by default).
+    :raises ValidationError: listing every problem of the stack's config, one line each.
     """
-    reader = ConfigReader(stack, source if source is not None else PulumiConfigSource())
+    source = source if source is not None else PulumiConfigSource()
     deployment_id = _read_deployment_id(stack, os.environ if environ is None else environ)
-    if is_bootstrap(reader):
-        # The shared-services stack has no apps or vault: only its own keys are read (see bootstrap.py).
-        bootstrap = read_bootstrap(reader)
-        reader.reject_unknown_keys()
-        return StackConfig(environment=bootstrap.environment, bootstrap=bootstrap)
-    environment = read_environment(reader)
+    raw, secret_keys = read_raw(source)
+    errors: list[ValidationError] = [
+        _error(secret_refused(), (key,), stack)
+        for key in sorted(secret_keys)
+        if key not in SECRET_CAPABLE_KEYS and not _expects_secret(key)
+    ]
+    external_ids = {key: raw.pop(key) for key in list(raw) if key.startswith(EXTERNAL_ID_PREFIX)}
+    model: type[_CommonKeys] = SharedStack if raw.get("bootstrap") is not None else EnvironmentStack
+    tier = Tier(raw["tier"]) if raw.get("tier") in [t.value for t in Tier] else None
+    validated: _CommonKeys | None = None
+    try:
+        validated = model.model_validate(
+            raw, context={"tier": tier, "stack": stack, "secret_keys": secret_keys}
+        )
+    except Exception as error:
+        import pydantic
+
+        if not isinstance(error, pydantic.ValidationError):
+            raise
+        errors.extend(collect(error, stack=stack, model=model, secret_keys=secret_keys))
+    secrets_by_target = _external_ids(external_ids, validated, stack, errors)
+    if validated is None or errors:
+        raise ConfigErrors(errors)
+    environment = build_environment(
+        validated.environment or stack,
+        validated.tier,
+        validated.aws,
+        validated.azure,
+        validated.tags,
+        validated.aws_external_id,
+    )
+    if isinstance(validated, SharedStack):
+        try:
+            check_bootstrap(validated.bootstrap, environment)
+        except Problems as error:
+            raise ConfigErrors(
+                [_error(problem, ("bootstrap",), stack) for problem in error.problems]
+            ) from None
+        return StackConfig(
+            environment=environment,
+            bootstrap=build_bootstrap(validated.bootstrap, environment, secrets_by_target),
+        )
+    assert isinstance(validated, EnvironmentStack)
     config = StackConfig(
         environment=environment,
-        apps=read_apps(reader, environment.tier),
-        vault=read_vault(reader, environment),
-        observability=read_observability(reader),
+        apps=validated.apps,
+        vault=validated.vault,
+        observability=ObservabilityConfig(
+            logs=validated.logs, alarms=validated.alarms, monitoring=validated.monitoring
+        ),
         deployment_id=deployment_id,
     )
-    reader.reject_unknown_keys()
     check_references(config, stack)
     return config
+
+
+def _error(problem: Problem, loc: tuple[str | int, ...], stack: str) -> ValidationError:
+    return ValidationError(
+        key_of((*loc, *problem.at)),
+        problem.problem,
+        value=NOT_GIVEN if problem.secret else problem.value,
+        allowed=problem.allowed,
+        stack=stack,
+        secret=problem.secret,
+    )
+
+
+def read_raw(source: ConfigSource) -> tuple[dict[str, Any], set[str]]:
+    """Every key the stack sets (without namespace) and which of them are secret.
+
+    A secret key's value is handed to the models as a :class:`SecretValue` when the model expects a secret
+    there (:data:`platform_infra.config.base.Secret`); any other key that is secret (a section with a nested
+    ``secure:`` value) is validated as usual but no error ever shows its values.
+    """
+    raw: dict[str, Any] = {}
+    secret_keys: set[str] = set()
+    for key in source.present_keys():
+        if source.is_secret(key):
+            secret_keys.add(key)
+            if _expects_secret(key):
+                raw[key] = SecretValue(source.get_secret(key), plain=source.get(key))
+                continue
+        raw[key] = source.get(key)
+    return raw, secret_keys
+
+
+def _expects_secret(key: str) -> bool:
+    """True for the keys whose model field is a secret (``secure:``) value."""
+    if key.startswith(EXTERNAL_ID_PREFIX):
+        return True
+    info = next(
+        (info for name, info in _CommonKeys.model_fields.items() if (info.alias or name) == key), None
+    )
+    return info is not None and is_secret_type(info.annotation)
+
+
+def _external_ids(
+    values: dict[str, Any], validated: _CommonKeys | None, stack: str, errors: list[ValidationError]
+) -> dict[str, Any]:
+    """``platform:externalId-<target>``: secrets, and only in the shared stack for one of its targets."""
+    result: dict[str, Any] = {}
+    targets = (
+        [target.name for target in validated.bootstrap.targets]
+        if isinstance(validated, SharedStack)
+        else None
+    )
+    for key, value in sorted(values.items()):
+        name = key.removeprefix(EXTERNAL_ID_PREFIX)
+        if (targets is not None and name not in targets) or (validated is not None and targets is None):
+            allowed = ", ".join(f"{EXTERNAL_ID_PREFIX}{target}" for target in targets or [])
+            errors.append(
+                ValidationError(_key((key,)), "is not a known key", allowed=allowed or None, stack=stack)
+            )
+        elif not isinstance(value, SecretValue):
+            errors.append(
+                ValidationError(
+                    _key((key,)),
+                    "must be set as a secret",
+                    secret=True,
+                    allowed=f"pulumi config set --secret {_key((key,))}",
+                    stack=stack,
+                )
+            )
+        else:
+            result[name] = value.output
+    return result
+
+
+def _key(loc: tuple[str | int, ...]) -> str:
+    return key_of(loc)
 
 
 def _read_deployment_id(stack: str, environ: Mapping[str, str]) -> str | None:
@@ -90,4 +310,12 @@ def _read_deployment_id(stack: str, environ: Mapping[str, str]) -> str | None:
     return value
 
 
-__all__ = ["ConfigSource", "DictConfigSource", "PulumiConfigSource", "StackConfig", "load_stack_config"]
+__all__ = [
+    "ConfigSource",
+    "DictConfigSource",
+    "EnvironmentStack",
+    "PulumiConfigSource",
+    "SharedStack",
+    "StackConfig",
+    "load_stack_config",
+]

@@ -12,11 +12,30 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 import pulumi
+from pydantic import PlainValidator, WithJsonSchema, field_validator, model_validator
 
-from platform_infra.config.environment import read_environment
-from platform_infra.config.reader import ConfigReader, ConfigSection
+from platform_infra.config.base import (
+    Bool,
+    ConfigModel,
+    Int,
+    Problem,
+    Problems,
+    Text,
+    TextList,
+)
+from platform_infra.config.base import (
+    field as config_field,
+)
+from platform_infra.config.environment import (
+    ENVIRONMENT_NAME_ALLOWED,
+    AccountId,
+    AwsRegion,
+    AzureLocation,
+    GuidLower,
+)
 from platform_infra.deploy_role import (
     ACTION_PATTERN,
     ADMINISTRATOR_POLICY_PATTERN,
@@ -26,8 +45,6 @@ from platform_infra.deploy_role import (
     validate_principal_arn,
 )
 from platform_infra.environment import (
-    AWS_REGION_PATTERN,
-    AZURE_LOCATION_PATTERN,
     ENVIRONMENT_NAME_PATTERN,
     IAM_ROLE_NAME_PATTERN,
     MAX_SESSION_SECONDS,
@@ -44,11 +61,7 @@ from platform_infra.pipeline_identity import (
     REPOSITORY_PATTERN,
     GitHubSubjects,
 )
-from platform_infra.rbac import (
-    BUILTIN_ROLE_GUIDS,
-    PRIVILEGED_ROLE_GUIDS,
-    is_privileged_role,
-)
+from platform_infra.rbac import BUILTIN_ROLE_GUIDS, PRIVILEGED_ROLE_GUIDS, is_privileged_role
 from platform_infra.state_backend import (
     BUCKET_NAME_PATTERN,
     CONTAINER_PATTERN,
@@ -57,12 +70,10 @@ from platform_infra.state_backend import (
     STORAGE_ACCOUNT_PATTERN,
 )
 from platform_infra.validation import (
-    AWS_ACCOUNT_ID_ALLOWED,
-    AWS_ACCOUNT_ID_PATTERN,
     AZURE_RESOURCE_GROUP_ALLOWED,
     AZURE_RESOURCE_GROUP_PATTERN,
-    GUID_ALLOWED,
     GUID_PATTERN,
+    ValidationError,
 )
 from platform_infra.validation.limits import require_s3_bucket_name, require_unique
 
@@ -224,404 +235,420 @@ class BootstrapConfig:
         return f"arn:{aws.partition}:iam::{aws.account_id}:role/{self.pipeline.role_name}"
 
 
-def is_bootstrap(reader: ConfigReader) -> bool:
-    """True when the stack is the shared-services bootstrap (it sets ``platform:bootstrap``)."""
-    return reader.value(BOOTSTRAP_KEY) is not None
+ROLE_NAME = Annotated[str, Text(IAM_ROLE_NAME_PATTERN, "an IAM role name")]
+MANAGED_POLICY_ARN = Annotated[str, Text(MANAGED_POLICY_ARN_PATTERN, "a managed policy ARN")]
+BUCKET_NAME_ALLOWED = "3-63 lower-case letters, digits, '-' and '.'"
+OIDC_PROVIDER_ARN_PATTERN = re.compile(
+    r"^arn:(aws|aws-cn|aws-us-gov):iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
+)
 
 
-def read_bootstrap(reader: ConfigReader) -> BootstrapConfig:
-    """Validate the shared-services stack's config into a :class:`BootstrapConfig`."""
-    environment = read_environment(reader)
-    section = reader.section(BOOTSTRAP_KEY, required=True)
-    section.reject_unknown({"organizationRoleName", "sessionTag", "pipeline", "stateBackend", "targets"})
-    organization_role = section.string(
-        "organizationRoleName", pattern=IAM_ROLE_NAME_PATTERN, allowed="an IAM role name"
-    )
-    session_tag = _read_session_tag(section)
-    pipeline = _read_pipeline(section.section("pipeline", required=True))
-    state = _read_state(section.section("stateBackend", required=True), environment)
-
-    targets: list[BootstrapTarget] = []
-    if "targets" not in section.values:
-        raise section.error("targets", "is required but not set")
-    for target_section in section.sections("targets"):
-        targets.append(_read_target(reader, target_section, environment, organization_role))
-    if not targets:
-        raise section.error("targets", "must list at least one environment")
-    names = [t.name for t in targets]
-    for index, target in enumerate(targets):
-        if target.name in names[:index] or target.name == environment.name:
-            raise section.error(
-                f"targets[{index}].name",
-                "is used twice (or is the shared stack's own name)",
-                value=target.name,
-            )
-    # One deploy role and one pipeline grant per account/subscription: two targets there would collide.
-    require_unique(
-        "targets",
-        [
-            (f"{section.key('targets')}[{i}].accountId", t.environment.aws.account_id)
-            for i, t in enumerate(targets)
-        ],
-        what="AWS account",
-        stack=reader.stack,
-    )
-    require_unique(
-        "targets",
-        [
-            (f"{section.key('targets')}[{i}].subscriptionId", t.environment.azure.subscription_id)
-            for i, t in enumerate(targets)
-        ],
-        what="Azure subscription",
-        casefold=True,
-        stack=reader.stack,
-    )
-
-    config = BootstrapConfig(
-        environment=environment,
-        organization_role_name=organization_role,
-        session_tag=session_tag,
-        pipeline=pipeline,
-        state=state,
-        targets=tuple(targets),
-    )
-    for index, target in enumerate(targets):
-        key = f"targets[{index}].trustedPrincipalArns"
-        for position, arn in enumerate(target.deploy_role.extra_trusted_principal_arns):
-            if principal_account(arn) != environment.aws.account_id:
-                raise section.error(
-                    f"{key}[{position}]",
-                    "is not a principal of the shared-services account",
-                    value=arn,
-                    allowed=f"a principal of account {environment.aws.account_id} (platform:aws.accountId)",
-                )
-    return config
+OidcProviderArn = Annotated[
+    str,
+    Text(
+        OIDC_PROVIDER_ARN_PATTERN, "arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com"
+    ),
+]
 
 
-def _read_session_tag(section: ConfigSection) -> SessionTag | None:
-    if section.values.get("sessionTag") is None:
-        return None
-    tag = section.section("sessionTag")
-    tag.reject_unknown({"key", "value"})
-    return SessionTag(
-        key=tag.string("key", pattern=SESSION_TAG_KEY_PATTERN, allowed="a tag key not starting with aws:"),
-        value=tag.string("value", pattern=SESSION_TAG_VALUE_PATTERN, allowed="1-256 tag value characters"),
-    )
+def require_alias_prefix(key: str, value: str) -> str:
+    """KMS reserves ``alias/aws/`` for AWS managed keys; the backend would refuse it only after registering."""
+    if value.lower().startswith("aws"):
+        raise ValidationError(key, "uses the reserved aws prefix", value=value, allowed="e.g. pulumi-secrets")
+    return value
 
 
-def _read_pipeline(section: ConfigSection) -> PipelineSettings:
-    section.reject_unknown(
-        {
-            "repository",
-            "branches",
-            "environments",
-            "roleName",
-            "maxSessionDurationSeconds",
-            "oidcProviderArn",
-            "azureIdentityName",
-            "azureResourceGroup",
-            "azureRoles",
-            "azureAssignableRoles",
-        }
-    )
-    github = GitHubSubjects(
-        repository=section.string("repository", pattern=REPOSITORY_PATTERN, allowed="<org>/<repo>"),
-        branches=tuple(
-            section.strings("branches", pattern=BRANCH_PATTERN, allowed="an exact branch name (no wildcards)")
-        ),
-        environments=tuple(
-            section.strings(
-                "environments",
-                pattern=GITHUB_ENVIRONMENT_PATTERN,
-                allowed="an exact GitHub environment name (no wildcards)",
-            )
-        ),
-    )
-    if not github.branches and not github.environments:
-        raise section.error(
-            "branches", "no branch or environment given: nothing would be trusted", allowed="e.g. [main]"
-        )
-    oidc_arn = section.optional_string(
-        "oidcProviderArn",
-        pattern=re.compile(
-            r"^arn:(aws|aws-cn|aws-us-gov):iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
-        ),
-        allowed="arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com",
-    )
-    roles = _azure_roles(section, "azureRoles", default=["Contributor"], privileged_allowed=False)
-    assignable = _azure_roles(section, "azureAssignableRoles", default=[], privileged_allowed=False)
-    return PipelineSettings(
-        github=github,
-        role_name=section.string(
-            "roleName", default="platform-pipeline", pattern=IAM_ROLE_NAME_PATTERN, allowed="an IAM role name"
-        ),
-        max_session_duration_seconds=section.integer(
-            "maxSessionDurationSeconds", default=3600, minimum=3600, maximum=MAX_SESSION_SECONDS
-        ),
-        oidc_provider_arn=oidc_arn,
-        azure_identity_name=section.string(
-            "azureIdentityName",
-            default="platform-pipeline",
-            pattern=AZURE_RESOURCE_NAME_PATTERN,
-            allowed="3-128 letters, digits, '-' or '_'",
-        ),
-        azure_resource_group=section.string(
-            "azureResourceGroup",
-            default="platform-pipeline",
-            pattern=AZURE_RESOURCE_GROUP_PATTERN,
-            allowed=AZURE_RESOURCE_GROUP_ALLOWED,
-        ),
-        azure_role_guids=roles,
-        azure_assignable_role_guids=assignable,
-    )
-
-
-def _azure_roles(
-    section: ConfigSection, name: str, *, default: list[str], privileged_allowed: bool
-) -> dict[str, str]:
+def _azure_roles(value: object) -> dict[str, str]:
     """Role names (built-in names or GUIDs) to GUIDs; privileged roles are refused."""
-    values = section.strings(name) if name in section.values else default
+    if not isinstance(value, list | tuple):
+        raise Problem("must be a list", value=value)
     known = ", ".join(sorted(AZURE_BUILTIN_ROLES))
     result: dict[str, str] = {}
-    for index, role in enumerate(values):
-        key = f"{name}[{index}]"
-        if is_privileged_role(role) and not privileged_allowed:
-            raise section.error(
-                key,
-                "can grant any access on the subscription; list the roles the pipeline may hand out in "
-                "azureAssignableRoles instead (a constrained Role Based Access Control Administrator grant)",
-                value=role,
-                allowed=known,
+    problems = []
+    for index, role in enumerate(value):
+        if isinstance(role, str) and is_privileged_role(role):
+            problems.append(
+                Problem(
+                    "can grant any access on the subscription; list the roles the pipeline may hand out in "
+                    "azureAssignableRoles instead (a constrained Role Based Access Control Administrator "
+                    "grant)",
+                    value=role,
+                    allowed=known,
+                    at=(index,),
+                )
             )
-        if role in AZURE_BUILTIN_ROLES:
+        elif role in AZURE_BUILTIN_ROLES:
             result[role] = AZURE_BUILTIN_ROLES[role]
-        elif GUID_PATTERN.fullmatch(role):
+        elif isinstance(role, str) and GUID_PATTERN.fullmatch(role):
             result[role.lower()] = role.lower()
         else:
-            raise section.error(key, "is not a known built-in role name or a GUID", value=role, allowed=known)
+            problems.append(
+                Problem("is not a known built-in role name or a GUID", value=role, allowed=known, at=(index,))
+            )
+    if problems:
+        raise Problems(problems)
     return result
 
 
-def _read_state(section: ConfigSection, environment: Environment) -> StateBackendSettings:
-    section.reject_unknown(
+AzureRoles = Annotated[
+    dict[str, str],
+    PlainValidator(_azure_roles),
+    WithJsonSchema(
         {
-            "bucketName",
-            "noncurrentVersionDays",
-            "secretsAliasPrefix",
-            "replicaRegion",
-            "replicaBucketName",
-            "protect",
-            "azure",
+            "type": "array",
+            "items": {
+                "anyOf": [
+                    {"enum": sorted(AZURE_BUILTIN_ROLES)},
+                    {"type": "string", "pattern": GUID_PATTERN.pattern},
+                ]
+            },
         }
-    )
-    bucket = require_s3_bucket_name(
-        section.key("bucketName"),
-        section.string(
-            "bucketName", pattern=BUCKET_NAME_PATTERN, allowed="3-63 lower-case letters, digits, '-' and '.'"
-        ),
-        stack=section.stack,
-    )
-    replica_region = section.optional_string(
-        "replicaRegion", pattern=AWS_REGION_PATTERN, allowed="an AWS region like eu-central-1"
-    )
-    replica_bucket = section.optional_string(
-        "replicaBucketName",
-        pattern=BUCKET_NAME_PATTERN,
-        allowed="3-63 lower-case letters, digits, '-' and '.'",
-    )
-    if replica_bucket is not None:
-        require_s3_bucket_name(section.key("replicaBucketName"), replica_bucket, stack=section.stack)
-    if replica_region is not None and replica_region == environment.aws.region:
-        raise section.error(
-            "replicaRegion",
-            "is the state bucket's own region",
-            value=replica_region,
-            allowed=f"a region other than {environment.aws.region}",
-        )
-    if (replica_region is None) != (replica_bucket is None):
-        missing = "replicaBucketName" if replica_bucket is None else "replicaRegion"
-        raise section.error(missing, "is required when the other replica key is set")
-    if replica_bucket is not None and replica_bucket == bucket:
-        raise section.error("replicaBucketName", "equals bucketName", value=replica_bucket)
+    ),
+]
+"""Azure role names or GUIDs, read as name -> role definition GUID."""
 
-    azure: AzureStateSettings | None = None
-    if section.values.get("azure") is not None:
-        az = section.section("azure")
-        az.reject_unknown(
-            {
-                "resourceGroupName",
-                "storageAccountName",
-                "containerName",
-                "keyVaultName",
-                "softDeleteDays",
-                "allowedIpRanges",
-            }
+
+class SessionTagConfig(ConfigModel):
+    """``platform:bootstrap.sessionTag``: a session tag every deploy role requires of its assumer."""
+
+    key: Annotated[str, Text(SESSION_TAG_KEY_PATTERN, "a tag key not starting with aws:")] = config_field(
+        "Tag key."
+    )
+    value: Annotated[str, Text(SESSION_TAG_VALUE_PATTERN, "1-256 tag value characters")] = config_field(
+        "Required tag value."
+    )
+
+
+class PipelineConfig(ConfigModel):
+    """``platform:bootstrap.pipeline``: the pipeline identity (GitHub OIDC, AWS role, Azure identity)."""
+
+    repository: Annotated[str, Text(REPOSITORY_PATTERN, "<org>/<repo>")] = config_field(
+        "GitHub repository, <org>/<repo>."
+    )
+    branches: Annotated[tuple[str, ...], TextList(BRANCH_PATTERN, "an exact branch name (no wildcards)")] = (
+        config_field("Branches whose workflow runs are trusted.", ())
+    )
+    environments: Annotated[
+        tuple[str, ...],
+        TextList(GITHUB_ENVIRONMENT_PATTERN, "an exact GitHub environment name (no wildcards)"),
+    ] = config_field("GitHub environments whose jobs are trusted.", ())
+    role_name: ROLE_NAME = config_field("The pipeline's IAM role.", "platform-pipeline")
+    max_session_duration_seconds: Annotated[int, Int(3600, MAX_SESSION_SECONDS)] = config_field(
+        "Longest session of the pipeline role.", 3600
+    )
+    oidc_provider_arn: OidcProviderArn | None = config_field(
+        "An existing GitHub OIDC provider; unset creates one.", None
+    )
+    azure_identity_name: Annotated[
+        str, Text(AZURE_RESOURCE_NAME_PATTERN, "3-128 letters, digits, '-' or '_'")
+    ] = config_field("The user-assigned managed identity.", "platform-pipeline")
+    azure_resource_group: Annotated[str, Text(AZURE_RESOURCE_GROUP_PATTERN, AZURE_RESOURCE_GROUP_ALLOWED)] = (
+        config_field("Resource group of the identity.", "platform-pipeline")
+    )
+    azure_roles: AzureRoles = config_field(
+        "Roles on every target subscription (built-in names or GUIDs; privileged roles are refused).",
+        {"Contributor": AZURE_BUILTIN_ROLES["Contributor"]},
+    )
+    azure_assignable_roles: AzureRoles = config_field(
+        "Roles the pipeline may assign (a constrained Role Based Access Control Administrator grant).", {}
+    )
+
+    @model_validator(mode="after")
+    def _some_subject(self) -> PipelineConfig:
+        if not self.branches and not self.environments:
+            raise Problem(
+                "no branch or environment given: nothing would be trusted",
+                allowed="e.g. [main]",
+                at=("branches",),
+            )
+        return self
+
+
+class AzureStateConfig(ConfigModel):
+    """``platform:bootstrap.stateBackend.azure``: the Azure Blob state backend and its Key Vault."""
+
+    resource_group_name: Annotated[str, Text(AZURE_RESOURCE_GROUP_PATTERN, AZURE_RESOURCE_GROUP_ALLOWED)] = (
+        config_field("Resource group of the state storage.", "platform-state")
+    )
+    storage_account_name: Annotated[
+        str, Text(STORAGE_ACCOUNT_PATTERN, "3-24 lower-case letters and digits")
+    ] = config_field("Globally unique storage account name.")
+    container_name: Annotated[str, Text(CONTAINER_PATTERN, "3-63 lower-case letters, digits and '-'")] = (
+        config_field("Blob container of the state.", "pulumi-state")
+    )
+    key_vault_name: Annotated[str, Text(VAULT_NAME_PATTERN, VAULT_NAME_ALLOWED)] = config_field(
+        "Key Vault holding the secrets providers' keys."
+    )
+    soft_delete_days: Annotated[int, Int(7, 90)] = config_field(
+        "Soft-delete retention of blobs and containers.", 30
+    )
+    allowed_ip_ranges: Annotated[
+        tuple[str, ...], TextList(IP_RANGE_PATTERN, "a public IPv4 address or CIDR")
+    ] = config_field("Public IPv4 addresses or ranges allowed through the storage firewall.", ())
+
+
+class StateBackendConfig(ConfigModel):
+    """``platform:bootstrap.stateBackend``: the S3 state bucket (always) and the Azure one (optional)."""
+
+    bucket_name: Annotated[
+        str, Text(BUCKET_NAME_PATTERN, BUCKET_NAME_ALLOWED, then=[require_s3_bucket_name])
+    ] = config_field("The state bucket.")
+    noncurrent_version_days: Annotated[int, Int(1, 3650)] = config_field(
+        "Days old state versions are kept.", 90
+    )
+    secrets_alias_prefix: Annotated[
+        str, Text(KMS_ALIAS_PATTERN, "letters, digits, '/', '_' and '-'", then=[require_alias_prefix])
+    ] = config_field("Prefix of the per-environment KMS aliases of the secrets providers.", "pulumi-secrets")
+    replica_region: AwsRegion | None = config_field("Region of the replica bucket.", None)
+    replica_bucket_name: (
+        Annotated[str, Text(BUCKET_NAME_PATTERN, BUCKET_NAME_ALLOWED, then=[require_s3_bucket_name])] | None
+    ) = config_field("The replica bucket (with replicaRegion).", None)
+    protect: Bool = config_field("Protect the state resources from deletion.", True)
+    azure: AzureStateConfig | None = config_field("The Azure state backend.", None)
+
+    @model_validator(mode="after")
+    def _replica(self) -> StateBackendConfig:
+        if (self.replica_region is None) != (self.replica_bucket_name is None):
+            missing = "replicaBucketName" if self.replica_bucket_name is None else "replicaRegion"
+            raise Problem("is required when the other replica key is set", at=(missing,))
+        if self.replica_bucket_name is not None and self.replica_bucket_name == self.bucket_name:
+            raise Problem("equals bucketName", value=self.replica_bucket_name, at=("replicaBucketName",))
+        return self
+
+
+class TargetConfig(ConfigModel):
+    """One entry of ``platform:bootstrap.targets``: an environment the pipeline deploys to."""
+
+    name: Annotated[str, Text(ENVIRONMENT_NAME_PATTERN, ENVIRONMENT_NAME_ALLOWED)] = config_field(
+        "The environment (and stack) name."
+    )
+    tier: Annotated[str, Text()] | None = config_field(
+        "dev, staging or prod; default the name when it is one of them.", None
+    )
+    account_id: AccountId = config_field("The target AWS account (not the shared-services one).")
+    region: AwsRegion | None = config_field("AWS region; default platform:aws.region.", None)
+    subscription_id: GuidLower = config_field("The target Azure subscription.")
+    location: AzureLocation | None = config_field("Azure location; default platform:azure.location.", None)
+    deploy_role_name: ROLE_NAME = config_field(
+        "The deploy role created in the target account.", "platform-deploy"
+    )
+    max_session_duration_seconds: Annotated[int, Int(3600, MAX_SESSION_SECONDS)] = config_field(
+        "Longest session of the deploy role.", 3600
+    )
+    trusted_principal_arns: Annotated[tuple[str, ...], TextList()] = config_field(
+        "More principals of the shared-services account the deploy role trusts.", ()
+    )
+    trust_account_root: Bool = config_field("Allow a bare account root in trustedPrincipalArns.", False)
+    permissions_boundary_arn: MANAGED_POLICY_ARN | None = config_field(
+        "Permissions boundary of the deploy role.", None
+    )
+    policy_arns: Annotated[tuple[str, ...], TextList(MANAGED_POLICY_ARN_PATTERN, "a managed policy ARN")] = (
+        config_field("Managed policies attached to the deploy role.", ())
+    )
+    allowed_actions: Annotated[tuple[str, ...], TextList(ACTION_PATTERN, "service:Action or service:*")] = (
+        config_field(
+            "Actions the deploy role may perform; default what this platform's AWS capabilities declare.",
+            DEFAULT_DEPLOY_ACTIONS,
         )
-        azure = AzureStateSettings(
-            resource_group_name=az.string(
-                "resourceGroupName",
-                default="platform-state",
-                pattern=AZURE_RESOURCE_GROUP_PATTERN,
-                allowed=AZURE_RESOURCE_GROUP_ALLOWED,
-            ),
-            storage_account_name=az.string(
-                "storageAccountName",
-                pattern=STORAGE_ACCOUNT_PATTERN,
-                allowed="3-24 lower-case letters and digits",
-            ),
-            container_name=az.string(
-                "containerName",
-                default="pulumi-state",
-                pattern=CONTAINER_PATTERN,
-                allowed="3-63 lower-case letters, digits and '-'",
-            ),
-            key_vault_name=az.string(
-                "keyVaultName",
-                pattern=VAULT_NAME_PATTERN,
-                allowed=VAULT_NAME_ALLOWED,
-            ),
-            soft_delete_days=az.integer("softDeleteDays", default=30, minimum=7, maximum=90),
-            allowed_ip_ranges=tuple(
-                az.strings(
-                    "allowedIpRanges", pattern=IP_RANGE_PATTERN, allowed="a public IPv4 address or CIDR"
+    )
+    administrator_access: Bool = config_field("Allow AdministratorAccess in policyArns.", False)
+
+    @property
+    def resolved_tier(self) -> Tier:
+        """The tier, defaulted from the name."""
+        return Tier(self.tier if self.tier is not None else self.name)
+
+    @model_validator(mode="after")
+    def _valid(self) -> TargetConfig:
+        problems: list[Problem] = []
+        tiers = [t.value for t in Tier]
+        if self.tier is None and self.name not in tiers:
+            problems.append(Problem("is required but not set", at=("tier",)))
+        elif self.tier is not None and self.tier not in tiers:
+            problems.append(
+                Problem(
+                    "is not one of the allowed values",
+                    value=self.tier,
+                    allowed=", ".join(tiers),
+                    at=("tier",),
                 )
-            ),
-        )
-    return StateBackendSettings(
-        bucket_name=bucket,
-        noncurrent_version_days=section.integer("noncurrentVersionDays", default=90, minimum=1, maximum=3650),
-        alias_prefix=_alias_prefix(section),
-        replica_region=replica_region,
-        replica_bucket_name=replica_bucket,
-        protect=section.boolean("protect", default=True),
-        azure=azure,
-    )
+            )
+        for index, arn in enumerate(self.trusted_principal_arns):
+            try:
+                validate_principal_arn("x", arn, allow_account_root=self.trust_account_root)
+            except ValidationError as error:
+                problems.append(Problem.of(error, at=("trustedPrincipalArns", index)))
+        for index, arn in enumerate(self.policy_arns):
+            if ADMINISTRATOR_POLICY_PATTERN.fullmatch(arn) and not self.administrator_access:
+                problems.append(
+                    Problem(
+                        "attaches AdministratorAccess; set administratorAccess: true if that is really meant",
+                        value=arn,
+                        allowed="least-privilege managed policies",
+                        at=("policyArns", index),
+                    )
+                )
+        for index, action in enumerate(self.allowed_actions):
+            if action in {"*", "*:*"}:
+                problems.append(Problem("grants every action", value=action, at=("allowedActions", index)))
+        if problems:
+            raise Problems(problems)
+        return self
 
 
-def _alias_prefix(section: ConfigSection) -> str:
-    prefix = section.string(
-        "secretsAliasPrefix",
-        default="pulumi-secrets",
-        pattern=KMS_ALIAS_PATTERN,
-        allowed="letters, digits, '/', '_' and '-'",
+class BootstrapSection(ConfigModel):
+    """``platform:bootstrap``: the shared-services stack (pipeline identity, deploy roles, state backend)."""
+
+    organization_role_name: ROLE_NAME = config_field(
+        "Role the bootstrap assumes in every target account (e.g. OrganizationAccountAccessRole)."
     )
-    # KMS reserves alias/aws/ for AWS managed keys; the backend would refuse it only after registering.
-    if prefix.lower().startswith("aws"):
-        raise section.error(
-            "secretsAliasPrefix", "uses the reserved aws prefix", value=prefix, allowed="e.g. pulumi-secrets"
-        )
-    return prefix
+    session_tag: SessionTagConfig | None = config_field("Session tag the deploy roles require.", None)
+    pipeline: PipelineConfig = config_field("The pipeline identity.")
+    state_backend: StateBackendConfig = config_field("The state backends.")
+    targets: tuple[TargetConfig, ...] = config_field("The environments, in deployment order.")
+
+    @field_validator("targets")
+    @classmethod
+    def _some_targets(cls, targets: tuple[TargetConfig, ...]) -> tuple[TargetConfig, ...]:
+        if not targets:
+            raise Problem("must list at least one environment")
+        return targets
 
 
-def _read_target(
-    reader: ConfigReader, section: ConfigSection, shared: Environment, organization_role: str
-) -> BootstrapTarget:
-    section.reject_unknown(
-        {
-            "name",
-            "tier",
-            "accountId",
-            "region",
-            "subscriptionId",
-            "location",
-            "deployRoleName",
-            "maxSessionDurationSeconds",
-            "trustedPrincipalArns",
-            "trustAccountRoot",
-            "permissionsBoundaryArn",
-            "policyArns",
-            "allowedActions",
-            "administratorAccess",
-        }
-    )
-    name = section.string(
-        "name", pattern=ENVIRONMENT_NAME_PATTERN, allowed="2-16 lower-case letters, digits or '-'"
-    )
-    tiers = [t.value for t in Tier]
-    tier = Tier(section.choice("tier", tiers, default=name if name in tiers else None))
-    account_id = section.string("accountId", pattern=AWS_ACCOUNT_ID_PATTERN, allowed=AWS_ACCOUNT_ID_ALLOWED)
-    if account_id == shared.aws.account_id:
-        raise section.error(
-            "accountId", "is the shared-services account; targets must be separate accounts", value=account_id
-        )
-    environment = Environment(
-        name=name,
-        tier=tier,
-        aws=AwsTarget(
-            account_id=account_id,
-            region=section.string(
-                "region", default=shared.aws.region, pattern=AWS_REGION_PATTERN, allowed="an AWS region"
-            ),
-            # The bootstrap reaches the target through the organization role, not the deploy role it creates.
-            deploy_role_name=organization_role,
-            session_duration_seconds=shared.aws.session_duration_seconds,
-        ),
-        azure=AzureTarget(
-            subscription_id=section.string(
-                "subscriptionId", pattern=GUID_PATTERN, allowed=GUID_ALLOWED
-            ).lower(),
-            tenant_id=shared.azure.tenant_id,
-            location=section.string(
-                "location",
-                default=shared.azure.location,
-                pattern=AZURE_LOCATION_PATTERN,
-                allowed="an Azure location",
-            ),
-        ),
-        tags={k: v for k, v in shared.tags.items() if k != "environment"},
-    )
-
-    trust_root = section.boolean("trustAccountRoot", default=False)
-    extra_principals: list[str] = []
-    for index, arn in enumerate(section.strings("trustedPrincipalArns")):
-        extra_principals.append(
-            validate_principal_arn(
-                f"{section.key('trustedPrincipalArns')}[{index}]",
-                arn,
-                allow_account_root=trust_root,
-                stack=section.stack,
+def check_bootstrap(section: BootstrapSection, shared: Environment) -> None:
+    """The rules that relate the bootstrap section to the shared stack's own account and region."""
+    problems: list[Problem] = []
+    names = [target.name for target in section.targets]
+    for index, target in enumerate(section.targets):
+        if target.name in names[:index] or target.name == shared.name:
+            problems.append(
+                Problem(
+                    "is used twice (or is the shared stack's own name)",
+                    value=target.name,
+                    at=("targets", index, "name"),
+                )
+            )
+        if target.account_id == shared.aws.account_id:
+            problems.append(
+                Problem(
+                    "is the shared-services account; targets must be separate accounts",
+                    value=target.account_id,
+                    at=("targets", index, "accountId"),
+                )
+            )
+        for position, arn in enumerate(target.trusted_principal_arns):
+            if principal_account(arn) != shared.aws.account_id:
+                problems.append(
+                    Problem(
+                        "is not a principal of the shared-services account",
+                        value=arn,
+                        allowed=f"a principal of account {shared.aws.account_id} (platform:aws.accountId)",
+                        at=("targets", index, "trustedPrincipalArns", position),
+                    )
+                )
+    # One deploy role and one pipeline grant per account/subscription: two targets there would collide.
+    for name, values, casefold in (
+        ("accountId", [t.account_id for t in section.targets], False),
+        ("subscriptionId", [t.subscription_id for t in section.targets], True),
+    ):
+        keys = [f"platform:bootstrap.targets[{i}].{name}" for i in range(len(values))]
+        try:
+            what = "AWS account" if name == "accountId" else "Azure subscription"
+            require_unique("targets", zip(keys, values, strict=True), what=what, casefold=casefold)
+        except ValidationError as error:
+            index = keys.index(error.key)
+            problems.append(Problem.of(error, at=("targets", index, name)))
+    replica = section.state_backend.replica_region
+    if replica is not None and replica == shared.aws.region:
+        problems.append(
+            Problem(
+                "is the state bucket's own region",
+                value=replica,
+                allowed=f"a region other than {shared.aws.region}",
+                at=("stateBackend", "replicaRegion"),
             )
         )
-    administrator = section.boolean("administratorAccess", default=False)
-    policy_arns = section.strings(
-        "policyArns", pattern=MANAGED_POLICY_ARN_PATTERN, allowed="a managed policy ARN"
-    )
-    for index, arn in enumerate(policy_arns):
-        if ADMINISTRATOR_POLICY_PATTERN.fullmatch(arn) and not administrator:
-            raise section.error(
-                f"policyArns[{index}]",
-                "attaches AdministratorAccess; set administratorAccess: true if that is really meant",
-                value=arn,
-                allowed="least-privilege managed policies",
-            )
-    if "allowedActions" in section.values:
-        actions = section.strings(
-            "allowedActions", pattern=ACTION_PATTERN, allowed="service:Action or service:*"
-        )
-    else:
-        actions = list(DEFAULT_DEPLOY_ACTIONS)
-    for index, action in enumerate(actions):
-        if action in {"*", "*:*"}:
-            raise section.error(f"allowedActions[{index}]", "grants every action", value=action)
+    if problems:
+        raise Problems(problems)
 
-    deploy_role = DeployRoleSettings(
-        role_name=section.string(
-            "deployRoleName",
-            default="platform-deploy",
-            pattern=IAM_ROLE_NAME_PATTERN,
-            allowed="an IAM role name",
+
+def build_bootstrap(
+    section: BootstrapSection, shared: Environment, external_ids: dict[str, Any]
+) -> BootstrapConfig:
+    """The :class:`BootstrapConfig` the program takes, built from the validated section."""
+    pipeline = section.pipeline
+    state = section.state_backend
+    targets = []
+    for target in section.targets:
+        environment = Environment(
+            name=target.name,
+            tier=target.resolved_tier,
+            aws=AwsTarget(
+                account_id=target.account_id,
+                region=target.region or shared.aws.region,
+                # The bootstrap reaches the target through the organization role, not the deploy role.
+                deploy_role_name=section.organization_role_name,
+                session_duration_seconds=shared.aws.session_duration_seconds,
+            ),
+            azure=AzureTarget(
+                subscription_id=target.subscription_id,
+                tenant_id=shared.azure.tenant_id,
+                location=target.location or shared.azure.location,
+            ),
+            tags={k: v for k, v in shared.tags.items() if k != "environment"},
+        )
+        targets.append(
+            BootstrapTarget(
+                environment=environment,
+                deploy_role=DeployRoleSettings(
+                    role_name=target.deploy_role_name,
+                    max_session_duration_seconds=target.max_session_duration_seconds,
+                    extra_trusted_principal_arns=target.trusted_principal_arns,
+                    trust_account_root=target.trust_account_root,
+                    permissions_boundary_arn=target.permissions_boundary_arn,
+                    policy_arns=target.policy_arns,
+                    allowed_actions=target.allowed_actions,
+                    administrator_access=target.administrator_access,
+                    external_id=external_ids.get(target.name),
+                ),
+            )
+        )
+    azure = state.azure
+    return BootstrapConfig(
+        environment=shared,
+        organization_role_name=section.organization_role_name,
+        session_tag=SessionTag(key=section.session_tag.key, value=section.session_tag.value)
+        if section.session_tag is not None
+        else None,
+        pipeline=PipelineSettings(
+            github=GitHubSubjects(
+                repository=pipeline.repository, branches=pipeline.branches, environments=pipeline.environments
+            ),
+            role_name=pipeline.role_name,
+            max_session_duration_seconds=pipeline.max_session_duration_seconds,
+            oidc_provider_arn=pipeline.oidc_provider_arn,
+            azure_identity_name=pipeline.azure_identity_name,
+            azure_resource_group=pipeline.azure_resource_group,
+            azure_role_guids=dict(pipeline.azure_roles),
+            azure_assignable_role_guids=dict(pipeline.azure_assignable_roles),
         ),
-        max_session_duration_seconds=section.integer(
-            "maxSessionDurationSeconds", default=3600, minimum=3600, maximum=MAX_SESSION_SECONDS
+        state=StateBackendSettings(
+            bucket_name=state.bucket_name,
+            noncurrent_version_days=state.noncurrent_version_days,
+            alias_prefix=state.secrets_alias_prefix,
+            replica_region=state.replica_region,
+            replica_bucket_name=state.replica_bucket_name,
+            protect=state.protect,
+            azure=AzureStateSettings(
+                resource_group_name=azure.resource_group_name,
+                storage_account_name=azure.storage_account_name,
+                container_name=azure.container_name,
+                key_vault_name=azure.key_vault_name,
+                soft_delete_days=azure.soft_delete_days,
+                allowed_ip_ranges=azure.allowed_ip_ranges,
+            )
+            if azure is not None
+            else None,
         ),
-        extra_trusted_principal_arns=tuple(extra_principals),
-        trust_account_root=trust_root,
-        permissions_boundary_arn=section.optional_string(
-            "permissionsBoundaryArn", pattern=MANAGED_POLICY_ARN_PATTERN, allowed="a managed policy ARN"
-        ),
-        policy_arns=tuple(policy_arns),
-        allowed_actions=tuple(actions),
-        administrator_access=administrator,
-        external_id=reader.secret(f"externalId-{name}"),
+        targets=tuple(targets),
     )
-    return BootstrapTarget(environment=environment, deploy_role=deploy_role)

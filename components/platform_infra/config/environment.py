@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Annotated, Any
 
-import pulumi
+from pydantic import PlainValidator, WithJsonSchema
 
-from platform_infra.config.reader import ConfigReader
+from platform_infra.config.base import ConfigModel, Int, Problem, Problems, Text, field, rule, text
 from platform_infra.environment import (
     AWS_REGION_PATTERN,
     AZURE_LOCATION_PATTERN,
@@ -29,93 +31,131 @@ from platform_infra.validation.limits import (
     require_aws_region,
     require_azure_location,
     require_chained_session_duration,
-    require_external_id,
     require_tags,
 )
 
 TAG_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:/=+@-]{1,128}$")
 REQUIRED_TAGS = ("owner", "cost-centre")
+ENVIRONMENT_NAME_ALLOWED = "2-16 lower-case letters, digits or '-', starting with a letter"
+IAM_ROLE_NAME_ALLOWED = "an IAM role name: 1-64 of letters, digits, +=,.@_-"
+
+AccountId = Annotated[str, Text(AWS_ACCOUNT_ID_PATTERN, AWS_ACCOUNT_ID_ALLOWED)]
+AwsRegion = Annotated[
+    str, Text(AWS_REGION_PATTERN, "an AWS region like eu-west-1", then=[require_aws_region])
+]
+AzureLocation = Annotated[
+    str, Text(AZURE_LOCATION_PATTERN, "an Azure location like westeurope", then=[require_azure_location])
+]
+RoleName = Annotated[str, Text(IAM_ROLE_NAME_PATTERN, IAM_ROLE_NAME_ALLOWED)]
 
 
-def read_environment(reader: ConfigReader) -> Environment:
-    """Validate the environment keys into an :class:`Environment`."""
-    top = reader.top()
-    name = top.string(
-        "environment",
-        default=reader.stack,
-        pattern=ENVIRONMENT_NAME_PATTERN,
-        allowed="2-16 lower-case letters, digits or '-', starting with a letter",
-    )
-    tier = Tier(top.choice("tier", [t.value for t in Tier]))
-
-    aws = reader.section("aws", required=True)
-    aws.reject_unknown({"accountId", "region", "deployRoleName", "sessionDurationSeconds"})
-    aws_target = AwsTarget(
-        account_id=aws.string("accountId", pattern=AWS_ACCOUNT_ID_PATTERN, allowed=AWS_ACCOUNT_ID_ALLOWED),
-        region=require_aws_region(
-            aws.key("region"),
-            aws.string("region", pattern=AWS_REGION_PATTERN, allowed="an AWS region like eu-west-1"),
-            stack=reader.stack,
-        ),
-        deploy_role_name=aws.string(
-            "deployRoleName",
-            pattern=IAM_ROLE_NAME_PATTERN,
-            allowed="an IAM role name: 1-64 of letters, digits, +=,.@_-",
-        ),
-        # The pipeline reaches the deploy role from its own assumed role: role chaining, one hour at most.
-        session_duration_seconds=require_chained_session_duration(
-            aws.key("sessionDurationSeconds"),
-            aws.integer(
-                "sessionDurationSeconds",
-                default=3600,
-                minimum=MIN_SESSION_SECONDS,
-                maximum=MAX_SESSION_SECONDS,
-            ),
-            stack=reader.stack,
-        ),
-        external_id=_read_external_id(reader),
-    )
-
-    azure = reader.section("azure", required=True)
-    azure.reject_unknown({"subscriptionId", "tenantId", "location"})
-    azure_target = AzureTarget(
-        subscription_id=azure.string("subscriptionId", pattern=GUID_PATTERN, allowed=GUID_ALLOWED).lower(),
-        tenant_id=azure.string("tenantId", pattern=GUID_PATTERN, allowed=GUID_ALLOWED).lower(),
-        location=require_azure_location(
-            azure.key("location"),
-            azure.string(
-                "location", pattern=AZURE_LOCATION_PATTERN, allowed="an Azure location like westeurope"
-            ),
-            stack=reader.stack,
-        ),
-    )
-
-    tags = _read_tags(reader)
-    return Environment(name=name, tier=tier, aws=aws_target, azure=azure_target, tags=tags)
+def _guid(value: object) -> str:
+    return text(value, GUID_PATTERN, GUID_ALLOWED).lower()
 
 
-def _read_external_id(reader: ConfigReader) -> pulumi.Output[str] | None:
-    """The secret ``platform:awsExternalId``, checked against STS's limits without printing it."""
-    secret = reader.secret("awsExternalId")
-    if secret is not None:
-        # The program sees secret config in plain text too (Config.get); only its shape is checked here.
-        plain = reader.value("awsExternalId")
-        if plain is not None:
-            require_external_id(reader.key("awsExternalId"), str(plain), stack=reader.stack)
-    return secret
+GuidLower = Annotated[
+    str,
+    PlainValidator(_guid),
+    WithJsonSchema({"type": "string", "pattern": GUID_PATTERN.pattern}),
+]
+"""A GUID (subscription, tenant, principal), normalised to lower case."""
 
 
-def _read_tags(reader: ConfigReader) -> dict[str, str]:
-    section = reader.section("tags", required=True)
-    for key in section.values:
+def _tier(value: object) -> Tier:
+    if value not in [t.value for t in Tier]:
+        raise Problem(
+            "is not one of the allowed values", value=value, allowed=", ".join(t.value for t in Tier)
+        )
+    return Tier(value)
+
+
+TierValue = Annotated[Tier, PlainValidator(_tier), WithJsonSchema({"enum": [t.value for t in Tier]})]
+
+
+class AwsConfig(ConfigModel):
+    """``platform:aws``: the AWS account the stack deploys into, through a role assumed there."""
+
+    account_id: AccountId = field("12-digit AWS account id, quoted (YAML would drop leading zeros).")
+    region: AwsRegion = field("AWS region of the stack's resources.")
+    deploy_role_name: RoleName = field("IAM role in the account that the pipeline identity assumes.")
+    # The pipeline reaches the deploy role from its own assumed role: role chaining, one hour at most.
+    session_duration_seconds: Annotated[
+        int, Int(MIN_SESSION_SECONDS, MAX_SESSION_SECONDS, then=[require_chained_session_duration])
+    ] = field("Length of the assumed-role session (role chaining: at most 3600).", 3600)
+
+
+class AzureConfig(ConfigModel):
+    """``platform:azure``: the Azure subscription the stack deploys into."""
+
+    subscription_id: GuidLower = field("Subscription GUID the provider is pinned to.")
+    tenant_id: GuidLower = field("Entra ID tenant GUID.")
+    location: AzureLocation = field("Default Azure region of the stack's resources.")
+
+
+def _tags(value: object) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise Problem("must be a mapping of keys to values", value=value)
+    problems: list[Problem] = []
+    tags: dict[str, str] = {}
+    for key, item in value.items():
         if not isinstance(key, str) or not TAG_KEY_PATTERN.fullmatch(key):
-            raise section.error(
-                str(key), "is not a valid tag name", allowed="1-128 letters, digits and _.:=+@-"
+            problems.append(
+                Problem(
+                    "is not a valid tag name", allowed="1-128 letters, digits and _.:=+@-", at=(str(key),)
+                )
             )
-        if key.casefold() == "environment":
-            raise section.error(key, "is set from platform:environment and cannot be overridden")
-        section.string(key, allowed="a non-empty tag value")
-    tags = require_tags(section.path, section.values, stack=reader.stack)
+        elif key.casefold() == "environment":
+            problems.append(Problem("is set from platform:environment and cannot be overridden", at=(key,)))
+        elif not isinstance(item, str) or not item.strip():
+            problems.append(
+                Problem("must be a non-empty string", value=item, allowed="a non-empty tag value", at=(key,))
+            )
+        else:
+            tags[key] = item
     for required in REQUIRED_TAGS:
-        section.string(required, allowed="a non-empty tag value")
-    return tags
+        if value.get(required) is None:
+            problems.append(Problem("is required but not set", at=(required,)))
+    if problems:
+        raise Problems(problems)
+    return rule(require_tags, tags)
+
+
+Tags = Annotated[
+    dict[str, str],
+    PlainValidator(_tags),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "required": list(REQUIRED_TAGS),
+            "propertyNames": {"pattern": TAG_KEY_PATTERN.pattern, "not": {"const": "environment"}},
+            "additionalProperties": {"type": "string", "minLength": 1},
+        }
+    ),
+]
+"""Tags on every resource: ``owner`` and ``cost-centre`` are required; ``environment`` is always added."""
+
+EnvironmentName = Annotated[str, Text(ENVIRONMENT_NAME_PATTERN, ENVIRONMENT_NAME_ALLOWED)]
+
+
+def build_environment(
+    name: str, tier: Tier, aws: AwsConfig, azure: AzureConfig, tags: Mapping[str, str], external_id: Any
+) -> Environment:
+    """The :class:`Environment` the components take, built 1:1 from the validated sections."""
+    return Environment(
+        name=name,
+        tier=tier,
+        aws=AwsTarget(
+            account_id=aws.account_id,
+            region=aws.region,
+            deploy_role_name=aws.deploy_role_name,
+            session_duration_seconds=aws.session_duration_seconds,
+            external_id=external_id,
+        ),
+        azure=AzureTarget(
+            subscription_id=azure.subscription_id, tenant_id=azure.tenant_id, location=azure.location
+        ),
+        tags=dict(tags),
+    )
+
+
+__all__ = ["AwsConfig", "AzureConfig", "Tags", "TierValue", "build_environment"]

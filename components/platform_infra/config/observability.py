@@ -1,24 +1,25 @@
 """``platform:logs``, ``platform:alarms`` and ``platform:monitoring`` (see docs/observability.md).
 
-Turns raw config into the typed arguments of :mod:`platform_infra.log_groups`,
-:mod:`platform_infra.retention_enforcer`, :mod:`platform_infra.alarms` and
-:mod:`platform_infra.azure_monitoring`.
-Every value those components would refuse is refused here first, under its config key (for example
-``platform:logs.retentionDays`` for a retention of 42, ``platform:alarms.alarms[0].threshold`` for an alarm
-without a threshold, ``platform:alarms.emails[0]`` for a malformed address).
+The values :mod:`platform_infra.log_groups`, :mod:`platform_infra.retention_enforcer`,
+:mod:`platform_infra.alarms` and :mod:`platform_infra.azure_monitoring` would refuse are refused here by
+the same checks (``require_retention_days``, ``validate_alarm_spec``, ``validate_thresholds`` ...), under
+their config keys (``platform:logs.retentionDays``, ``platform:alarms.alarms[0].threshold``).
 """
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import field_validator, model_validator
 
 from platform_infra.alarms import (
+    COMPARISONS,
     CONFIG_FIELD_NAMES,
     PRESETS,
     STAGED_PRESETS,
+    TREAT_MISSING_DATA,
     MetricAlarmSpec,
     require_https_endpoint,
     require_topic_kms_key,
@@ -26,102 +27,346 @@ from platform_infra.alarms import (
 )
 from platform_infra.azure_monitoring import (
     CAPACITY_RESERVATION_LEVELS,
+    ISO_DURATION_CHOICES,
+    MAX_WORKSPACE_RETENTION_DAYS,
+    MIN_WORKSPACE_RETENTION_DAYS,
+    WINDOW_CHOICES,
     WORKSPACE_SKUS,
     AppAlertThresholds,
     require_workspace_retention,
     validate_thresholds,
 )
-from platform_infra.config.reader import ConfigReader, ConfigSection
+from platform_infra.config.base import (
+    Bool,
+    Checked,
+    CheckedList,
+    Choice,
+    ConfigModel,
+    Int,
+    Number,
+    PlainMap,
+    Problem,
+    Problems,
+    Text,
+    TextList,
+    field,
+)
 from platform_infra.log_groups import (
+    ALLOWED_RETENTION_DAYS,
+    KMS_KEY_ARN_PATTERN,
+    LOG_GROUP_NAME_PATTERN,
     LogGroupSpec,
     require_kms_key_arn,
     require_log_group_name,
     require_retention_days,
 )
-from platform_infra.retention_enforcer import require_schedule
-from platform_infra.validation import ValidationError, require_email
-
-LOGS_KEYS = frozenset({"retentionDays", "kmsKeyArn", "logGroups", "enforcer"})
-LOG_GROUP_KEYS = frozenset({"name", "retentionDays"})
-ENFORCER_KEYS = frozenset(
-    {"enabled", "schedule", "retentionDays", "maxRetentionDays", "exclude", "excludePrefixes"}
-)
-ALARMS_KEYS = frozenset({"emails", "httpsEndpoints", "kmsKeyArn", "notifyOnOk", "presets", "alarms"})
-PRESET_KEYS = frozenset({"preset", "target", "stage", "threshold"})
-ALARM_KEYS = frozenset(CONFIG_FIELD_NAMES.values())
-MONITORING_KEYS = frozenset({"retentionDays", "sku", "capacityReservationGb", "alerts"})
-ALERT_KEYS = frozenset({"http5xxCount", "responseTimeSeconds", "healthCheckPercent", "window", "frequency"})
+from platform_infra.retention_enforcer import SCHEDULE_PATTERN, require_schedule
+from platform_infra.validation import EMAIL_PATTERN, ValidationError, require_email
 
 DEFAULT_RETENTION_DAYS = 30
+DEFAULT_SCHEDULE = "rate(1 day)"
 _NON_EMPTY = re.compile(r"^\S+$")
 
-
-@dataclass(frozen=True)
-class EnforcerConfig:
-    """``platform:logs.enforcer``: the account-wide retention enforcer.
-
-    :param retention_days: retention set on non-compliant groups (default: ``platform:logs.retentionDays``).
-    :param max_retention_days: longest retention a group may keep (default: ``retention_days``).
-    :param exclude_names: log groups never changed.
-    :param exclude_prefixes: log group name prefixes never changed.
-    :param schedule: EventBridge schedule expression.
-    """
-
-    retention_days: int
-    max_retention_days: int | None = None
-    exclude_names: tuple[str, ...] = ()
-    exclude_prefixes: tuple[str, ...] = ()
-    schedule: str = "rate(1 day)"
+Retention = Annotated[int, Checked(require_retention_days, {"enum": list(ALLOWED_RETENTION_DAYS)})]
+KmsKeyArn = Annotated[
+    str, Checked(require_kms_key_arn, {"type": "string", "pattern": KMS_KEY_ARN_PATTERN.pattern})
+]
 
 
-@dataclass(frozen=True)
-class LogsConfig:
-    """``platform:logs``: declared log groups and the enforcer.
-
-    :param retention_days: default retention of declared groups (and of the enforcer's own group).
-    :param kms_key_arn: optional KMS key ARN encrypting the declared groups.
-    :param log_groups: groups to declare.
-    :param enforcer: the enforcer, or None when disabled.
-    """
-
-    retention_days: int = DEFAULT_RETENTION_DAYS
-    kms_key_arn: str | None = None
-    log_groups: tuple[LogGroupSpec, ...] = ()
-    enforcer: EnforcerConfig | None = None
+def _at(error: ValidationError, names: dict[str, str] | None = None) -> Problem:
+    """A component check's error on ``x.<field>`` as a problem at the field's config key."""
+    attribute = error.key.split(".", 1)[1] if "." in error.key else ""
+    spelled = (names or {}).get(attribute, attribute)
+    return Problem.of(error, at=(spelled,) if spelled else ())
 
 
-@dataclass(frozen=True)
-class AlarmsConfig:
-    """``platform:alarms``: the alarm topic, its subscribers and the alarms.
+class LogGroupConfig(ConfigModel):
+    """One entry of ``platform:logs.logGroups``: a CloudWatch log group the stack declares."""
 
-    :param emails: e-mail subscribers (also the Azure action group's receivers).
-    :param https_endpoints: HTTPS subscribers.
-    :param kms_key_arn: customer-managed key for the topic; None creates one.
-    :param notify_on_ok: also notify on return to OK; None means only in prod.
-    :param alarms: every alarm, presets expanded.
-    """
+    name: Annotated[
+        str, Checked(require_log_group_name, {"type": "string", "pattern": LOG_GROUP_NAME_PATTERN.pattern})
+    ] = field("Log group name, unique in the stack.")
+    retention_days: Retention | None = field(
+        "Retention of this group; default platform:logs.retentionDays.", None
+    )
 
-    emails: tuple[str, ...] = ()
-    https_endpoints: tuple[str, ...] = ()
-    kms_key_arn: str | None = None
-    notify_on_ok: bool | None = None
-    alarms: tuple[MetricAlarmSpec, ...] = ()
+    @property
+    def spec(self) -> LogGroupSpec:
+        """The component's argument."""
+        return LogGroupSpec(name=self.name, retention_days=self.retention_days)
 
 
-@dataclass(frozen=True)
-class MonitoringConfig:
-    """``platform:monitoring``: the Log Analytics workspace and the app alerts.
+class EnforcerConfig(ConfigModel):
+    """``platform:logs.enforcer``: the account-wide retention enforcer (a scheduled Lambda)."""
 
-    :param retention_days: workspace retention, 30 to 730 days.
-    :param sku: PerGB2018 or CapacityReservation.
-    :param capacity_reservation_gb: commitment tier with CapacityReservation.
-    :param thresholds: when the app alerts fire.
-    """
+    enabled: Bool = field("Deploy the enforcer.", True)
+    schedule: Annotated[
+        str, Checked(require_schedule, {"type": "string", "pattern": SCHEDULE_PATTERN.pattern})
+    ] = field("EventBridge schedule expression.", DEFAULT_SCHEDULE)
+    retention_days: Retention | None = field(
+        "Retention set on groups without a compliant one; default platform:logs.retentionDays.", None
+    )
+    max_retention_days: Retention | None = field(
+        "Longest retention a group may keep (audit trails); default retentionDays.", None
+    )
+    exclude_names: Annotated[tuple[str, ...], TextList(_NON_EMPTY, "a log group name")] = field(
+        "Log groups never changed.", (), alias="exclude"
+    )
+    exclude_prefixes: Annotated[tuple[str, ...], TextList(_NON_EMPTY, "a log group name prefix")] = field(
+        "Log group name prefixes never changed.", ()
+    )
 
-    retention_days: int = DEFAULT_RETENTION_DAYS
-    sku: str = "PerGB2018"
-    capacity_reservation_gb: int | None = None
-    thresholds: AppAlertThresholds = field(default_factory=AppAlertThresholds)
+
+class LogsConfig(ConfigModel):
+    """``platform:logs``: declared CloudWatch log groups and the retention enforcer."""
+
+    retention_days: Retention = field(
+        "Default retention of declared groups (and of the enforcer's own group).", DEFAULT_RETENTION_DAYS
+    )
+    kms_key_arn: KmsKeyArn | None = field("KMS key ARN encrypting the declared groups.", None)
+    log_groups: tuple[LogGroupConfig, ...] = field("Log groups to declare.", ())
+    enforcer_section: EnforcerConfig | None = field("The retention enforcer.", None, alias="enforcer")
+
+    @field_validator("log_groups")
+    @classmethod
+    def _unique(cls, groups: tuple[LogGroupConfig, ...]) -> tuple[LogGroupConfig, ...]:
+        names = [group.name for group in groups]
+        problems = [
+            Problem("is declared twice", value=name, at=(index, "name"))
+            for index, name in enumerate(names)
+            if name in names[:index]
+        ]
+        if problems:
+            raise Problems(problems)
+        return groups
+
+    @model_validator(mode="after")
+    def _enforcer_bounds(self) -> LogsConfig:
+        enforcer = self.enforcer
+        if enforcer is not None and enforcer.max_retention_days is not None:
+            assert enforcer.retention_days is not None
+            if enforcer.max_retention_days < enforcer.retention_days:
+                raise Problem(
+                    "is shorter than the retention the enforcer sets",
+                    value=enforcer.max_retention_days,
+                    allowed=f">= {enforcer.retention_days}",
+                    at=("enforcer", "maxRetentionDays"),
+                )
+        return self
+
+    @property
+    def enforcer(self) -> EnforcerConfig | None:
+        """The enforcer with its retention resolved, or None when it is not set or disabled."""
+        section = self.enforcer_section
+        if section is None or not section.enabled:
+            return None
+        if section.retention_days is None:
+            return section.model_copy(update={"retention_days": self.retention_days})
+        return section
+
+    @property
+    def group_specs(self) -> tuple[LogGroupSpec, ...]:
+        """The component's ``groups`` argument."""
+        return tuple(group.spec for group in self.log_groups)
+
+
+class PresetConfig(ConfigModel):
+    """One entry of ``platform:alarms.presets``: a usual alarm with its thresholds."""
+
+    preset: Annotated[str, Choice(*sorted(PRESETS))] = field("The preset.")
+    target: Annotated[str, Text(allowed="the API, function or queue name the alarm watches")] = field(
+        "API, function or queue name the alarm watches."
+    )
+    stage: Annotated[str, Text()] | None = field("API Gateway stage (API Gateway presets only).", None)
+    threshold: Number | None = field("Overrides the preset's threshold.", None)
+
+    @property
+    def spec(self) -> MetricAlarmSpec:
+        """The alarm this preset stands for."""
+        kwargs: dict[str, Any] = {}
+        if self.stage is not None:
+            kwargs["stage"] = self.stage
+        if self.threshold is not None:
+            kwargs["threshold"] = self.threshold
+        return PRESETS[self.preset](self.target, **kwargs)
+
+    @model_validator(mode="after")
+    def _valid(self) -> PresetConfig:
+        if self.stage is not None and self.preset not in STAGED_PRESETS:
+            raise Problem("only applies to API Gateway presets", value=self.stage, at=("stage",))
+        names = {attribute: "target" for attribute in CONFIG_FIELD_NAMES} | {"threshold": "threshold"}
+        try:
+            validate_alarm_spec(self.spec, "x")
+        except ValidationError as error:
+            raise _at(error, names) from None
+        return self
+
+
+class AlarmConfig(ConfigModel):
+    """One entry of ``platform:alarms.alarms``: a CloudWatch metric alarm."""
+
+    name: Annotated[str, Text()] = field(
+        "Short name, unique in the environment (the alarm is <environment>-<name>)."
+    )
+    namespace: Annotated[str, Text()] = field("Metric namespace, e.g. AWS/SQS.")
+    metric_name: Annotated[str, Text()] = field("Metric name.", alias="metric")
+    threshold: Number = field("Value the statistic is compared with (no default: choose it).")
+    dimensions: PlainMap = field("Metric dimensions.", {})
+    statistic: Annotated[str, Text()] = field(
+        "SampleCount, Average, Sum, Minimum, Maximum or a percentile like p99.", "Sum"
+    )
+    period: Annotated[int, Int()] = field("Seconds per data point: 10, 30 or a multiple of 60.", 60)
+    evaluation_periods: Annotated[int, Int()] = field("How many recent periods are evaluated.", 1)
+    comparison: Annotated[str, Text()] = field(
+        "One of " + ", ".join(COMPARISONS) + ".", "GreaterThanOrEqualToThreshold"
+    )
+    treat_missing_data: Annotated[str, Text()] = field(
+        "One of " + ", ".join(TREAT_MISSING_DATA) + ".", "notBreaching"
+    )
+    datapoints_to_alarm: Annotated[int, Int()] | None = field(
+        "How many evaluated periods must breach (default all).", None
+    )
+    description: str = field("Shown in the notification.", "")
+
+    @property
+    def spec(self) -> MetricAlarmSpec:
+        """The component's alarm, built 1:1 from this entry."""
+        return MetricAlarmSpec(**{name: getattr(self, name) for name in type(self).model_fields})
+
+    @model_validator(mode="after")
+    def _valid(self) -> AlarmConfig:
+        try:
+            validate_alarm_spec(self.spec, "x")
+        except ValidationError as error:
+            raise _at(error, CONFIG_FIELD_NAMES) from None
+        return self
+
+
+class AlarmsConfig(ConfigModel):
+    """``platform:alarms``: the alarm topic, its subscribers and the CloudWatch alarms."""
+
+    emails: Annotated[
+        tuple[str, ...], CheckedList(require_email, {"type": "string", "pattern": EMAIL_PATTERN.pattern})
+    ] = field("E-mail subscribers (also the Azure action group's receivers).", ())
+    https_endpoints: Annotated[
+        tuple[str, ...], CheckedList(require_https_endpoint, {"type": "string", "pattern": "^https://"})
+    ] = field("HTTPS subscribers.", ())
+    kms_key_arn: Annotated[str, Checked(require_topic_kms_key, {"type": "string"})] | None = field(
+        "Customer-managed KMS key for the topic; unset creates one.", None
+    )
+    notify_on_ok: Bool | None = field("Also notify on return to OK; default: only in prod.", None)
+    presets: tuple[PresetConfig, ...] = field("Usual alarms by preset.", ())
+    custom_alarms: tuple[AlarmConfig, ...] = field("Metric alarms.", (), alias="alarms")
+
+    @model_validator(mode="after")
+    def _unique(self) -> AlarmsConfig:
+        seen: dict[str, str] = {}
+        problems = []
+        for section, items in (("presets", self.presets), ("alarms", self.custom_alarms)):
+            for index, item in enumerate(items):
+                name = item.spec.name
+                here = f"platform:alarms.{section}[{index}]"
+                if name in seen:
+                    problems.append(
+                        Problem(
+                            f"declares alarm '{name}', which {seen[name]} declares too",
+                            allowed="unique alarm names (set a different target or name)",
+                            at=(section, index),
+                        )
+                    )
+                seen.setdefault(name, here)
+        if problems:
+            raise Problems(problems)
+        return self
+
+    @property
+    def alarms(self) -> tuple[MetricAlarmSpec, ...]:
+        """Every alarm, presets expanded first."""
+        return tuple(item.spec for item in (*self.presets, *self.custom_alarms))
+
+
+_ALERT_FIELD_NAMES = {
+    "http_5xx_count": "http5xxCount",
+    "response_time_seconds": "responseTimeSeconds",
+    "health_check_percent": "healthCheckPercent",
+}
+_THRESHOLDS = AppAlertThresholds()
+
+
+class AlertsConfig(ConfigModel):
+    """``platform:monitoring.alerts``: when the app alerts fire."""
+
+    http_5xx_count: Number = field(
+        "Alert above this many 5xx responses in the window.", _THRESHOLDS.http_5xx_count, alias="http5xxCount"
+    )
+    response_time_seconds: Number = field(
+        "Alert when the average response time exceeds this.", _THRESHOLDS.response_time_seconds
+    )
+    health_check_percent: Number = field(
+        "Alert when the average share of healthy instances falls below this.",
+        _THRESHOLDS.health_check_percent,
+    )
+    window: Annotated[str, Text()] = field("Window: " + ", ".join(WINDOW_CHOICES) + ".", _THRESHOLDS.window)
+    frequency: Annotated[str, Text()] = field(
+        "Evaluation frequency, no longer than the window: " + ", ".join(ISO_DURATION_CHOICES) + ".",
+        _THRESHOLDS.frequency,
+    )
+
+    @property
+    def thresholds(self) -> AppAlertThresholds:
+        """The component's argument."""
+        return AppAlertThresholds(**{name: getattr(self, name) for name in type(self).model_fields})
+
+    @model_validator(mode="after")
+    def _valid(self) -> AlertsConfig:
+        try:
+            validate_thresholds(self.thresholds, "x")
+        except ValidationError as error:
+            raise _at(error, _ALERT_FIELD_NAMES) from None
+        return self
+
+
+class MonitoringConfig(ConfigModel):
+    """``platform:monitoring``: the Log Analytics workspace and the app alerts."""
+
+    retention_days: Annotated[
+        int,
+        Checked(
+            require_workspace_retention,
+            {
+                "type": "integer",
+                "minimum": MIN_WORKSPACE_RETENTION_DAYS,
+                "maximum": MAX_WORKSPACE_RETENTION_DAYS,
+            },
+        ),
+    ] = field("Workspace retention in days.", DEFAULT_RETENTION_DAYS)
+    sku: Annotated[str, Choice(*WORKSPACE_SKUS)] = field("Workspace SKU.", "PerGB2018")
+    capacity_reservation_gb: Annotated[int, Int()] | None = field(
+        "Commitment tier (GB/day) with sku CapacityReservation: "
+        + ", ".join(str(level) for level in CAPACITY_RESERVATION_LEVELS)
+        + ".",
+        None,
+    )
+    alerts: AlertsConfig = field("When the app alerts fire.", AlertsConfig())
+
+    @model_validator(mode="after")
+    def _capacity(self) -> MonitoringConfig:
+        capacity = self.capacity_reservation_gb
+        if (self.sku == "CapacityReservation" or capacity is not None) and (
+            self.sku != "CapacityReservation" or capacity not in CAPACITY_RESERVATION_LEVELS
+        ):
+            raise Problem(
+                "must be a commitment tier, and only with sku CapacityReservation",
+                value=capacity,
+                allowed=", ".join(str(level) for level in CAPACITY_RESERVATION_LEVELS),
+                at=("capacityReservationGb",),
+            )
+        return self
+
+    @property
+    def thresholds(self) -> AppAlertThresholds:
+        """When the app alerts fire."""
+        return self.alerts.thresholds
 
 
 @dataclass(frozen=True)
@@ -133,230 +378,14 @@ class ObservabilityConfig:
     monitoring: MonitoringConfig | None = None
 
 
-def read_observability(reader: ConfigReader) -> ObservabilityConfig:
-    """Validate ``platform:logs``, ``platform:alarms`` and ``platform:monitoring``."""
-    return ObservabilityConfig(
-        logs=read_logs(reader) if reader.value("logs") is not None else None,
-        alarms=read_alarms(reader) if reader.value("alarms") is not None else None,
-        monitoring=read_monitoring(reader) if reader.value("monitoring") is not None else None,
-    )
-
-
-def _retention(section: ConfigSection, name: str, default: int | None = None) -> int | None:
-    value = section.values.get(name)
-    if value is None:
-        return default
-    return require_retention_days(section.key(name), value, stack=section.stack)
-
-
-def _number(section: ConfigSection, name: str, default: float | None) -> float | None:
-    value = section.values.get(name)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise section.error(name, "must be a number", value=value, allowed="a number")
-    return value
-
-
-def read_logs(reader: ConfigReader) -> LogsConfig:
-    """``platform:logs``."""
-    section = reader.section("logs")
-    section.reject_unknown(LOGS_KEYS)
-    retention = _retention(section, "retentionDays", DEFAULT_RETENTION_DAYS)
-    assert retention is not None
-    kms = section.optional_string("kmsKeyArn")
-    if kms is not None:
-        require_kms_key_arn(section.key("kmsKeyArn"), kms, stack=reader.stack)
-
-    groups: list[LogGroupSpec] = []
-    seen: set[str] = set()
-    for item in section.sections("logGroups"):
-        item.reject_unknown(LOG_GROUP_KEYS)
-        name = require_log_group_name(item.key("name"), item.string("name"), stack=reader.stack)
-        if name in seen:
-            raise item.error("name", "is declared twice", value=name)
-        seen.add(name)
-        groups.append(LogGroupSpec(name=name, retention_days=_retention(item, "retentionDays")))
-
-    enforcer: EnforcerConfig | None = None
-    raw_enforcer = section.section("enforcer")
-    raw_enforcer.reject_unknown(ENFORCER_KEYS)
-    if raw_enforcer.values and raw_enforcer.boolean("enabled", default=True):
-        enforcer_retention = _retention(raw_enforcer, "retentionDays", retention)
-        assert enforcer_retention is not None
-        maximum = _retention(raw_enforcer, "maxRetentionDays")
-        if maximum is not None and maximum < enforcer_retention:
-            raise raw_enforcer.error(
-                "maxRetentionDays",
-                "is shorter than the retention the enforcer sets",
-                value=maximum,
-                allowed=f">= {enforcer_retention}",
-            )
-        enforcer = EnforcerConfig(
-            retention_days=enforcer_retention,
-            max_retention_days=maximum,
-            exclude_names=tuple(
-                raw_enforcer.strings("exclude", pattern=_NON_EMPTY, allowed="a log group name")
-            ),
-            exclude_prefixes=tuple(
-                raw_enforcer.strings("excludePrefixes", pattern=_NON_EMPTY, allowed="a log group name prefix")
-            ),
-            schedule=require_schedule(
-                raw_enforcer.key("schedule"),
-                raw_enforcer.string("schedule", default="rate(1 day)"),
-                stack=reader.stack,
-            ),
-        )
-    return LogsConfig(retention_days=retention, kms_key_arn=kms, log_groups=tuple(groups), enforcer=enforcer)
-
-
-def read_alarms(reader: ConfigReader) -> AlarmsConfig:
-    """``platform:alarms``."""
-    section = reader.section("alarms")
-    section.reject_unknown(ALARMS_KEYS)
-    emails = tuple(
-        require_email(f"{section.key('emails')}[{i}]", email, stack=reader.stack)
-        for i, email in enumerate(_list(section, "emails"))
-    )
-    endpoints = tuple(
-        require_https_endpoint(f"{section.key('httpsEndpoints')}[{i}]", url, stack=reader.stack)
-        for i, url in enumerate(_list(section, "httpsEndpoints"))
-    )
-    kms = section.optional_string("kmsKeyArn")
-    if kms is not None:
-        require_topic_kms_key(section.key("kmsKeyArn"), kms, stack=reader.stack)
-    notify_on_ok = section.boolean("notifyOnOk", default=False) if "notifyOnOk" in section.values else None
-
-    alarms: list[tuple[str, MetricAlarmSpec]] = []
-    for item in section.sections("presets"):
-        alarms.append((item.path, _preset(item)))
-    for item in section.sections("alarms"):
-        alarms.append((item.path, _alarm(item)))
-    seen: dict[str, str] = {}
-    for path, spec in alarms:
-        if spec.name in seen:
-            raise ValidationError(
-                path,
-                f"declares alarm '{spec.name}', which {seen[spec.name]} declares too",
-                allowed="unique alarm names (set a different target or name)",
-                stack=reader.stack,
-            )
-        seen[spec.name] = path
-    return AlarmsConfig(
-        emails=emails,
-        https_endpoints=endpoints,
-        kms_key_arn=kms,
-        notify_on_ok=notify_on_ok,
-        alarms=tuple(spec for _, spec in alarms),
-    )
-
-
-def _list(section: ConfigSection, name: str) -> list[Any]:
-    value = section.values.get(name)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise section.error(name, "must be a list", value=value)
-    return value
-
-
-def _preset(item: ConfigSection) -> MetricAlarmSpec:
-    item.reject_unknown(PRESET_KEYS)
-    preset = item.choice("preset", sorted(PRESETS))
-    target = item.string("target", allowed="the API, function or queue name the alarm watches")
-    kwargs: dict[str, Any] = {}
-    if "stage" in item.values:
-        if preset not in STAGED_PRESETS:
-            raise item.error("stage", "only applies to API Gateway presets", value=item.values["stage"])
-        kwargs["stage"] = item.string("stage")
-    threshold = _number(item, "threshold", None)
-    if threshold is not None:
-        kwargs["threshold"] = threshold
-    spec = PRESETS[preset](target, **kwargs)
-    names = {attribute: "target" for attribute in CONFIG_FIELD_NAMES} | {"threshold": "threshold"}
-    return validate_alarm_spec(spec, item.path, field_names=names, stack=item.stack)
-
-
-def _alarm(item: ConfigSection) -> MetricAlarmSpec:
-    item.reject_unknown(ALARM_KEYS)
-    if item.values.get("threshold") is None:
-        # No default: an alarm whose threshold nobody chose would page people or never fire.
-        raise item.error("threshold", "is required but not set", allowed="a number")
-    threshold = _number(item, "threshold", None)
-    assert threshold is not None
-    datapoints = item.values.get("datapointsToAlarm")
-    spec = MetricAlarmSpec(
-        name=item.string("name"),
-        namespace=item.string("namespace"),
-        metric_name=item.string("metric"),
-        threshold=threshold,
-        dimensions=item.string_map("dimensions"),
-        statistic=item.string("statistic", default="Sum"),
-        period=item.integer("period", default=60),
-        evaluation_periods=item.integer("evaluationPeriods", default=1),
-        comparison=item.string("comparison", default="GreaterThanOrEqualToThreshold"),
-        treat_missing_data=item.string("treatMissingData", default="notBreaching"),
-        datapoints_to_alarm=None if datapoints is None else item.integer("datapointsToAlarm"),
-        description=item.string("description", default="") if item.values.get("description") else "",
-    )
-    return validate_alarm_spec(spec, item.path, field_names=CONFIG_FIELD_NAMES, stack=item.stack)
-
-
-def read_monitoring(reader: ConfigReader) -> MonitoringConfig:
-    """``platform:monitoring``."""
-    section = reader.section("monitoring")
-    section.reject_unknown(MONITORING_KEYS)
-    retention = require_workspace_retention(
-        section.key("retentionDays"),
-        section.values.get("retentionDays", DEFAULT_RETENTION_DAYS),
-        stack=reader.stack,
-    )
-    sku = section.choice("sku", WORKSPACE_SKUS, default="PerGB2018")
-    capacity: int | None = None
-    if sku == "CapacityReservation" or "capacityReservationGb" in section.values:
-        capacity = section.integer("capacityReservationGb")
-        if sku != "CapacityReservation" or capacity not in CAPACITY_RESERVATION_LEVELS:
-            raise section.error(
-                "capacityReservationGb",
-                "must be a commitment tier, and only with sku CapacityReservation",
-                value=capacity,
-                allowed=", ".join(str(level) for level in CAPACITY_RESERVATION_LEVELS),
-            )
-    alerts = section.section("alerts")
-    alerts.reject_unknown(ALERT_KEYS)
-    defaults = AppAlertThresholds()
-    thresholds = AppAlertThresholds(
-        http_5xx_count=_number(alerts, "http5xxCount", defaults.http_5xx_count) or 0,
-        response_time_seconds=_number(alerts, "responseTimeSeconds", defaults.response_time_seconds) or 0,
-        health_check_percent=_number(alerts, "healthCheckPercent", defaults.health_check_percent) or 0,
-        window=alerts.string("window", default=defaults.window),
-        frequency=alerts.string("frequency", default=defaults.frequency),
-    )
-    _validate_alert_thresholds(thresholds, alerts)
-    return MonitoringConfig(
-        retention_days=retention, sku=sku, capacity_reservation_gb=capacity, thresholds=thresholds
-    )
-
-
-_ALERT_FIELD_NAMES = {
-    "http_5xx_count": "http5xxCount",
-    "response_time_seconds": "responseTimeSeconds",
-    "health_check_percent": "healthCheckPercent",
-    "window": "window",
-    "frequency": "frequency",
-}
-
-
-def _validate_alert_thresholds(thresholds: AppAlertThresholds, alerts: ConfigSection) -> None:
-    try:
-        validate_thresholds(thresholds, alerts.path, stack=alerts.stack)
-    except ValidationError as error:
-        # Re-issue under the config spelling of the field (http5xxCount rather than http_5xx_count).
-        attribute = error.key.rsplit(".", 1)[-1]
-        raise ValidationError(
-            alerts.key(_ALERT_FIELD_NAMES.get(attribute, attribute)),
-            error.problem,
-            value=getattr(thresholds, attribute, None),
-            allowed=error.allowed,
-            stack=alerts.stack,
-        ) from None
+__all__ = [
+    "AlarmConfig",
+    "AlarmsConfig",
+    "AlertsConfig",
+    "EnforcerConfig",
+    "LogGroupConfig",
+    "LogsConfig",
+    "MonitoringConfig",
+    "ObservabilityConfig",
+    "PresetConfig",
+]

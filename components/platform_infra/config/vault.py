@@ -1,23 +1,36 @@
-"""``platform:vault``: the environment's Key Vault and the passwords generated into it.
+"""``platform:vault``: the environment's Key Vault and the passwords generated into it (docs/key-vault.md).
 
-Returns None when the key is unset (the stack has no vault). Every error names the exact key, e.g.
-``platform:vault.secrets[1].length``. See docs/key-vault.md for the keys and their defaults.
+The password rules are :meth:`GeneratedSecretSpec.validate`'s, the rotation grammar is
+:meth:`RotationPolicy.parse`'s and the prod purge-protection rule is
+:func:`platform_infra.validation.rules.purge_protection_problem`: the component applies the same ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated
 
-from platform_infra.config.reader import ConfigReader, ConfigSection
-from platform_infra.environment import Environment
+from pydantic import PlainValidator, ValidationInfo, WithJsonSchema, field_validator, model_validator
+
+from platform_infra.config.base import (
+    Bool,
+    Choice,
+    ConfigModel,
+    Int,
+    Problem,
+    Problems,
+    Text,
+    TextList,
+    field,
+    rule,
+)
+from platform_infra.config.environment import GuidLower
+from platform_infra.environment import Tier
 from platform_infra.key_vault import (
     DEFAULT_PASSWORD_LENGTH,
     MAX_PASSWORD_LENGTH,
-    MAX_ROTATION_DAYS,
     MIN_PASSWORD_LENGTH,
+    ROTATION_SCHEMA,
     SECRET_NAME_ALLOWED,
     SECRET_NAME_PATTERN,
     SUBNET_ID_ALLOWED,
@@ -31,40 +44,36 @@ from platform_infra.key_vault import (
 from platform_infra.validation import (
     AZURE_RESOURCE_GROUP_ALLOWED,
     AZURE_RESOURCE_GROUP_PATTERN,
-    GUID_ALLOWED,
-    GUID_PATTERN,
     ValidationError,
 )
+from platform_infra.validation.rules import purge_protection_problem
 
-VAULT_KEYS = {
-    "name",
-    "resourceGroupName",
-    "sku",
-    "purgeProtection",
-    "publicNetworkAccess",
-    "defaultAction",
-    "allowedIpRanges",
-    "allowedSubnetIds",
-    "deployerPrincipalId",
-    "secrets",
-}
-SECRET_KEYS = {
-    "name",
-    "length",
-    "rotation",
-    "lower",
-    "upper",
-    "numeric",
-    "special",
-    "minLower",
-    "minUpper",
-    "minNumeric",
-    "minSpecial",
-    "specials",
-    "contentType",
-    "expiresInDays",
-    "expiresOn",
-}
+_DEFAULTS = GeneratedSecretSpec(name="x")
+
+
+def _rotation(value: object) -> RotationPolicy:
+    try:
+        return RotationPolicy.parse(value, key="")
+    except ValidationError as error:
+        raise Problem.of(error, at=[part for part in error.key.split(".") if part]) from None
+
+
+Rotation = Annotated[RotationPolicy, PlainValidator(_rotation), WithJsonSchema(ROTATION_SCHEMA)]
+
+
+def _date(value: object) -> date:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise Problem("is not a date", value=value, allowed='a quoted date like "2030-01-31"')
+
+
+Date = Annotated[date, PlainValidator(_date), WithJsonSchema({"type": "string", "format": "date"})]
+
 #: Component field name -> config key, so the component's own checks report config keys.
 SECRET_FIELD_KEYS = {
     "min_lower": "minLower",
@@ -76,174 +85,150 @@ SECRET_FIELD_KEYS = {
     "expires_in_days": "expiresInDays",
     "expires_on": "expiresOn",
 }
-ROTATION_ALLOWED = (
-    "never, every_deploy, every_<N>_days (e.g. every_30_days), or {policy: every_n_days, days: N}"
-)
 
 
-@dataclass(frozen=True)
-class VaultConfig:
-    """The validated ``platform:vault`` section.
+class SecretConfig(ConfigModel):
+    """One entry of ``platform:vault.secrets``: a generated password stored in the vault."""
 
-    :param name: the vault's globally unique name.
-    :param resource_group_name: an existing resource group for the vault, or None to create one.
-    :param sku: ``standard`` or ``premium``.
-    :param purge_protection: purge protection (always true in prod).
-    :param public_network_access: ``Enabled`` or ``Disabled``.
-    :param default_action: firewall default, ``Deny`` or ``Allow`` (never Allow in prod).
-    :param allowed_ip_ranges: IPv4 addresses/CIDR ranges allowed through the firewall.
-    :param allowed_subnet_ids: subnet ids allowed through the firewall.
-    :param deployer_principal_id: object id of the pipeline identity (gets Key Vault Secrets Officer).
-    :param secrets: the generated passwords.
-    """
-
-    name: str
-    resource_group_name: str | None
-    sku: str
-    purge_protection: bool
-    public_network_access: str
-    default_action: str
-    allowed_ip_ranges: tuple[str, ...]
-    allowed_subnet_ids: tuple[str, ...]
-    deployer_principal_id: str | None
-    secrets: tuple[GeneratedSecretSpec, ...]
-
-
-def read_vault(reader: ConfigReader, environment: Environment) -> VaultConfig | None:
-    """Validate ``platform:vault`` into a :class:`VaultConfig` (None when the stack declares no vault)."""
-    if reader.value("vault") is None:
-        return None
-    section = reader.section("vault")
-    section.reject_unknown(VAULT_KEYS)
-
-    purge_protection = section.boolean("purgeProtection", default=True)
-    if environment.is_prod and not purge_protection:
-        raise section.error(
-            "purgeProtection",
-            "cannot be turned off in prod: a deleted vault or secret could be purged for good",
-            value=False,
-            allowed="true",
-        )
-    default_action = section.choice("defaultAction", ["Deny", "Allow"], default="Deny")
-    if environment.is_prod and default_action == "Allow":
-        raise section.error(
-            "defaultAction",
-            "cannot be Allow in prod: list allowedIpRanges and allowedSubnetIds instead",
-            value=default_action,
-            allowed="Deny",
-        )
-    ip_ranges = section.strings("allowedIpRanges")
-    for index, ip_range in enumerate(ip_ranges):
-        validate_ip_range(
-            f"{section.key('allowedIpRanges')}[{index}]",
-            ip_range,
-            allow_any=not environment.is_prod,
-            stack=reader.stack,
-        )
-    resource_group = section.optional_string(
-        "resourceGroupName", pattern=AZURE_RESOURCE_GROUP_PATTERN, allowed=AZURE_RESOURCE_GROUP_ALLOWED
+    name: Annotated[str, Text(SECRET_NAME_PATTERN, SECRET_NAME_ALLOWED)] = field(
+        "Key Vault secret name, unique in the vault (case-insensitive)."
     )
-    deployer = section.optional_string("deployerPrincipalId", pattern=GUID_PATTERN, allowed=GUID_ALLOWED)
-
-    secrets: list[GeneratedSecretSpec] = []
-    seen: set[str] = set()
-    for item in section.sections("secrets"):
-        spec = _read_secret(item)
-        if spec.name.lower() in seen:
-            raise item.error(
-                "name", "is declared twice (Key Vault names are case-insensitive)", value=spec.name
-            )
-        seen.add(spec.name.lower())
-        secrets.append(spec)
-
-    return VaultConfig(
-        name=section.string("name", pattern=VAULT_NAME_PATTERN, allowed=VAULT_NAME_ALLOWED),
-        resource_group_name=resource_group,
-        sku=section.choice("sku", ["standard", "premium"], default="standard"),
-        purge_protection=purge_protection,
-        public_network_access=section.choice(
-            "publicNetworkAccess", ["Enabled", "Disabled"], default="Enabled"
-        ),
-        default_action=default_action,
-        allowed_ip_ranges=tuple(ip_ranges),
-        allowed_subnet_ids=tuple(
-            section.strings("allowedSubnetIds", pattern=SUBNET_ID_PATTERN, allowed=SUBNET_ID_ALLOWED)
-        ),
-        deployer_principal_id=deployer.lower() if deployer else None,
-        secrets=tuple(secrets),
+    length: Annotated[int, Int(MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH)] = field(
+        "Password length.", DEFAULT_PASSWORD_LENGTH
+    )
+    lower: Bool = field("Use lower-case letters.", True)
+    upper: Bool = field("Use upper-case letters.", True)
+    numeric: Bool = field("Use digits.", True)
+    special: Bool = field("Use special characters (from specials).", True)
+    min_lower: Annotated[int, Int(0, MAX_PASSWORD_LENGTH)] = field(
+        "At least this many lower-case letters.", 1
+    )
+    min_upper: Annotated[int, Int(0, MAX_PASSWORD_LENGTH)] = field(
+        "At least this many upper-case letters.", 1
+    )
+    min_numeric: Annotated[int, Int(0, MAX_PASSWORD_LENGTH)] = field("At least this many digits.", 1)
+    min_special: Annotated[int, Int(0, MAX_PASSWORD_LENGTH)] = field(
+        "At least this many special characters (0 when special is off).", 1
+    )
+    override_special: Annotated[str, Text()] = field(
+        "The special characters allowed (printable ASCII punctuation the consumer accepts).",
+        _DEFAULTS.override_special,
+        alias="specials",
+    )
+    content_type: Annotated[str, Text()] = field("Content type shown in the portal.", _DEFAULTS.content_type)
+    rotation: Rotation = field(
+        "When the value changes: never, every_deploy, every_<N>_days, or {policy: every_n_days, days: N}.",
+        RotationPolicy.never(),
+    )
+    expires_in_days: Annotated[int, Int(1)] | None = field(
+        "Expiry after the start of the value's validity (rotating secrets only); default twice the period, "
+        "or 90 for every_deploy.",
+        None,
+    )
+    expires_on: Date | None = field(
+        'Fixed expiry date of a never-rotating secret, quoted: "2030-01-31".', None
     )
 
-
-def _read_secret(item: ConfigSection) -> GeneratedSecretSpec:
-    item.reject_unknown(SECRET_KEYS)
-    length = item.integer(
-        "length", default=DEFAULT_PASSWORD_LENGTH, minimum=MIN_PASSWORD_LENGTH, maximum=MAX_PASSWORD_LENGTH
-    )
-    spec = GeneratedSecretSpec(
-        name=item.string("name", pattern=SECRET_NAME_PATTERN, allowed=SECRET_NAME_ALLOWED),
-        length=length,
-        lower=item.boolean("lower", default=True),
-        upper=item.boolean("upper", default=True),
-        numeric=item.boolean("numeric", default=True),
-        special=item.boolean("special", default=True),
-        min_lower=item.integer("minLower", default=1, minimum=0, maximum=length),
-        min_upper=item.integer("minUpper", default=1, minimum=0, maximum=length),
-        min_numeric=item.integer("minNumeric", default=1, minimum=0, maximum=length),
-        min_special=item.integer("minSpecial", default=1, minimum=0, maximum=length),
-        override_special=item.string("specials", default=GeneratedSecretSpec.override_special),
-        content_type=item.string("contentType", default=GeneratedSecretSpec.content_type),
-        rotation=_read_rotation(item),
-        expires_in_days=_optional_int(item, "expiresInDays"),
-        expires_on=_read_date(item, "expiresOn"),
-    )
-    spec.validate(item.path, SECRET_FIELD_KEYS, stack=item.stack)
-    return spec
-
-
-def _read_rotation(item: ConfigSection) -> RotationPolicy:
-    raw: Any = item.values.get("rotation", "never")
-    key = item.key("rotation")
-    if isinstance(raw, Mapping):
-        rotation = item.section("rotation")
-        rotation.reject_unknown({"policy", "days"})
-        policy = rotation.choice("policy", ["never", "every_deploy", "every_n_days"])
-        if policy == "every_n_days":
-            return RotationPolicy.every_n_days(rotation.integer("days", minimum=1, maximum=MAX_ROTATION_DAYS))
-        if rotation.values.get("days") is not None:
-            raise rotation.error(
-                "days", f"applies only to every_n_days, not {policy}", value=rotation.values["days"]
-            )
-        return RotationPolicy.parse(policy, key)
-    if not isinstance(raw, str):
-        raise ValidationError(
-            key, "is not a rotation policy", value=raw, allowed=ROTATION_ALLOWED, stack=item.stack
-        )
-    try:
-        return RotationPolicy.parse(raw, key)
-    except ValidationError as error:
-        raise ValidationError(
-            key, error.problem, value=raw, allowed=ROTATION_ALLOWED, stack=item.stack
-        ) from None
-
-
-def _optional_int(item: ConfigSection, name: str) -> int | None:
-    if item.values.get(name) is None:
-        return None
-    return item.integer(name, minimum=1)
-
-
-def _read_date(item: ConfigSection, name: str) -> date | None:
-    raw = item.values.get(name)
-    if raw is None:
-        return None
-    if isinstance(raw, date):
-        return raw
-    if isinstance(raw, str):
+    @model_validator(mode="after")
+    def _usable(self) -> SecretConfig:
         try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            pass
-    raise item.error(name, "is not a date", value=raw, allowed='a quoted date like "2030-01-31"')
+            self.spec.validate("x", SECRET_FIELD_KEYS)
+        except ValidationError as error:
+            raise Problem.of(error, at=error.key.split(".")[1:]) from None
+        return self
+
+    @property
+    def spec(self) -> GeneratedSecretSpec:
+        """The component's argument, built 1:1 from this entry."""
+        return GeneratedSecretSpec(**{name: getattr(self, name) for name in type(self).model_fields})
 
 
-__all__ = ["VaultConfig", "read_vault"]
+class VaultConfig(ConfigModel):
+    """``platform:vault``: the environment's Key Vault (RBAC, soft delete, firewall) and its passwords."""
+
+    name: Annotated[str, Text(VAULT_NAME_PATTERN, VAULT_NAME_ALLOWED)] = field(
+        "The vault's globally unique name."
+    )
+    resource_group_name: (
+        Annotated[str, Text(AZURE_RESOURCE_GROUP_PATTERN, AZURE_RESOURCE_GROUP_ALLOWED)] | None
+    ) = field("An existing resource group for the vault; unset creates rg-<environment>-vault.", None)
+    sku: Annotated[str, Choice("standard", "premium")] = field("Vault SKU.", "standard")
+    purge_protection: Bool = field("Purge protection; cannot be turned off in prod.", True)
+    public_network_access: Annotated[str, Choice("Enabled", "Disabled")] = field(
+        "Enabled (the firewall applies) or Disabled (private endpoints and trusted services only).", "Enabled"
+    )
+    default_action: Annotated[str, Choice("Deny", "Allow")] = field(
+        "Firewall default; Allow is refused in prod.", "Deny"
+    )
+    allowed_ip_ranges: Annotated[tuple[str, ...], TextList()] = field(
+        "Public IPv4 addresses or CIDR ranges (no host bits set) allowed through the firewall; 0.0.0.0/0 is "
+        "refused in prod.",
+        (),
+    )
+    allowed_subnet_ids: Annotated[tuple[str, ...], TextList(SUBNET_ID_PATTERN, SUBNET_ID_ALLOWED)] = field(
+        "Subnet resource ids allowed through the firewall.", ()
+    )
+    deployer_principal_id: GuidLower | None = field(
+        "Object id of the pipeline identity that deploys the stack (gets Key Vault Secrets Officer).", None
+    )
+    secrets: tuple[SecretConfig, ...] = field("The generated passwords.", ())
+
+    @field_validator("purge_protection")
+    @classmethod
+    def _purge_protection(cls, value: bool, info: ValidationInfo) -> bool:
+        problem = purge_protection_problem((info.context or {}).get("tier") is Tier.PROD, value)
+        if problem:
+            raise Problem(problem, value=value, allowed="true")
+        return value
+
+    @field_validator("default_action")
+    @classmethod
+    def _firewall(cls, value: str, info: ValidationInfo) -> str:
+        if (info.context or {}).get("tier") is Tier.PROD and value == "Allow":
+            raise Problem(
+                "cannot be Allow in prod: list allowedIpRanges and allowedSubnetIds instead",
+                value=value,
+                allowed="Deny",
+            )
+        return value
+
+    @field_validator("allowed_ip_ranges")
+    @classmethod
+    def _public_ranges(cls, ranges: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        allow_any = (info.context or {}).get("tier") is not Tier.PROD
+        problems = []
+        for index, ip_range in enumerate(ranges):
+            try:
+                rule(validate_ip_range, ip_range, allow_any=allow_any, at=(index,))
+            except Problem as problem:
+                problems.append(problem)
+        if problems:
+            raise Problems(problems)
+        return ranges
+
+    @field_validator("secrets")
+    @classmethod
+    def _unique(cls, secrets: tuple[SecretConfig, ...]) -> tuple[SecretConfig, ...]:
+        seen: set[str] = set()
+        problems = []
+        for index, secret in enumerate(secrets):
+            if secret.name.lower() in seen:
+                problems.append(
+                    Problem(
+                        "is declared twice (Key Vault names are case-insensitive)",
+                        value=secret.name,
+                        at=(index, "name"),
+                    )
+                )
+            seen.add(secret.name.lower())
+        if problems:
+            raise Problems(problems)
+        return secrets
+
+    @property
+    def specs(self) -> tuple[GeneratedSecretSpec, ...]:
+        """The component's ``secrets`` argument."""
+        return tuple(secret.spec for secret in self.secrets)
+
+
+__all__ = ["SecretConfig", "VaultConfig", "rule"]

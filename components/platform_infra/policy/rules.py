@@ -36,6 +36,8 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
+from platform_infra.validation.rules import purge_protection_problem
+
 WEB_APP = "azure-native:web:WebApp"
 WEB_APP_SLOT = "azure-native:web:WebAppSlot"
 KEY_VAULT = "azure-native:keyvault:Vault"
@@ -232,7 +234,8 @@ def _vault_purge_protection(args: ResourceValidationArgs) -> Iterator[str]:
     stack = stack_of(args.urn)
     if stack not in prod_stacks:
         return
-    if _get(args.props, "properties", "enablePurgeProtection") is not True:
+    enabled = _get(args.props, "properties", "enablePurgeProtection")
+    if purge_protection_problem(is_prod=True, enabled=enabled):
         yield f"properties.enablePurgeProtection is not true in production stack '{stack}'."
 
 

@@ -75,7 +75,7 @@ def declare_aws_observability(config: StackConfig, providers: EnvironmentProvide
             "service-logs",
             LogGroupsArgs(
                 environment=env,
-                groups=logs.log_groups,
+                groups=logs.group_specs,
                 retention_days=logs.retention_days,
                 kms_key_arn=logs.kms_key_arn,
             ),
@@ -87,7 +87,9 @@ def declare_aws_observability(config: StackConfig, providers: EnvironmentProvide
             "log-retention-enforcer",
             RetentionEnforcerArgs(
                 environment=env,
-                retention_days=enforcer.retention_days,
+                retention_days=logs.retention_days
+                if enforcer.retention_days is None
+                else enforcer.retention_days,
                 max_retention_days=enforcer.max_retention_days,
                 exclude_names=enforcer.exclude_names,
                 exclude_prefixes=enforcer.exclude_prefixes,

@@ -40,7 +40,7 @@ def declare_vault(
         SecretVaultArgs(
             environment=config.environment,
             vault_name=vault.name,
-            secrets=vault.secrets,
+            secrets=vault.specs,
             resource_group_name=vault.resource_group_name,
             purge_protection=vault.purge_protection,
             public_network_access=vault.public_network_access,

@@ -18,6 +18,8 @@ import pulumi
 T = TypeVar("T")
 
 _NOT_GIVEN = object()
+NOT_GIVEN = _NOT_GIVEN
+"""Marks a ValidationError that has no value to show (``error.value is NOT_GIVEN``)."""
 
 GUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 AWS_ACCOUNT_ID_PATTERN = re.compile(r"^\d{12}$")
@@ -60,6 +62,8 @@ class ValidationError(pulumi.RunError, ValueError):
         self.problem = problem
         self.stack = stack if stack is not None else current_stack()
         self.allowed = allowed
+        self.value = value
+        self.secret = secret
         parts = [f"stack '{self.stack}': {key}: {problem}"]
         if secret:
             parts.append("(value not shown: it is a secret)")
