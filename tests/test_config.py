@@ -105,13 +105,16 @@ def test_every_problem_of_a_stack_file_is_reported_one_line_each() -> None:
     assert [error.key for error in caught.value.errors] == [line.split(": ")[1] for line in lines]
 
 
-def test_a_secret_section_never_shows_its_values() -> None:
-    """A section holding a nested ``secure:`` value is secret as a whole (Pulumi marks the top-level key)."""
+def test_a_secret_section_is_refused_and_never_shows_its_values() -> None:
+    """A section holding a nested ``secure:`` value is secret as a whole (Pulumi marks the top-level key):
+    outside platform:apps it is refused, and its other problems are still listed, without values."""
     config = {**VALID, "aws": {**VALID["aws"], "region": "super-secret-region"}}
     source = DictConfigSource(config)
     source.is_secret = lambda key: key == "aws"  # type: ignore[method-assign]
     with pytest.raises(ValidationError) as caught:
         load_stack_config("dev", source, environ={})
-    assert str(caught.value).startswith("stack 'dev': platform:aws.region: has an invalid format")
+    first, second = str(caught.value).splitlines()
+    assert first.startswith("stack 'dev': platform:aws: is stored as a secret (secure:)")
+    assert second.startswith("stack 'dev': platform:aws.region: has an invalid format")
     assert "super-secret-region" not in str(caught.value)
-    assert "(value not shown: it is a secret)" in str(caught.value)
+    assert second.count("(value not shown: it is a secret)") == 1

@@ -19,9 +19,22 @@ WEB = {"name": "web", "sku": "P1v3", "capacity": 2, "image": "myregistry.azurecr
 
 
 def _read(apps: Any, tier: Tier = Tier.PROD, stack: str = "prod") -> tuple[AppConfig, ...]:
-    values = {**VALID, "tier": tier.value, "environment": tier.value}
+    values: dict[str, Any] = {**VALID, "tier": tier.value, "environment": tier.value}
     if apps is not None:
         values["apps"] = apps
+    # What the apps refer to elsewhere in the stack (checked by config.references): a vault declaring the
+    # secrets they read and a workspace for Application Insights.
+    if isinstance(apps, list):
+        names = {
+            secret
+            for app in apps
+            if isinstance(app, dict)
+            for secret in (app.get("keyVaultSettings") or {}).values()
+            if isinstance(secret, str) and secret.replace("-", "").isalnum()
+        }
+        if names:
+            values["vault"] = {"name": "kv-apps-test", "secrets": [{"name": name} for name in sorted(names)]}
+        values["monitoring"] = {}
     return load_stack_config(stack, DictConfigSource(values), environ={}).apps
 
 

@@ -24,7 +24,6 @@ from platform_infra.config.base import (
     ConfigModel,
     Problem,
     Problems,
-    Secret,
     SecretValue,
     collect,
     is_secret_type,

@@ -252,7 +252,7 @@ OidcProviderArn = Annotated[
 
 
 def require_alias_prefix(key: str, value: str) -> str:
-    """KMS reserves ``alias/aws/`` for AWS managed keys; the backend would refuse it only after registering."""
+    """KMS reserves ``alias/aws/`` for AWS managed keys; the backend would refuse it only once registered."""
     if value.lower().startswith("aws"):
         raise ValidationError(key, "uses the reserved aws prefix", value=value, allowed="e.g. pulumi-secrets")
     return value
