@@ -1,24 +1,21 @@
-"""The release flow, driven through ``infra release`` and the real azure-mgmt-web client over HTTP.
+"""``infra release`` driven end to end through the real azure-mgmt-web/azure-mgmt-monitor clients over HTTP.
 
-A fake of the ARM endpoints the flow uses (site and slot reads, ``config/web`` reads and PATCH, the
-``slotsswap`` long-running operation) and one fake health endpoint per slot run on 127.0.0.1. Each
-scenario asserts what the fake ARM endpoint received: whether a swap was requested, and how often.
+The fake (tests/release_fake.py) behaves like App Service when things go wrong: restart lag, several
+instances, Easy Auth redirects, Azure's swap warm-up under production's sticky settings, operations in
+progress and 409 Conflict, rampUpRules and the x-ms-routing-name cookie, scripted Azure Monitor metrics.
+Every scenario ends by asserting what production serves in the fake (its config, every instance caught up)
+and ``production_history``: every version users could have been served.
 
-The swap behaves as App Service's does: the POST answers 202 with ``Location`` and ``Retry-After`` (the
-headers azure-mgmt-web reads), the operation URL answers 202 while the swap runs and 200 when it is done,
-or an ARM error status when it failed; a second swap requested while one runs gets 409 Conflict.
+The eight failures of issue 11 each have a test named ``test_failure_<n>_...``; those tests fail on the
+release flow before issue 11 (checked by running this file against it).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
+import dataclasses
 import logging
-import re
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
 
 import platform_infra.cli.main as cli
@@ -28,225 +25,32 @@ from azure.core.pipeline import PipelineRequest
 from azure.core.pipeline.policies import HeadersPolicy
 from azure.mgmt.web import WebSiteManagementClient
 from platform_infra.release import cli as release_cli
-from platform_infra.release.flow import (
-    HealthPolicy,
-    ReleaseEngine,
-    ReleaseError,
-    ReleaseTarget,
-    http_health_check,
-)
 
-SUBSCRIPTION = "11111111-1111-4111-8111-111111111111"
-RESOURCE_GROUP = "web-rg"
-APP = "web-app"
-V1 = "DOCKER|myregistry.azurecr.io/web:1.0.0"
-V2 = "DOCKER|myregistry.azurecr.io/web:2.0.0"
-TOKEN = "fake-token-for-tests"
+from tests.release_fake import APP, RESOURCE_GROUP, SUBSCRIPTION, TOKEN, Behaviour, FakeAzure, image, start
 
-SITE_PATH = re.compile(
-    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Web/sites/(?P<app>[^/]+)"
-    r"(?:/slots/(?P<slot>[^/]+))?(?P<rest>/config/web|/slotsswap)?$"
-)
-
-
-@dataclass
-class FakeAzure:
-    """State of one fake app: the version in each slot, which (slot, version) pairs are unhealthy."""
-
-    versions: dict[str, str] = field(default_factory=dict)
-    unhealthy: set[tuple[str, str]] = field(default_factory=set)
-    swap_fails: bool = False
-    swap_polls: int = 0
-    """How many polls of a swap operation answer 202 (still running) before it finishes."""
-    swap_never_finishes: bool = False
-    swap_bodies: list[dict[str, Any]] = field(default_factory=list)
-    config_patches: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    health_probes: dict[str, int] = field(default_factory=lambda: {"production": 0, "staging": 0})
-    operations: dict[str, int] = field(default_factory=dict)
-    """Operation id -> polls left before it finishes; -1 once finished."""
-    unauthenticated: int = 0
-    rejected_swaps: int = 0
-    health_hosts: dict[str, str] = field(default_factory=dict)
-    arm_url: str = ""
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def reset(self, production: str, staging: str) -> None:
-        self.versions = {"production": production, "staging": staging}
-        self.unhealthy = set()
-        self.swap_fails = False
-        self.swap_polls = 0
-        self.swap_never_finishes = False
-        self.swap_bodies = []
-        self.config_patches = []
-        self.health_probes = {"production": 0, "staging": 0}
-        self.operations = {}
-        self.unauthenticated = 0
-        self.rejected_swaps = 0
-
-    @property
-    def swaps_requested(self) -> int:
-        return len(self.swap_bodies)
-
-
-def _arm_handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # quiet test output
-            pass
-
-        def _reply(
-            self, status: int, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
-        ):
-            data = json.dumps(body).encode() if body is not None else b""
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _body(self) -> dict[str, Any]:
-            length = int(self.headers.get("Content-Length") or 0)
-            return json.loads(self.rfile.read(length) or b"{}")
-
-        def _route(self, method: str) -> None:
-            if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                fake.unauthenticated += 1
-                self._reply(401, {"error": {"code": "AuthenticationFailed", "message": "no token"}})
-                return
-            path = self.path.split("?", 1)[0]
-            if path.startswith("/operations/"):
-                self._operation(path.rsplit("/", 1)[1])
-                return
-            match = SITE_PATH.match(path)
-            if (
-                not match
-                or match["sub"] != SUBSCRIPTION
-                or match["rg"] != RESOURCE_GROUP
-                or match["app"] != APP
-            ):
-                self._reply(404, {"error": {"code": "ResourceNotFound", "message": path}})
-                return
-            slot = match["slot"] or "production"
-            rest = match["rest"]
-            with fake.lock:
-                if rest is None and method == "GET":
-                    self._reply(200, self._site(slot))
-                elif rest == "/config/web" and method == "GET":
-                    self._reply(200, {"name": "web", "properties": {"linuxFxVersion": fake.versions[slot]}})
-                elif rest == "/config/web" and method == "PATCH":
-                    body = self._body()
-                    fake.config_patches.append((slot, body))
-                    fake.versions[slot] = body["properties"]["linuxFxVersion"]
-                    self._reply(200, {"name": "web", "properties": {"linuxFxVersion": fake.versions[slot]}})
-                elif rest == "/slotsswap" and method == "POST":
-                    body = self._body()
-                    if any(left >= 0 for left in fake.operations.values()):
-                        fake.rejected_swaps += 1
-                        self._reply(
-                            409,
-                            {
-                                "error": {
-                                    "code": "Conflict",
-                                    "message": "Cannot modify this site because another operation is in "
-                                    "progress. Details: OperationName: SwapSiteSlots",
-                                }
-                            },
-                        )
-                        return
-                    fake.swap_bodies.append({"slot": slot, **body})
-                    operation = f"op{len(fake.swap_bodies)}"
-                    fake.operations[operation] = fake.swap_polls
-                    url = f"{fake.arm_url}/operations/{operation}"
-                    self._reply(202, None, {"Location": url, "Retry-After": "0"})
-                else:
-                    self._reply(405, {"error": {"code": "MethodNotAllowed", "message": f"{method} {path}"}})
-
-        def _site(self, slot: str) -> dict[str, Any]:
-            name = APP if slot == "production" else f"{APP}/{slot}"
-            return {
-                "id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/"
-                f"Microsoft.Web/sites/{name}",
-                "name": name,
-                "location": "westeurope",
-                "properties": {"defaultHostName": fake.health_hosts[slot], "state": "Running"},
-            }
-
-        def _operation(self, operation: str) -> None:
-            with fake.lock:
-                left = fake.operations.get(operation)
-                if left is None:
-                    self._reply(404, {"error": {"code": "NotFound", "message": f"no operation {operation}"}})
-                    return
-                if left > 0 or (left == 0 and fake.swap_never_finishes):
-                    fake.operations[operation] = max(left - 1, 0)
-                    url = f"{fake.arm_url}/operations/{operation}"
-                    self._reply(202, None, {"Location": url, "Retry-After": "0"})
-                    return
-                if left == 0 and fake.swap_fails:
-                    fake.operations[operation] = -1
-                    self._reply(
-                        400, {"error": {"code": "SwapFailed", "message": "warm-up of staging failed"}}
-                    )
-                    return
-                if left == 0:
-                    # The swap happens once per operation, when Azure reports it finished.
-                    fake.operations[operation] = -1
-                    v = fake.versions
-                    v["production"], v["staging"] = v["staging"], v["production"]
-                self._reply(200, None)
-
-        def do_GET(self) -> None:
-            self._route("GET")
-
-        def do_PATCH(self) -> None:
-            self._route("PATCH")
-
-        def do_POST(self) -> None:
-            self._route("POST")
-
-    return Handler
-
-
-def _health_handler(fake: FakeAzure, slot: str) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            with fake.lock:
-                fake.health_probes[slot] += 1
-                healthy = self.path == "/healthz" and (slot, fake.versions[slot]) not in fake.unhealthy
-            self.send_response(200 if healthy else 503)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-    return Handler
+V0 = image("0.9.0")
+V1 = image("1.0.0")
+V2 = image("2.0.0")
+V3 = image("3.0.0")
+I2 = "myregistry.azurecr.io/web:2.0.0"
 
 
 @pytest.fixture(scope="module")
-def servers() -> Iterator[tuple[FakeAzure, str]]:
-    """The fake ARM endpoint and one health endpoint per slot, on ephemeral ports; yields (fake, ARM URL)."""
-    fake = FakeAzure()
-    started = []
-    arm = ThreadingHTTPServer(("127.0.0.1", 0), _arm_handler(fake))
-    started.append(arm)
-    fake.arm_url = f"http://127.0.0.1:{arm.server_address[1]}"
-    for slot in ("production", "staging"):
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _health_handler(fake, slot))
-        fake.health_hosts[slot] = f"127.0.0.1:{server.server_address[1]}"
-        started.append(server)
-    threads = [
-        threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True) for s in started
-    ]
-    for thread in threads:
-        thread.start()
+def servers() -> Iterator[FakeAzure]:
+    fake, started = start()
     try:
-        yield fake, fake.arm_url
+        yield fake
     finally:
         for server in started:
             server.shutdown()
             server.server_close()
+
+
+@pytest.fixture
+def fake(servers: FakeAzure) -> FakeAzure:
+    servers.reset(production=V1, staging=V0)
+    servers.record(previous=V0, current=V1)
+    return servers
 
 
 class FakeCredential:
@@ -265,7 +69,7 @@ class PlainHttpAllowed(HeadersPolicy):
 
 
 class FakeClock:
-    """Monotonic time that only moves when the flow sleeps, so waits cost nothing."""
+    """Monotonic and wall time that only move when the flow sleeps, so waits cost nothing."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -273,6 +77,9 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+    def wall(self) -> float:
+        return 1_795_000_000.0 + self.now
 
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
@@ -286,12 +93,9 @@ class Run:
     stderr: str
     clock: FakeClock
 
-
-@pytest.fixture
-def fake(servers: tuple[FakeAzure, str]) -> FakeAzure:
-    azure, _ = servers
-    azure.reset(production=V1, staging=V1)
-    return azure
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
 
 
 def _client(base_url: str) -> WebSiteManagementClient:
@@ -304,22 +108,44 @@ def _client(base_url: str) -> WebSiteManagementClient:
     )
 
 
-@pytest.fixture
-def release(servers: tuple[FakeAzure, str], capsys: pytest.CaptureFixture[str]):
-    """Run ``infra release <argv>`` against the fakes; returns a :class:`Run`."""
-    _, base_url = servers
+def _metrics(base_url: str):
+    from azure.mgmt.monitor import MonitorManagementClient
+    from platform_infra.release.gates import monitor_reader
 
-    def run(*argv: str) -> Run:
+    client = MonitorManagementClient(
+        FakeCredential(),  # type: ignore[arg-type]
+        SUBSCRIPTION,
+        base_url=base_url,
+        headers_policy=PlainHttpAllowed(),
+        retry_total=0,
+    )
+    return monitor_reader(client)
+
+
+@pytest.fixture
+def release(servers: FakeAzure, capsys: pytest.CaptureFixture[str]):
+    """Run ``infra release <argv>`` against the fake; returns a :class:`Run`."""
+
+    def run(*argv: str, owner: str = "test-run") -> Run:
         clock = FakeClock()
         lines: list[str] = []
-        deps = release_cli.ReleaseDependencies(
-            client_factory=_client_factory(base_url),
-            clock=clock,
-            sleep=clock.sleep,
-            echo=lines.append,
-            scheme="http",
-            polling_interval=0,
-        )
+        offered: dict[str, Any] = {
+            "client_factory": lambda subscription: _client(servers.arm_url),
+            "metrics_factory": lambda subscription: _metrics(servers.arm_url),
+            "clock": clock,
+            "wall": clock.wall,
+            "sleep": clock.sleep,
+            "echo": lines.append,
+            "scheme": "http",
+            "polling_interval": 0,
+            "owner": owner,
+        }
+        fields = {f.name for f in dataclasses.fields(release_cli.ReleaseDependencies)}
+        if "reporter" in fields:
+            from platform_infra.release.progress import Reporter
+
+            offered["reporter"] = Reporter(lines.append)
+        deps = release_cli.ReleaseDependencies(**{k: v for k, v in offered.items() if k in fields})
         args = cli.build_parser().parse_args(
             [
                 "release",
@@ -339,275 +165,364 @@ def release(servers: tuple[FakeAzure, str], capsys: pytest.CaptureFixture[str]):
     return run
 
 
-def _client_factory(base_url: str):
-    def factory(subscription: str) -> WebSiteManagementClient:
-        assert subscription == SUBSCRIPTION
-        return _client(base_url)
+def pipeline(release, *steps: tuple[str, ...]) -> list[Run]:
+    """Run steps like the pipeline does (`set -e`): stop at the first that fails."""
+    runs = []
+    for step in steps:
+        runs.append(release(*step))
+        if runs[-1].code != 0:
+            break
+    return runs
 
-    return factory
+
+DEPLOY = ("deploy", "--image", I2)
+VERIFY = ("verify", "--interval", "5", "--timeout", "120")
+SWAP = ("swap", "--image", I2, "--interval", "5", "--timeout", "120")
 
 
-def test_deploy_sets_the_staging_image_and_leaves_production(fake: FakeAzure, release) -> None:
-    result = release("deploy", "--image", "myregistry.azurecr.io/web:2.0.0")
-    assert result.code == 0, result.stderr
+# -- the happy path --
+
+
+def test_release_deploys_confirms_swaps_and_records(fake: FakeAzure, release) -> None:
+    fake.restart_lag = 2  # each instance answers with 1.0.0's predecessor twice more after the change
+    runs = pipeline(release, DEPLOY, VERIFY, SWAP)
+    assert [r.code for r in runs] == [0, 0, 0], runs[-1].stderr
     assert fake.config_patches == [("staging", {"properties": {"linuxFxVersion": V2}})]
-    assert fake.versions == {"production": V1, "staging": V2}
-    assert any("setting slot 'staging'" in line for line in result.lines)
-    assert fake.unauthenticated == 0
+    assert fake.swap_bodies == [{"slot": "staging", "targetSlot": "production", "preserveVnet": True}]
+    assert fake.production() == V2 and fake.config["staging"] == V1
+    assert fake.production_history == [V1, V2]
+    assert fake.tags["platform-release-current"] == "2.0.0 myregistry.azurecr.io/web:2.0.0"
+    assert fake.tags["platform-release-previous"] == "1.0.0 myregistry.azurecr.io/web:1.0.0"
+    assert fake.tags["platform-release-at"].endswith("Z")
+    assert "platform-release-lock" not in fake.tags  # released after each step
+    deploy = runs[0].text
+    assert "reports 0.9.0 (not 2.0.0)" in deploy  # the restart lag was seen, and waited out
+    assert "all 2 instance(s) of 'staging' answered version 2.0.0 3 times in a row" in deploy
+    assert "s elapsed" in deploy and "s left" in deploy
 
 
-def test_healthy_release_swaps_once_and_verifies_both_slots(fake: FakeAzure, release) -> None:
-    fake.versions["staging"] = V2
-    result = release("swap", "--image", "myregistry.azurecr.io/web:2.0.0", "--interval", "0")
-    assert result.code == 0, result.stderr
-    assert fake.swaps_requested == 1
-    assert fake.swap_bodies[0] == {"slot": "staging", "targetSlot": "production", "preserveVnet": True}
-    assert fake.versions == {"production": V2, "staging": V1}
-    assert fake.health_probes == {"production": 1, "staging": 1}
-    text = "\n".join(result.lines)
-    assert "verify staging: healthy after 1 attempt(s), waited" in text
-    assert "swap: swap finished" in text
-    assert f"swap: production now serves {V2}; {V1} stays in slot 'staging' for rollback" in text
+# -- the eight failures of issue 11 --
 
 
-def test_unhealthy_staging_is_never_swapped(fake: FakeAzure, release) -> None:
-    fake.versions["staging"] = V2
-    fake.unhealthy = {("staging", V2), ("production", V2)}
-    result = release("swap", "--retries", "3", "--interval", "5", "--timeout", "60")
-    assert result.code == 1
+def test_failure_1_old_container_answering_after_a_change_is_not_a_deployed_version(
+    fake: FakeAzure, release
+) -> None:
+    """App Service restarts a slot after a config change; until the new container runs, the old one answers.
+
+    A 2xx from the old container is not the new version: deploy waits for every instance to report
+    2.0.0. Here 2.0.0 never starts (503 after the lag), and the pipeline stops before any swap.
+    """
+    fake.reset(production=V1, staging=V0, gate=False)  # a stack deployed before Azure's gate was set
+    fake.restart_lag = 2
+    fake.never_starts = {V2}
+    runs = pipeline(release, DEPLOY, VERIFY, SWAP)
+    assert runs[-1].code == 1
     assert fake.swaps_requested == 0
-    assert fake.versions["production"] == V1
-    assert fake.health_probes["staging"] == 3
-    assert result.clock.sleeps == [5, 5]  # bounded: 3 attempts, 2 waits
-    assert "not healthy after 3 attempt(s)" in result.stderr
-    assert f"No swap requested; production still serves {V1}" in result.stderr
+    assert fake.production_history == [V1]
+    assert fake.production() == V1
 
 
-def test_verify_stops_at_the_overall_timeout(fake: FakeAzure, release) -> None:
-    fake.unhealthy = {("staging", V1)}
-    result = release("verify", "--retries", "100", "--interval", "4", "--timeout", "10")
-    assert result.code == 1
-    # Probes at t=0, 4 and 8; the last wait is cut to the 2 s left, then the deadline ends the check.
-    assert result.clock.sleeps == [4, 4, 2]
-    assert fake.health_probes["staging"] == 3
-    assert "limits: 100 attempts, 10s" in result.stderr
+@pytest.mark.parametrize("failure", ["easy-auth-redirect", "one-broken-instance"])
+def test_failure_2_redirects_are_unhealthy_and_every_instance_is_probed(
+    failure: str, fake: FakeAzure, release
+) -> None:
+    """A login redirect answering 200 is not a healthy app (3xx is unhealthy, redirects never followed),
+    and one healthy instance of two is not a healthy slot (each is probed with its ARRAffinity cookie)."""
+    fake.reset(production=V1, staging=V0, gate=False)
+    if failure == "easy-auth-redirect":
+        fake.easy_auth_redirect = {V2}
+    else:
+        fake.broken_instances = {("staging", fake.instances["staging"][1].id)}
+    runs = pipeline(release, DEPLOY, VERIFY, SWAP)
+    assert runs[-1].code == 1
+    if failure == "easy-auth-redirect":
+        assert "HTTP 302 redirect to" in runs[-1].stderr + runs[-1].text
+    else:
+        assert fake.instances["staging"][1].id in runs[-1].stderr
     assert fake.swaps_requested == 0
+    assert fake.production_history == [V1]
+    assert fake.production() == V1
 
 
-def test_failed_swap_operation_leaves_production_alone(fake: FakeAzure, release) -> None:
-    fake.versions["staging"] = V2
-    fake.swap_fails = True
-    result = release("swap", "--interval", "0")
+def test_failure_3_swap_back_hangs_then_settles(fake: FakeAzure, release) -> None:
+    """The swap back does not finish within --swap-timeout; the site reports targetSwapSlot and an operation
+    in progress until Azure completes it. No second swap is requested; production ends on 1.0.0."""
+    _stage(fake, V2)
+    fake.fails_in_production_traffic = {V2}
+    fake.hang_from_swap = 2  # the swap back outlives --swap-timeout and completes on Azure afterwards
+    result = release("swap", "--image", I2, "--interval", "5", "--timeout", "30", "--swap-timeout", "1")
     assert result.code == 1
-    assert fake.swaps_requested == 1
-    assert fake.versions == {"production": V1, "staging": V2}
-    assert "the swap failed" in result.stderr and "warm-up of staging failed" in result.stderr
-    assert f"production still serves {V1}" in result.stderr
-    assert fake.health_probes["production"] == 0  # nothing to verify: production never changed
-
-
-def test_unhealthy_production_after_swap_is_swapped_back(fake: FakeAzure, release) -> None:
-    fake.versions["staging"] = V2
-    fake.unhealthy = {("production", V2)}  # e.g. a production-only sticky setting breaks the new version
-    result = release("swap", "--retries", "2", "--interval", "1")
-    assert result.code == 1
+    assert fake.swaps_requested == 2  # the swap and one swap back: never a blind third
+    assert "swapped back automatically; production serves myregistry.azurecr.io/web:1.0.0" in result.stderr
+    assert fake.production_history == [V1, V2, V1]
+    # Following the old advice ("run `infra release rollback`") must not swap 2.0.0 back in.
+    again = release("rollback", "--interval", "5", "--timeout", "30")
+    assert again.code == 1
     assert fake.swaps_requested == 2
-    assert all(body["targetSlot"] == "production" for body in fake.swap_bodies)
-    assert fake.versions == {"production": V1, "staging": V2}
-    assert f"swapped back automatically, production serves {V1} again and is healthy" in result.stderr
-    text = "\n".join(result.lines)
-    assert "swap back: swap finished" in text
+    assert fake.production() == V1
 
 
-def test_already_live_version_is_a_no_op(fake: FakeAzure, release) -> None:
-    fake.reset(production=V2, staging=V1)
-    deploy = release("deploy", "--image", "myregistry.azurecr.io/web:2.0.0")
-    swap = release("swap", "--image", "myregistry.azurecr.io/web:2.0.0")
-    assert (deploy.code, swap.code) == (0, 0)
-    assert fake.config_patches == []
-    assert fake.swaps_requested == 0
-    assert fake.health_probes == {"production": 0, "staging": 0}
-    assert any("production already runs" in line for line in swap.lines)
-
-
-def test_swap_refuses_a_version_that_is_not_on_staging(fake: FakeAzure, release) -> None:
-    result = release("swap", "--image", "myregistry.azurecr.io/web:3.0.0")
+def test_failure_3_a_409_on_the_swap_back_is_retried(fake: FakeAzure, release) -> None:
+    """Azure answers 409 Conflict while another operation runs on the site; the swap back retries."""
+    _stage(fake, V2)
+    fake.fails_in_production_traffic = {V2}
+    fake.conflict_on_swaps = {2}
+    result = release("swap", "--image", I2, "--interval", "5", "--timeout", "30")
     assert result.code == 1
+    assert fake.rejected == ["POST slotsswap #2"]
+    assert fake.swaps_requested == 2
+    assert "409 Conflict" in result.text
+    assert fake.production_history == [V1, V2, V1]
+    assert fake.production() == V1
+
+
+def test_failure_4_rollback_refuses_a_version_that_was_never_released(fake: FakeAzure, release) -> None:
+    """After a release of 2.0.0, 3.0.0 was deployed to staging: rollback must not swap it into production."""
+    fake.reset(production=V2, staging=V3)
+    fake.record(previous=V1, current=V2)
+    result = release("rollback", "--interval", "5")
+    assert result.code == 1
+    assert "holds myregistry.azurecr.io/web:3.0.0" in result.stderr
+    assert "recorded previous release is myregistry.azurecr.io/web:1.0.0" in result.stderr
     assert fake.swaps_requested == 0
-    assert "run deploy first" in result.stderr
+    assert fake.production() == V2
 
 
-def test_rollback_swaps_the_previous_version_back(fake: FakeAzure, release) -> None:
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("verify", "--interval", "0"), "argument --interval: must be between 1 and 300 seconds, got 0"),
+        (("verify", "--timeout", "1e300"), "argument --timeout: must be between 1 and 7200 seconds"),
+        (("swap", "--swap-timeout", "1e300"), "argument --swap-timeout: must be between 1 and 3600 seconds"),
+        (("swap", "--timeout", "1e12"), "argument --timeout: must be between 1 and 7200 seconds"),
+    ],
+)
+def test_failure_5_unbounded_waits_are_refused_before_anything_happens(
+    argv: tuple[str, ...], message: str, fake: FakeAzure, release, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--interval 0`` used to turn --retries into a single probe; a huge timeout crashed (OverflowError in
+    the poller's wait) after the swap had started. Both are argument errors now."""
+    _stage(fake, V2)
+    with pytest.raises(SystemExit) as exit_info:
+        release(*argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert fake.swaps_requested == 0
+    assert fake.production() == V1
+
+
+def test_failure_6_a_tag_string_is_not_a_live_version(fake: FakeAzure, release) -> None:
+    """Production's config names 2.0.0, but its instances run 1.0.0 (a mutable tag re-pointed, or a swap
+    completing late): "already live" needs every production instance to report 2.0.0."""
+    fake.config["production"] = V2
+    for worker in fake.instances["production"]:
+        worker.serving = V2
+    fake.versions = {V2: "1.0.0"}  # what the tag resolves to in the running container
+    fake.production_history = [V2]
+    result = release("swap", "--image", I2, "--interval", "5", "--timeout", "30")
+    assert result.code == 1
+    assert "do not confirm version 2.0.0" in result.stderr
+    assert fake.swaps_requested == 0 and fake.config_patches == []
+    assert fake.production() == V2 and fake.version_of(V2) == "1.0.0"
+
+
+def test_failure_6_a_late_swap_is_confirmed_before_it_counts_as_live(fake: FakeAzure, release) -> None:
+    fake.config["production"] = V2
+    fake.restart(  # the instances still start 2.0.0
+        "production", V2
+    )
+    for worker in fake.instances["production"]:
+        worker.lag = 3
+    result = release("deploy", "--image", I2, "--interval", "5", "--timeout", "120")
+    assert result.code == 0, result.stderr
+    assert "production already runs myregistry.azurecr.io/web:2.0.0 (version 2.0.0, confirmed)" in result.text
+    assert fake.config_patches == []
+    assert fake.production() == V2
+
+
+@pytest.mark.parametrize("bad", ["", "PYTHON|3.12", "web:1\nx", "DOCKER|web:1", "Web:1"])
+def test_failure_6_deploy_refuses_what_is_not_an_image(bad: str, fake: FakeAzure, release) -> None:
+    result = release("deploy", "--image", bad)
+    assert result.code == 2
+    assert "--image must be a container image reference" in result.stderr
+    assert fake.config_patches == [] and fake.tag_patches == []
+    assert fake.production() == V1
+
+
+def test_failure_7_azure_aborts_a_swap_to_a_candidate_failing_with_production_settings(
+    fake: FakeAzure, release
+) -> None:
+    """2.0.0 is healthy in staging but fails with production's sticky settings. Azure applies them to the
+    candidate and pings WEBSITE_SWAP_WARMUP_PING_PATH before swapping; the status (503) is not in
+    WEBSITE_SWAP_WARMUP_PING_STATUSES (200), so Azure aborts: no user is routed to 2.0.0."""
+    _stage(fake, V2)
+    fake.broken_in_production = {V2}
+    result = release("swap", "--image", I2, "--interval", "5", "--timeout", "30")
+    assert result.code == 1
+    assert "warm-up of slot 'staging' answered HTTP 503" in result.stderr
+    assert "production still serves myregistry.azurecr.io/web:1.0.0" in result.stderr
+    assert fake.swaps_requested == 1
+    assert fake.production_history == [V1]
+    assert fake.production() == V1
+
+
+def test_failure_7_no_swap_without_azures_gate(fake: FakeAzure, release) -> None:
+    """Without the warm-up settings Azure pings / and accepts any status: the flow refuses to swap."""
+    fake.reset(production=V1, staging=V2, gate=False)
+    fake.record(previous=V0, current=V1)
+    fake.broken_in_production = {V2}
+    result = release("swap", "--image", I2, "--interval", "5", "--timeout", "30")
+    assert result.code == 1
+    assert "WEBSITE_SWAP_WARMUP_PING_PATH on 'production'" in result.stderr
+    assert "No swap requested" in result.stderr
+    assert fake.swaps_requested == 0
+    assert fake.production_history == [V1]
+    assert fake.production() == V1
+
+
+# -- safe failure handling --
+
+
+def test_swap_is_refused_while_an_operation_runs(fake: FakeAzure, release) -> None:
+    _stage(fake, V2)
+    fake.foreign_operation = "a1b2c3"
+    result = release("swap", "--image", I2, "--interval", "5")
+    assert result.code == 1
+    assert "operation a1b2c3 in progress" in result.stderr and "nothing changed" in result.stderr
+    assert fake.swaps_requested == 0 and fake.rejected == []
+    assert fake.production() == V1
+
+
+def test_release_lock_held_by_another_run_refuses(fake: FakeAzure, release) -> None:
+    _stage(fake, V2)
+    fake.tags["platform-release-lock"] = f"github-run-77 {1_795_000_000 + 99_999}"
+    result = release("swap", "--image", I2, "--interval", "5")
+    assert result.code == 1
+    assert "is being released by github-run-77" in result.stderr
+    assert fake.swaps_requested == 0
+    assert fake.tags["platform-release-lock"].startswith("github-run-77 ")
+    assert fake.production() == V1
+
+
+def test_an_expired_lock_is_taken_over(fake: FakeAzure, release) -> None:
+    _stage(fake, V2)
+    fake.tags["platform-release-lock"] = "github-run-77 1000"
+    result = release("swap", "--image", I2, "--interval", "5", "--timeout", "60")
+    assert result.code == 0, result.stderr
+    assert "platform-release-lock" not in fake.tags
+    assert fake.production() == V2
+
+
+def test_rollback_restores_the_recorded_previous_release_once(fake: FakeAzure, release) -> None:
     fake.reset(production=V2, staging=V1)
-    result = release("rollback", "--interval", "0")
+    fake.record(previous=V1, current=V2)
+    result = release("rollback", "--interval", "5")
+    assert result.code == 0, result.stderr
+    assert fake.production() == V1
+    assert fake.tags["platform-release-current"] == "1.0.0 myregistry.azurecr.io/web:1.0.0"
+    assert fake.tags["platform-release-previous"] == "-"
+    again = release("rollback", "--interval", "5")
+    assert again.code == 1 and "names no previous release" in again.stderr
+    assert fake.swaps_requested == 1
+    assert fake.production() == V1
+
+
+def test_version_from_a_header_or_a_path(fake: FakeAzure, release) -> None:
+    for contract in ("header:X-App-Version", "path:/version"):
+        fake.reset(production=V1, staging=V2)
+        result = release("verify", "--version", "2.0.0", "--version-from", contract, "--interval", "5")
+        assert result.code == 0, (contract, result.stderr)
+        assert fake.production() == V1
+
+
+# -- canary and bake, judged by the fake's Azure Monitor metrics --
+
+
+def test_canary_breach_at_25_percent_removes_the_rule_and_leaves_production(fake: FakeAzure, release) -> None:
+    """2.0.0 is fine at 5% of the traffic and fails under load from 25% on (30% 5xx)."""
+    _stage(fake, V2)
+    fake.behaviours = {V2: Behaviour(error_rate=0.3, from_share=0.25)}
+    result = release("canary", "--image", I2, "--steps", "5,25,50", "--bake", "10m", "--interval", "5")
+    assert result.code == 1
+    assert "canary: 25% breached (5xx rate 30.00% above the ceiling 5.00%)" in result.stderr
+    assert fake.ramp_history == [[5.0], [25.0], []]  # rule removed, not left at 0%
+    assert fake.ramp_rules == []
+    assert fake.swaps_requested == 0
+    # With the rule gone, the routing cookie no longer reaches staging.
+    status, _, body = fake.answer("production", "/healthz", {"x-ms-routing-name": "staging"})
+    assert (status, b"1.0.0" in body) == (200, True)
+    assert fake.production_history == [V1]
+    assert fake.production() == V1
+
+
+def test_canary_that_passes_promotes_with_the_swap(fake: FakeAzure, release) -> None:
+    _stage(fake, V2)
+    result = release("canary", "--image", I2, "--steps", "5,25,50", "--bake", "5m", "--interval", "5")
+    assert result.code == 0, result.stderr
+    assert fake.ramp_history == [[5.0], [25.0], [50.0], []]
+    assert fake.swaps_requested == 1
+    assert set(fake.metric_queries) == {"staging", "production"}
+    assert "canary: 50% passed" in result.text
+    assert fake.tags["platform-release-current"].startswith("2.0.0 ")
+    assert fake.production() == V2
+
+
+def test_canary_with_too_little_traffic_does_not_promote(fake: FakeAzure, release) -> None:
+    _stage(fake, V2)
+    fake.requests_per_minute = 10  # 5% of it: 0.5 requests a minute
+    result = release("canary", "--image", I2, "--steps", "5", "--bake", "10m", "--interval", "5")
+    assert result.code == 1
+    assert "only 5 requests (at least 50 needed to judge)" in result.stderr
+    assert fake.ramp_rules == [] and fake.swaps_requested == 0
+    assert fake.production() == V1
+
+
+def test_canary_refused_when_staging_has_its_own_sticky_values(fake: FakeAzure, release) -> None:
+    _stage(fake, V2)
+    fake.sticky = ["APPLICATIONINSIGHTS_CONNECTION_STRING", "DB_NAME"]
+    fake.settings["production"]["DB_NAME"] = "orders"
+    fake.settings["staging"]["DB_NAME"] = "orders-staging"
+    result = release("canary", "--image", I2, "--interval", "5")
+    assert result.code == 1
+    assert "slot-sticky settings that differ from production's (DB_NAME)" in result.stderr
+    assert fake.ramp_history == [] and fake.swaps_requested == 0
+    assert fake.production() == V1
+
+
+def test_bake_breach_after_the_swap_swaps_back(fake: FakeAzure, release) -> None:
+    _stage(fake, V2)
+    fake.behaviours = {V2: Behaviour(latency=0.9)}  # 7.5x slower under production traffic
+    result = release("swap", "--image", I2, "--bake", "10m", "--interval", "5", "--timeout", "60")
+    assert result.code == 1
+    assert "production breached its bake: p95 latency 0.900s above 0.220s" in result.stderr
+    assert "swapped back automatically; production serves" in result.stderr
+    assert fake.swaps_requested == 2
+    assert fake.production_history == [V1, V2, V1]
+    assert fake.tags["platform-release-current"].startswith("1.0.0 ")  # the record is the one before
+    assert fake.production() == V1
+
+
+def test_bake_within_limits_keeps_the_release(fake: FakeAzure, release) -> None:
+    _stage(fake, V2)
+    result = release("swap", "--image", I2, "--bake", "3m", "--interval", "5", "--timeout", "60")
     assert result.code == 0, result.stderr
     assert fake.swaps_requested == 1
-    assert fake.versions == {"production": V1, "staging": V2}
-    assert any(f"rollback: production serves {V1} again" in line for line in result.lines)
+    assert result.clock.sleeps.count(60.0) == 3
+    assert fake.production() == V2
 
 
-def test_missing_app_fails_with_the_reason_and_no_swap(fake: FakeAzure, servers) -> None:
-    _, base_url = servers
-    engine = ReleaseEngine(
-        _client(base_url),
-        ReleaseTarget(resource_group=RESOURCE_GROUP, app="no-such-app"),
-        policy=HealthPolicy(attempts=1),
-        echo=lambda _: None,
-        scheme="http",
-        polling_interval=0,
-    )
-    with pytest.raises(
-        ReleaseError, match="cannot read the version of slot 'production' of app 'no-such-app'"
-    ):
-        engine.swap()
-    assert fake.swaps_requested == 0
+# -- arguments, credentials, laziness --
 
 
-def test_http_health_check_reports_status_and_unreachable_hosts(fake: FakeAzure) -> None:
-    host = fake.health_hosts["staging"]
-    assert http_health_check(f"http://{host}/healthz", 5).ok
-    bad = http_health_check(f"http://{host}/other", 5)
-    assert (bad.ok, bad.status) == (False, 503)
-    unreachable = http_health_check("http://127.0.0.1:9/healthz", 2)
-    assert (unreachable.ok, unreachable.status) == (False, None)
-
-
-def test_release_arguments_are_validated(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
-        cli.build_parser().parse_args(
-            ["release", "verify", "--resource-group", "rg", "--app", "a", "--retries", "0"]
-        )
-    assert "must be at least 1" in capsys.readouterr().err
-    args = cli.build_parser().parse_args(
-        [
-            "release",
-            "swap",
-            "--subscription",
-            SUBSCRIPTION,
-            "--resource-group",
-            "rg",
-            "--app",
-            "a",
-            "--slot",
-            "production",
-        ]
-    )
-    assert release_cli.handle(args, release_cli.ReleaseDependencies(client_factory=_unused)) == 2
-    assert "cannot be production" in capsys.readouterr().err
-    assert isinstance(args, argparse.Namespace)
+def _stage(fake: FakeAzure, img: str) -> None:
+    """Staging already runs ``img`` on every instance (deployed earlier)."""
+    fake.config["staging"] = img
+    for worker in fake.instances["staging"]:
+        worker.serving, worker.pending, worker.lag = img, None, 0
 
 
 def _unused(subscription: str) -> WebSiteManagementClient:
     raise AssertionError("no client may be built for invalid arguments")
-
-
-def test_swap_waits_while_azure_reports_the_operation_running(fake: FakeAzure, release) -> None:
-    fake.versions["staging"] = V2
-    fake.swap_polls = 3  # the operation URL answers 202 three times before 200
-    result = release("swap", "--interval", "0")
-    assert result.code == 0, result.stderr
-    assert fake.swaps_requested == 1
-    assert fake.operations == {"op1": -1}
-    assert fake.versions == {"production": V2, "staging": V1}
-
-
-def test_swap_refused_while_another_swap_runs_leaves_production(fake: FakeAzure, release) -> None:
-    fake.versions["staging"] = V2
-    fake.operations["someone-elses-swap"] = 5  # a swap started elsewhere is still running
-    result = release("swap", "--interval", "0")
-    assert result.code == 1
-    assert fake.rejected_swaps == 1 and fake.swaps_requested == 0
-    assert "another operation is in progress" in result.stderr
-    assert f"production still serves {V1}" in result.stderr
-    assert fake.versions == {"production": V1, "staging": V2}
-    assert fake.health_probes["production"] == 0
-    assert len(result.stderr.strip().splitlines()) == 1
-
-
-def test_swap_timeout_says_azure_may_still_finish_it(fake: FakeAzure, release) -> None:
-    fake.versions["staging"] = V2
-    fake.swap_never_finishes = True
-    try:
-        result = release("swap", "--interval", "0", "--swap-timeout", "0.3")
-    finally:
-        fake.operations.clear()  # the poller thread left behind gets 404 and stops
-    assert result.code == 1
-    assert fake.swaps_requested == 1  # no swap back requested into a running swap
-    assert "did not finish within 0.3s and is still running on Azure" in result.stderr
-    assert f"when it completes, production serves {V2} without a health check" in result.stderr
-    assert "production still serves" not in result.stderr
-    assert fake.health_probes["production"] == 0
-
-
-def test_rollback_never_swaps_an_unhealthy_slot_into_production(fake: FakeAzure, release) -> None:
-    # After `deploy` of a new image the slot no longer holds the previous version; this one is broken.
-    fake.reset(production=V2, staging="DOCKER|myregistry.azurecr.io/web:3.0.0")
-    fake.unhealthy = {("staging", "DOCKER|myregistry.azurecr.io/web:3.0.0")}
-    result = release("rollback", "--retries", "2", "--interval", "1")
-    assert result.code == 1
-    assert fake.swaps_requested == 0
-    assert fake.versions["production"] == V2
-    assert f"No swap requested; production still serves {V2}" in result.stderr
-
-
-class NoTokenCredential:
-    """Fails the way DefaultAzureCredential does when no credential in its chain works."""
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        from azure.core.exceptions import ClientAuthenticationError
-
-        raise ClientAuthenticationError(
-            message="DefaultAzureCredential failed to retrieve a token from the included credentials.\n"
-            "Attempted credentials:\n\tEnvironmentCredential: EnvironmentCredential authentication "
-            "unavailable.\n\tAzureCliCredential: Azure CLI not found on path\nTo mitigate this issue, please "
-            "refer to the troubleshooting guidelines here at https://aka.ms/azsdk/python/identity/troubleshoot."
-        )
-
-
-def test_missing_credentials_are_one_line(
-    fake: FakeAzure, servers, capsys: pytest.CaptureFixture[str]
-) -> None:
-    _, base_url = servers
-
-    def factory(subscription: str) -> WebSiteManagementClient:
-        return WebSiteManagementClient(
-            NoTokenCredential(),  # type: ignore[arg-type]
-            subscription,
-            base_url=base_url,
-            headers_policy=PlainHttpAllowed(),
-            retry_total=0,
-        )
-
-    args = cli.build_parser().parse_args(
-        [
-            "release",
-            "verify",
-            "--subscription",
-            SUBSCRIPTION,
-            "--resource-group",
-            RESOURCE_GROUP,
-            "--app",
-            APP,
-        ]
-    )
-    code = release_cli.handle(
-        args, release_cli.ReleaseDependencies(client_factory=factory, echo=lambda _: None)
-    )
-    err = capsys.readouterr().err
-    assert code == 1
-    assert err.count("\n") == 1
-    assert "no Azure token (DefaultAzureCredential failed to retrieve a token" in err
-    assert "Last tried: AzureCliCredential: Azure CLI not found on path" in err
-
-
-def test_default_client_silences_the_credential_chain_warning() -> None:
-    logger = logging.getLogger("azure.identity")
-    level = logger.level
-    try:
-        release_cli.default_client(SUBSCRIPTION)
-        assert logger.getEffectiveLevel() == logging.ERROR
-    finally:
-        logger.setLevel(level)
 
 
 def _release_args(*extra: str) -> list[str]:
@@ -619,11 +534,16 @@ def _release_args(*extra: str) -> list[str]:
     [
         (["verify", "--timeout", "nan"], "argument --timeout: must be a number of seconds, got 'nan'"),
         (["verify", "--interval", "inf"], "argument --interval: must be a number of seconds, got 'inf'"),
-        (["swap", "--swap-timeout", "inf"], "argument --swap-timeout: must be a number of seconds"),
-        (["verify", "--retries", "x"], "argument --retries: must be a whole number, got 'x'"),
+        (["verify", "--consecutive", "0"], "argument --consecutive: must be between 1 and 20, got 0"),
+        (["canary", "--steps", "25,5"], "argument --steps: must be increasing percentages"),
+        (["canary", "--steps", "5,100"], "argument --steps: must be increasing percentages"),
+        (["canary", "--bake", "7h"], "argument --bake: must be at most 6h"),
+        (["swap", "--bake", "soon"], "argument --bake: must be a duration like 90s, 10m or 1h"),
+        (["verify", "--version-from", "xml:v"], "version contract must be json:<field>"),
+        (["verify", "--version", "1 2"], "argument --version: must be a version"),
     ],
 )
-def test_release_numbers_must_be_finite(
+def test_release_numbers_are_bounded(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exit_info:
@@ -658,19 +578,89 @@ def test_release_validates_the_subscription_from_the_environment(
     args = cli.build_parser().parse_args(["release", "verify", "--resource-group", "rg", "--app", "a"])
     assert release_cli.handle(args, release_cli.ReleaseDependencies(client_factory=_unused)) == 2
     assert "AZURE_SUBSCRIPTION_ID must be a subscription GUID, got 'not-a-guid'" in capsys.readouterr().err
-    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", SUBSCRIPTION.upper())
-    seen: list[str] = []
+
+
+class NoTokenCredential:
+    """Fails the way DefaultAzureCredential does when no credential in its chain works."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        from azure.core.exceptions import ClientAuthenticationError
+
+        raise ClientAuthenticationError(
+            message="DefaultAzureCredential failed to retrieve a token from the included credentials.\n"
+            "Attempted credentials:\n\tEnvironmentCredential: EnvironmentCredential authentication "
+            "unavailable.\n\tAzureCliCredential: Azure CLI not found on path\nTo mitigate this issue, please "
+            "refer to the troubleshooting guidelines here at "
+            "https://aka.ms/azsdk/python/identity/troubleshoot."
+        )
+
+
+def test_missing_credentials_are_one_line(servers: FakeAzure, capsys: pytest.CaptureFixture[str]) -> None:
+    from platform_infra.release.progress import Reporter
 
     def factory(subscription: str) -> WebSiteManagementClient:
-        seen.append(subscription)
-        raise RuntimeError("stop here")
+        return WebSiteManagementClient(
+            NoTokenCredential(),  # type: ignore[arg-type]
+            subscription,
+            base_url=servers.arm_url,
+            headers_policy=PlainHttpAllowed(),
+            retry_total=0,
+        )
 
-    with pytest.raises(RuntimeError, match="stop here"):
-        release_cli.handle(args, release_cli.ReleaseDependencies(client_factory=factory))
-    assert seen == [SUBSCRIPTION]
+    args = cli.build_parser().parse_args(_release_args("verify"))
+    code = release_cli.handle(
+        args, release_cli.ReleaseDependencies(client_factory=factory, reporter=Reporter(lambda _: None))
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "no Azure token (DefaultAzureCredential failed to retrieve a token" in err
+    assert "Last tried: AzureCliCredential: Azure CLI not found on path" in err
 
 
-def test_verify_target_production_is_case_insensitive(fake: FakeAzure, release) -> None:
-    result = release("verify", "--target", "Production", "--interval", "0")
-    assert result.code == 0, result.stderr
-    assert fake.health_probes == {"production": 1, "staging": 0}
+def test_default_client_silences_the_credential_chain_warning() -> None:
+    logger = logging.getLogger("azure.identity")
+    level = logger.level
+    try:
+        release_cli.default_client(SUBSCRIPTION)
+        assert logger.getEffectiveLevel() == logging.ERROR
+    finally:
+        logger.setLevel(level)
+
+
+def test_release_cli_constants_match_the_component() -> None:
+    from platform_infra import app_service
+
+    assert release_cli.STAGING_SLOT == app_service.STAGING_SLOT
+    assert release_cli.PRODUCTION_SLOT == app_service.PRODUCTION_SLOT
+    assert release_cli.DEFAULT_HEALTH_PATH == app_service.DEFAULT_HEALTH_CHECK_PATH
+
+
+def test_release_cli_module_loads_no_azure_sdk() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, platform_infra.release.cli as c, platform_infra.cli.main as m; m.build_parser(); "
+        "print(sorted(n for n in sys.modules if n.startswith('azure')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_progress_redraws_one_line_on_a_terminal() -> None:
+    import io
+
+    from platform_infra.release.progress import Reporter
+
+    lines: list[str] = []
+    screen = io.StringIO()
+    reporter = Reporter(lines.append, screen)
+    reporter.status("round 1: HTTP 503 (5s elapsed, 55s left)")
+    reporter.status("round 2: HTTP 200 (10s elapsed, 50s left)")
+    reporter.say("confirmed")
+    assert screen.getvalue() == (
+        "\r\x1b[2Kround 1: HTTP 503 (5s elapsed, 55s left)\r\x1b[2Kround 2: HTTP 200 (10s elapsed, 50s "
+        "left)\n"
+    )
+    assert lines == ["confirmed"]

@@ -131,6 +131,8 @@ def test_deploy_promotes_dev_staging_then_approved_prod_plan() -> None:
         "stack": "prod",
         "environment": "production",
         "plan-artifact": "prod-plan",
+        "release-canary-steps": "${{ vars.PROD_CANARY_STEPS || '5,25,50' }}",
+        "release-bake": "${{ vars.PROD_RELEASE_BAKE || '10m' }}",
     }
     plan_text = "\n".join(str(s.get("run", "")) for s in jobs["prod-plan"]["steps"])
     assert "--save-plan prod-plan.json" in plan_text
@@ -149,6 +151,7 @@ def test_deploy_promotes_dev_staging_then_approved_prod_plan() -> None:
         "infra release verify",
         "infra release deploy",
         "infra release swap",
+        "infra release canary",
         "--target production",
     ):
         assert command in text, command
@@ -158,7 +161,15 @@ def test_deploy_promotes_dev_staging_then_approved_prod_plan() -> None:
 def test_azure_pipeline_has_approval_gate_and_saved_plan() -> None:
     pipeline = yaml.safe_load(AZURE_FILES[0].read_text())
     stages = {stage["stage"]: stage for stage in pipeline["stages"]}
-    assert list(stages) == ["Validate", "Preview", "DeployDev", "DeployStaging", "PlanProd", "DeployProd"]
+    assert list(stages) == [
+        "Validate",
+        "Preview",
+        "DeployDev",
+        "DeployStaging",
+        "PlanProd",
+        "DeployProd",
+        "Rollback",
+    ]
     assert stages["DeployStaging"]["dependsOn"] == "DeployDev"
     assert stages["DeployProd"]["dependsOn"] == "PlanProd"
     [prod] = stages["DeployProd"]["jobs"]
@@ -197,7 +208,8 @@ def test_deployments_refresh_first_so_a_release_is_not_undone(path: Path) -> Non
     deploying = [c for c in commands if "--save-plan" in c or ("pulumi up" in c and "--plan" not in c)]
     assert deploying, f"no deploying pulumi command found in {path.name}"
     for command in deploying:
-        assert "--refresh" in command, command
+        if "--save-plan" not in command:  # the plan's refresh is a persisted `pulumi refresh` (test below)
+            assert "--refresh" in command, command
 
 
 @pytest.mark.parametrize(
@@ -237,3 +249,71 @@ def test_pull_requests_never_use_the_deploying_pipeline_identity() -> None:
     assert "AWS_PIPELINE_ROLE_ARN" not in text
     assert "vars.AZURE_CLIENT_ID" not in text
     assert "vars.AWS_PREVIEW_ROLE_ARN" in text
+
+
+PLANNED = [
+    (WORKFLOWS / "deploy.yml", WORKFLOWS / "stack-deploy.yml"),
+    (ROOT / ".azure-pipelines" / "pulumi-steps.yml", ROOT / ".azure-pipelines" / "pulumi-steps.yml"),
+]
+
+
+def _commands(path: Path) -> list[str]:
+    """Every `pulumi refresh|up|preview` command of a pipeline file, continuation lines joined, in order."""
+    text = path.read_text()
+    blocks = re.findall(r"^\s*pulumi (?:refresh|up|preview)(?:[^\n]*\\\n)*[^\n]*", text, flags=re.M)
+    return [" ".join(line.strip().rstrip("\\").strip() for line in block.splitlines()) for block in blocks]
+
+
+@pytest.mark.parametrize(("plan_file", "apply_file"), PLANNED)
+def test_the_prod_plan_and_its_apply_start_from_the_same_persisted_refresh(
+    plan_file: Path, apply_file: Path
+) -> None:
+    """Issue 11, failure 8. `pulumi preview` changes no state ("No changes to the stack will actually take
+    place", `pulumi preview` docs), so `preview --refresh --save-plan` built the plan on a refresh the
+    apply never saw: state still held the image from before the last release. Update plans make `up --plan`
+    fail on any discrepancy with the plan (Pulumi docs, "Update plans"). So: a persisted `pulumi refresh`
+    right before the `--save-plan` preview (which then has no in-memory refresh of its own), and the same
+    refresh right before `up --plan`."""
+    planning = _commands(plan_file)
+    [save] = [i for i, c in enumerate(planning) if "--save-plan" in c]
+    assert "--refresh" not in planning[save]
+    assert planning[save - 1].startswith("pulumi refresh --stack") and "--yes" in planning[save - 1]
+    applying = _commands(apply_file)
+    [apply] = [i for i, c in enumerate(applying) if "pulumi up" in c and "--plan " in c]
+    assert applying[apply - 1].startswith("pulumi refresh --stack") and "--yes" in applying[apply - 1]
+
+
+def test_prod_releases_canary_then_bake_and_the_rest_swap() -> None:
+    stack = load(WORKFLOWS / "stack-deploy.yml")
+    inputs = stack["on"]["workflow_call"]["inputs"]
+    assert inputs["release-canary-steps"]["default"] == "" and inputs["release-bake"]["default"] == "0"
+    text = steps_text(stack)
+    assert '--steps "$CANARY_STEPS" --bake "$BAKE" --bake-after-swap "$BAKE"' in text
+    assert '--image "$image" --bake "$BAKE"' in text
+    # deploy confirms the version on every instance, with the app's own health path.
+    assert '.venv/bin/infra release deploy "${common[@]}" "${health[@]}" --image "$image"' in text
+    azure = yaml.safe_load(AZURE_FILES[0].read_text())
+    prod = {stage["stage"]: stage for stage in azure["stages"]}["DeployProd"]["jobs"][0]
+    [template] = [s for s in prod["strategy"]["runOnce"]["deploy"]["steps"] if "template" in s]
+    assert template["parameters"]["canarySteps"] == "5,25,50" and template["parameters"]["bake"] == "10m"
+
+
+def test_manual_guarded_rollback_in_both_pipelines() -> None:
+    rollback = load(WORKFLOWS / "rollback.yml")
+    assert set(rollback["on"]) == {"workflow_dispatch"}
+    assert rollback["on"]["workflow_dispatch"]["inputs"]["stack"]["options"] == ["dev", "staging", "prod"]
+    [job] = rollback["jobs"].values()
+    assert job["environment"] == "${{ inputs.stack == 'prod' && 'production' || inputs.stack }}"
+    assert job["concurrency"]["group"] == "pulumi-stack-${{ inputs.stack }}"
+    run = "\n".join(str(step.get("run", "")) for step in job["steps"])
+    assert "infra release rollback" in run
+    assert "${{" not in run  # inputs reach the script through env, never spliced into it
+    azure = yaml.safe_load(AZURE_FILES[0].read_text())
+    stages = {stage["stage"]: stage for stage in azure["stages"]}
+    assert stages["Rollback"]["dependsOn"] == []
+    assert "eq(variables['Build.Reason'], 'Manual')" in stages["Rollback"]["condition"]
+    assert "eq('${{ parameters.rollbackApp }}', 'none')" in stages["DeployDev"]["condition"]
+    [job] = stages["Rollback"]["jobs"]
+    assert job["environment"] == "${{ replace(parameters.rollbackStack, 'prod', 'production') }}"
+    steps = AZURE_FILES[1].read_text()
+    assert "rollback)" in steps and "infra release rollback" in steps

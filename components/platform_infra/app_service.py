@@ -27,6 +27,7 @@ import pulumi
 from pulumi_azure_native import applicationinsights, resources, web
 
 from platform_infra.environment import Environment, Tier
+from platform_infra.release.probe import HEALTHY_STATUS
 from platform_infra.validation import ValidationError
 
 STAGING_SLOT = "staging"
@@ -55,7 +56,7 @@ RELEASE_IGNORE_CHANGES = [
 
 SWAP_WARMUP_PATH_SETTING = "WEBSITE_SWAP_WARMUP_PING_PATH"
 SWAP_WARMUP_STATUSES_SETTING = "WEBSITE_SWAP_WARMUP_PING_STATUSES"
-SWAP_WARMUP_STATUSES = "200"
+SWAP_WARMUP_STATUSES = str(HEALTHY_STATUS)
 """The only warm-up answer that lets a swap proceed: a redirect (Easy Auth login) or 5xx aborts it.
 
 App Service docs, "Set up staging environments" > "Specify custom warm-up": during a swap Azure pings

@@ -1,9 +1,12 @@
-"""``infra release deploy|verify|swap|rollback``: blue/green releases of App Service apps.
+"""``infra release deploy|verify|swap|canary|rollback``: blue/green releases of App Service apps.
 
 Thin command-line layer over :class:`platform_infra.release.flow.ReleaseEngine`. Credentials come from
 ``DefaultAzureCredential`` (in a pipeline: workload identity federation or a managed identity). Exit codes:
 0 done or nothing to do, 1 the release step failed (production is left on its last good version),
 2 bad arguments.
+
+This module imports no Azure SDK: the SDK (and the engine) load only when a release command runs, so the
+other ``infra`` commands start without it.
 """
 
 from __future__ import annotations
@@ -12,34 +15,59 @@ import argparse
 import logging
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from azure.mgmt.web import WebSiteManagementClient
-from platform_infra.app_service import DEFAULT_HEALTH_CHECK_PATH, PRODUCTION_SLOT, STAGING_SLOT
-from platform_infra.release.flow import (
-    HealthChecker,
-    HealthPolicy,
-    ReleaseEngine,
-    ReleaseError,
-    ReleaseTarget,
-    http_health_check,
-)
+from platform_infra.release.probe import DEFAULT_CONTRACT, VERSION_PATTERN, Probe, VersionContract, http_probe
+from platform_infra.release.progress import Reporter
 from platform_infra.validation import GUID_PATTERN
+
+if TYPE_CHECKING:
+    from azure.mgmt.web import WebSiteManagementClient
+
+STAGING_SLOT = "staging"
+PRODUCTION_SLOT = "production"
+DEFAULT_HEALTH_PATH = "/healthz"
+# The same values as platform_infra.app_service's constants, which import Pulumi; a test keeps them equal.
+
+MAX_TIMEOUT = 7200.0
+MAX_SWAP_TIMEOUT = 3600.0
+MAX_INTERVAL = 300.0
+MAX_BAKE = 6 * 3600.0
 
 
 def default_client(subscription_id: str) -> WebSiteManagementClient:
     """A management client authenticated with ``DefaultAzureCredential``."""
     from azure.identity import DefaultAzureCredential
+    from azure.mgmt.web import WebSiteManagementClient
 
     _quiet_azure_identity()
     return WebSiteManagementClient(DefaultAzureCredential(), subscription_id)
 
 
-def _stdout(message: str) -> None:
-    print(message, flush=True)
+def default_metrics(subscription_id: str) -> Callable[[str, float, float], Any]:
+    """Azure Monitor metrics through ``MonitorManagementClient`` and ``DefaultAzureCredential``."""
+    from azure.identity import DefaultAzureCredential
+    from azure.mgmt.monitor import MonitorManagementClient
+    from platform_infra.release.gates import monitor_reader
+
+    _quiet_azure_identity()
+    return monitor_reader(MonitorManagementClient(DefaultAzureCredential(), subscription_id))
+
+
+def default_owner() -> str:
+    """The release lock's owner: the pipeline run when there is one."""
+    for variable, label in (
+        ("GITHUB_RUN_ID", "github-run"),
+        ("BUILD_BUILDID", "azure-devops-build"),
+    ):
+        if os.environ.get(variable):
+            return f"{label}-{os.environ[variable]}"
+    return f"{os.environ.get('USER', 'someone')}@{os.uname().nodename}-{os.getpid()}"
 
 
 @dataclass
@@ -47,55 +75,114 @@ class ReleaseDependencies:
     """What the commands talk to; tests replace these with fakes.
 
     :param client_factory: subscription id -> App Service management client.
-    :param health_check: probes a health URL.
+    :param metrics_factory: subscription id -> metrics reader (canary and bake only).
+    :param probe: one HTTP GET of one instance.
     :param clock: monotonic seconds.
+    :param wall: epoch seconds.
     :param sleep: waits between probes.
-    :param echo: prints progress.
-    :param scheme: URL scheme of health probes.
+    :param reporter: progress output (a status line on a terminal, plain lines in CI).
+    :param scheme: URL scheme of probes.
     :param polling_interval: seconds between polls of a swap operation when Azure sends no Retry-After.
+    :param owner: the release lock's owner.
     """
 
     client_factory: Callable[[str], WebSiteManagementClient] = default_client
-    health_check: HealthChecker = field(default=http_health_check)
+    metrics_factory: Callable[[str], Callable[[str, float, float], Any]] = default_metrics
+    probe: Probe = http_probe
     clock: Callable[[], float] = time.monotonic
+    wall: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
-    echo: Callable[[str], None] = _stdout
+    reporter: Reporter | None = None
     scheme: str = "https"
     polling_interval: float = 30.0
+    owner: str | None = None
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _positive_int(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
 
 
-def _seconds(text: str) -> float:
+def _seconds(low: float, high: float, *, zero: bool = False) -> Callable[[str], float]:
+    """Seconds, bounded: ``low`` <= value <= ``high`` (or exactly 0 when ``zero``)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}")
+        if zero and value == 0:
+            return 0.0
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g} seconds, got {value:g}")
+        return value
+
+    return parse
+
+
+DURATION = re.compile(r"^(?P<number>\d+(?:\.\d+)?)(?P<unit>[smh]?)$")
+
+
+def _duration(high: float) -> Callable[[str], float]:
+    """``90s``, ``10m``, ``1h`` or plain seconds; 0 turns the wait off."""
+
+    def parse(text: str) -> float:
+        match = DURATION.fullmatch(text.strip())
+        if not match:
+            raise argparse.ArgumentTypeError(f"must be a duration like 90s, 10m or 1h, got {text!r}")
+        value = float(match["number"]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match["unit"]]
+        if value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high / 3600:g}h, got {text!r}")
+        return value
+
+    return parse
+
+
+def _share(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}")
+    if not (math.isfinite(value) and 0 <= value <= 1):
+        raise argparse.ArgumentTypeError(f"must be a share between 0 and 1 (0.01 = 1%), got {text!r}")
     return value
 
 
-def _positive_float(text: str) -> float:
-    value = _seconds(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {value:g}")
-    return value
+def _steps(text: str) -> list[float]:
+    try:
+        steps = [float(part) for part in text.split(",")]
+    except ValueError:
+        steps = []
+    if not steps or any(not (math.isfinite(s) and 0 < s < 100) for s in steps) or steps != sorted(set(steps)):
+        raise argparse.ArgumentTypeError(
+            f"must be increasing percentages between 0 and 100 like 5,25,50, got {text!r}"
+        )
+    return steps
 
 
-def _non_negative_float(text: str) -> float:
-    value = _seconds(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value:g}")
-    return value
+def _version(text: str) -> str:
+    if not VERSION_PATTERN.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"must be a version (letters, digits and ._+-, no spaces), got {text!r}"
+        )
+    return text
+
+
+def _contract(text: str) -> VersionContract:
+    try:
+        return VersionContract.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _subscription(text: str) -> str:
@@ -109,7 +196,7 @@ def _quiet_azure_identity() -> None:
     logging.getLogger("azure.identity").setLevel(logging.ERROR)
 
 
-def _common(parser: argparse.ArgumentParser, *, health: bool) -> None:
+def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--subscription",
         type=_subscription,
@@ -119,32 +206,75 @@ def _common(parser: argparse.ArgumentParser, *, health: bool) -> None:
     parser.add_argument("--resource-group", required=True, help="the app's resource group (stack output)")
     parser.add_argument("--app", required=True, help="the site name (stack output apps.<name>.appName)")
     parser.add_argument("--slot", default=STAGING_SLOT, help=f"the release slot (default: {STAGING_SLOT})")
-    if health:
-        parser.add_argument(
-            "--health-path",
-            default=DEFAULT_HEALTH_CHECK_PATH,
-            help=f"health check path (default: {DEFAULT_HEALTH_CHECK_PATH})",
-        )
-        parser.add_argument(
-            "--retries", type=_positive_int, default=10, help="most probes per check (default: 10)"
-        )
-        parser.add_argument(
-            "--interval", type=_non_negative_float, default=10.0, help="seconds between probes (default: 10)"
-        )
-        parser.add_argument(
-            "--timeout", type=_positive_float, default=300.0, help="seconds one check may take (default: 300)"
-        )
-        parser.add_argument(
-            "--request-timeout",
-            type=_positive_float,
-            default=10.0,
-            help="seconds one probe may take (default: 10)",
-        )
-
-
-def _swap_timeout(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--swap-timeout", type=_positive_float, default=900.0, help="seconds a swap may take (default: 900)"
+        "--health-path",
+        default=DEFAULT_HEALTH_PATH,
+        help=f"health check path (default: {DEFAULT_HEALTH_PATH})",
+    )
+    parser.add_argument(
+        "--version-from",
+        type=_contract,
+        default=VersionContract.parse(DEFAULT_CONTRACT),
+        help="how the app reports its version: json:<field of the health JSON>, header:<name> or "
+        f"path:/<path answering the version as text> (default: {DEFAULT_CONTRACT})",
+    )
+    parser.add_argument(
+        "--consecutive",
+        type=_positive_int(1, 20),
+        default=3,
+        help="answers in a row every instance must give (default: 3)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=_seconds(1, MAX_INTERVAL),
+        default=10.0,
+        help=f"seconds between probe rounds, 1-{MAX_INTERVAL:g} (default: 10)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds(1, MAX_TIMEOUT),
+        default=600.0,
+        help=f"seconds one confirmation may take, 1-{MAX_TIMEOUT:g} (default: 600)",
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=_seconds(1, 120),
+        default=10.0,
+        help="seconds one probe may take, 1-120 (default: 10)",
+    )
+
+
+def _swapping(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--swap-timeout",
+        type=_seconds(1, MAX_SWAP_TIMEOUT),
+        default=900.0,
+        help=f"seconds a swap may take, 1-{MAX_SWAP_TIMEOUT:g} (default: 900); a swap still running then is "
+        "awaited (site polled until idle) for this plus --timeout",
+    )
+
+
+def _gates(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--min-requests",
+        type=_positive_int(0, 1_000_000),
+        default=50,
+        help="fewest candidate requests per window for a verdict (default: 50)",
+    )
+    parser.add_argument(
+        "--max-5xx-rate", type=_share, default=0.05, help="absolute 5xx share ceiling (default: 0.05)"
+    )
+    parser.add_argument(
+        "--max-5xx-increase",
+        type=_share,
+        default=0.01,
+        help="most the 5xx share may exceed the baseline's (default: 0.01)",
+    )
+    parser.add_argument(
+        "--max-latency-ratio",
+        type=float,
+        default=1.5,
+        help="most the p95 response time may be as a multiple of the baseline's (default: 1.5)",
     )
 
 
@@ -152,37 +282,80 @@ def add_release_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``infra release`` and its subcommands."""
     parser = subparsers.add_parser(
         "release",
-        help="blue/green releases of App Service apps: deploy, verify, swap, rollback",
-        description="Deploy a version to the staging slot, verify it, swap it into production, roll back.",
+        help="blue/green releases of App Service apps: deploy, verify, swap, canary, rollback",
+        description="Deploy a version to the staging slot, confirm it, swap or canary it into production, "
+        "roll back.",
     )
     steps = parser.add_subparsers(dest="step", required=True)
 
-    deploy = steps.add_parser("deploy", help="put a container image on the staging slot")
-    _common(deploy, health=False)
+    deploy = steps.add_parser("deploy", help="put a container image on the staging slot and confirm it")
+    _common(deploy)
     deploy.add_argument(
         "--image", required=True, help="container image, e.g. myregistry.azurecr.io/web:1.4.2"
     )
+    deploy.add_argument(
+        "--version", type=_version, help="the version the app reports (default: the image tag)"
+    )
 
-    verify = steps.add_parser("verify", help="probe a slot's health URL with bounded retries")
-    _common(verify, health=True)
+    verify = steps.add_parser("verify", help="confirm every instance of a slot is healthy (and its version)")
+    _common(verify)
     verify.add_argument(
         "--target",
         default=None,
         help=f"slot to verify: the release slot (default) or {PRODUCTION_SLOT}",
     )
+    verify.add_argument("--version", type=_version, help="the version every instance must report")
 
     swap = steps.add_parser(
-        "swap", help="verify staging, swap it into production, verify, swap back on failure"
+        "swap", help="confirm staging, swap it into production, confirm, bake; swap back on failure"
     )
-    _common(swap, health=True)
-    swap.add_argument("--image", help="the version being released: no-op when production already runs it")
-    _swap_timeout(swap)
+    _common(swap)
+    swap.add_argument("--image", help="the image being released: no-op when production confirms it")
+    swap.add_argument("--version", type=_version, help="the version the app reports (default: the image tag)")
+    swap.add_argument(
+        "--bake",
+        type=_duration(MAX_BAKE),
+        default=0.0,
+        help="watch production's metrics this long after the swap and swap back on a breach (e.g. 10m)",
+    )
+    _swapping(swap)
+    _gates(swap)
 
-    rollback = steps.add_parser("rollback", help="swap the previous version back into production")
-    _common(rollback, health=True)
-    _swap_timeout(rollback)
+    canary = steps.add_parser(
+        "canary", help="route growing shares of traffic to staging, judge metrics, then swap"
+    )
+    _common(canary)
+    canary.add_argument("--image", help="the image being released (must be on the release slot)")
+    canary.add_argument(
+        "--version", type=_version, help="the version the app reports (default: the image tag)"
+    )
+    canary.add_argument(
+        "--steps", type=_steps, default=[5.0, 25.0, 50.0], help="percentages of traffic (default: 5,25,50)"
+    )
+    canary.add_argument(
+        "--bake", type=_duration(MAX_BAKE), default=600.0, help="how long each step runs (default: 10m)"
+    )
+    canary.add_argument(
+        "--bake-after-swap",
+        type=_duration(MAX_BAKE),
+        default=0.0,
+        help="watch production's metrics this long after the final swap (default: 0, off)",
+    )
+    _swapping(canary)
+    _gates(canary)
+
+    rollback = steps.add_parser(
+        "rollback", help="swap the recorded previous release back (only if staging holds exactly it)"
+    )
+    _common(rollback)
+    _swapping(rollback)
 
     parser.set_defaults(handler=handle)
+
+
+def _error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
 
 
 def handle(args: argparse.Namespace, deps: ReleaseDependencies | None = None) -> int:
@@ -192,71 +365,93 @@ def handle(args: argparse.Namespace, deps: ReleaseDependencies | None = None) ->
     if not subscription:
         from_environment = os.environ.get("AZURE_SUBSCRIPTION_ID", "").strip()
         if not from_environment:
-            print("error: --subscription is required (or set AZURE_SUBSCRIPTION_ID)", file=sys.stderr)
-            return 2
+            return _error("--subscription is required (or set AZURE_SUBSCRIPTION_ID)")
         if not GUID_PATTERN.fullmatch(from_environment):
-            print(
-                f"error: AZURE_SUBSCRIPTION_ID must be a subscription GUID, got {from_environment!r}",
-                file=sys.stderr,
-            )
-            return 2
+            return _error(f"AZURE_SUBSCRIPTION_ID must be a subscription GUID, got {from_environment!r}")
         subscription = from_environment.lower()
     target_slot = getattr(args, "target", None)
     if target_slot is not None:
         if target_slot.lower() == PRODUCTION_SLOT:
             target_slot = PRODUCTION_SLOT
         elif target_slot != args.slot:
-            print(
-                f"error: --target must be the release slot ({args.slot}) or {PRODUCTION_SLOT}, "
-                f"got {target_slot!r}",
-                file=sys.stderr,
+            return _error(
+                f"--target must be the release slot ({args.slot}) or {PRODUCTION_SLOT}, got {target_slot!r}"
             )
-            return 2
+
+    # The SDK and the engine load here, for release commands only.
+    from platform_infra.release.flow import (
+        Readiness,
+        ReleaseEngine,
+        ReleaseError,
+        ReleaseTarget,
+        validate_image,
+    )
+    from platform_infra.release.gates import GateThresholds
+
     try:
+        if getattr(args, "image", None) is not None:
+            validate_image(args.image)
         target = ReleaseTarget(
             resource_group=args.resource_group,
             app=args.app,
             slot=args.slot,
-            health_path=getattr(args, "health_path", DEFAULT_HEALTH_CHECK_PATH),
+            health_path=args.health_path,
+            contract=args.version_from,
         )
-        policy = (
-            HealthPolicy(
-                attempts=args.retries,
-                interval=args.interval,
-                timeout=args.timeout,
-                request_timeout=args.request_timeout,
+        readiness = Readiness(
+            consecutive=args.consecutive,
+            interval=args.interval,
+            timeout=args.timeout,
+            request_timeout=min(args.request_timeout, args.timeout),
+        )
+        gates = (
+            GateThresholds(
+                min_requests=args.min_requests,
+                max_5xx_rate=args.max_5xx_rate,
+                max_5xx_increase=args.max_5xx_increase,
+                max_latency_ratio=args.max_latency_ratio,
             )
-            if hasattr(args, "retries")
+            if hasattr(args, "min_requests")
             else None
         )
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return _error(str(error))
+    needs_metrics = args.step == "canary" or getattr(args, "bake", 0) > 0
+    reporter = deps.reporter or Reporter.for_console()
     engine = ReleaseEngine(
         deps.client_factory(subscription),
         target,
-        health_check=deps.health_check,
-        policy=policy,
+        probe=deps.probe,
+        readiness=readiness,
+        metrics=deps.metrics_factory(subscription) if needs_metrics else None,
+        gates=gates,
         clock=deps.clock,
+        wall=deps.wall,
         sleep=deps.sleep,
-        echo=deps.echo,
+        reporter=reporter,
         scheme=deps.scheme,
         swap_timeout=getattr(args, "swap_timeout", 900.0),
         polling_interval=deps.polling_interval,
+        owner=deps.owner or default_owner(),
     )
     started = deps.clock()
     try:
         if args.step == "deploy":
-            engine.deploy(args.image)
+            engine.deploy(args.image, args.version)
         elif args.step == "verify":
-            engine.verify(target_slot or args.slot)
+            engine.verify(target_slot or args.slot, args.version)
         elif args.step == "swap":
-            engine.swap(args.image)
+            engine.swap(args.image, args.version, bake=args.bake)
+        elif args.step == "canary":
+            engine.canary(
+                args.steps, args.bake, image=args.image, version=args.version, bake=args.bake_after_swap
+            )
         else:
             engine.rollback()
     except ReleaseError as error:
-        deps.echo(f"[release {args.app}] FAILED after {deps.clock() - started:.1f}s")
+        reporter.done()
+        reporter.say(f"[release {args.app}] FAILED after {deps.clock() - started:.0f}s")
         print(f"error: {error}", file=sys.stderr)
         return 1
-    deps.echo(f"[release {args.app}] {args.step}: done in {deps.clock() - started:.1f}s")
+    reporter.say(f"[release {args.app}] {args.step}: done in {deps.clock() - started:.0f}s")
     return 0
