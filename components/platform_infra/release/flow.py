@@ -189,7 +189,7 @@ class Release:
     image: str
 
     def tag_value(self) -> str:
-        value = f"{self.version} {image_of(self.image)}"
+        value = f"{self.version or '?'} {image_of(self.image)}"
         if len(value) > TAG_VALUE_LIMIT:
             raise ReleaseError(
                 f"the release record '{value[:60]}...' exceeds Azure's {TAG_VALUE_LIMIT}-character tag limit"
@@ -201,10 +201,10 @@ class Release:
         if not value or value == NO_PREVIOUS or " " not in value:
             return None
         version, image = value.split(" ", 1)
-        return cls(version, container_version(image))
+        return cls("" if version == "?" else version, container_version(image))
 
     def __str__(self) -> str:
-        return f"{image_of(self.image)} (version {self.version})"
+        return f"{image_of(self.image)} (version {self.version or 'not known'})"
 
 
 @dataclass(frozen=True)
@@ -778,7 +778,7 @@ class ReleaseEngine:
         record = self.record()
         if record.current and record.current.image == live:
             return record.current
-        return Release(version_from_image(live) or "unknown", live)
+        return Release(version_from_image(live) or "", live)
 
     def _promote(self, step: str, candidate: Release, bake: float) -> None:
         """Confirm staging, swap through Azure's gate, confirm production, record, bake."""
@@ -838,7 +838,7 @@ class ReleaseEngine:
             production = self.config_of(PRODUCTION_SLOT)
             if production == live.image:
                 try:
-                    self.confirm(PRODUCTION_SLOT, live.version, f"{step}: swap back")
+                    self.confirm(PRODUCTION_SLOT, live.version or None, f"{step}: swap back")
                 except ReleaseError as error:
                     return f"production serves {live} again but is not confirmed ({error})"
                 return f"swapped back automatically; production serves {live} again (confirmed)"
@@ -881,7 +881,7 @@ class ReleaseEngine:
             self._check_gate("rollback", strict=False)
             self._say(f"rollback: production serves {live}; restoring {previous} from slot '{slot}'")
             try:
-                self.confirm(slot, previous.version, f"rollback: {slot}")
+                self.confirm(slot, previous.version or None, f"rollback: {slot}")
             except ReleaseError as error:
                 raise ReleaseError(f"{error}. No swap requested; production still serves {live}") from error
             try:
@@ -891,7 +891,7 @@ class ReleaseEngine:
             if self.config_of(PRODUCTION_SLOT) != previous.image:
                 raise ReleaseError(f"rollback: Azure did not swap: {self._production_now(live)}")
             try:
-                self.confirm(PRODUCTION_SLOT, previous.version, "rollback: production")
+                self.confirm(PRODUCTION_SLOT, previous.version or None, "rollback: production")
             except ReleaseError as error:
                 # Not swapped again: the version just removed from production is the one being rolled back.
                 raise ReleaseError(
