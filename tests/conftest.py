@@ -1,19 +1,22 @@
 """The shared fixtures: every test that declares resources runs them through ``pulumi_run``.
 
 ``pulumi_run(program, stack=..., config=...)`` installs fresh mocks for that one run (never at module
-level: several test files doing that would collide) and returns an
+level: several test files doing that would collide), with the offline runner's hooks as ``infra plan``
+has them (:mod:`platform_infra.cli.offline`), and returns an
 :class:`platform_infra.cli.mocks.MockRun` holding every registered resource with its parent, provider,
 inputs, outputs and options.
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from platform_infra.cli.mocks import MockRun, PlatformMocks, run_with_mocks
+from platform_infra.cli.offline import TRANSFORMATIONS
 from platform_infra.cli.plan import run_stack
 from platform_infra.environment import (
     AwsTarget,
@@ -75,7 +78,14 @@ def pulumi_run() -> RunProgram:
         secret_keys: list[str] | None = None,
         mocks: PlatformMocks | None = None,
     ) -> MockRun:
-        return run_with_mocks(program, stack=stack, config=config, secret_keys=secret_keys, mocks=mocks)
+        return run_with_mocks(
+            program,
+            stack=stack,
+            config=config,
+            secret_keys=secret_keys,
+            mocks=mocks,
+            transformations=TRANSFORMATIONS,
+        )
 
     return run
 
@@ -88,3 +98,14 @@ def stack_run() -> Callable[..., MockRun]:
         return run_stack(stack, REPO_ROOT, overrides=overrides)[1]
 
     return run
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze what collection allocated (the SDKs' modules and classes, every test module).
+
+    It lives until the end of the session; frozen, the cyclic collector stops re-traversing it on every
+    full collection the mock runs trigger (docs.python.org, ``gc.freeze``: "move all objects tracked by
+    the garbage collector into a permanent generation, i.e. ignore them in all the future collections").
+    """
+    gc.collect()
+    gc.freeze()

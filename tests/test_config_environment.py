@@ -28,7 +28,15 @@ VALID: dict[str, Any] = {
     "tags": {"owner": "platform-team", "cost-centre": "CC-1001"},
 }
 
-DELETE = object()
+class _Delete:
+    """Marks a key to remove. Its fixed repr keeps the test ids identical in every process: pytest-xdist
+    refuses to run when its workers collect different ids (an ``object()`` shows its memory address)."""
+
+    def __repr__(self) -> str:
+        return "DELETE"
+
+
+DELETE = _Delete()
 
 
 def _with(path: str, value: object) -> dict[str, Any]:

@@ -300,20 +300,30 @@ def _assign(document: Any, segments: list[Any], value: Any, assignment: str) -> 
 
 def _check(args: argparse.Namespace) -> int:
     root = args.root
+    stacks = plan_module.select_stacks(args.stacks, args.all, root)
+    if args.policy_config_out and (len(stacks) > 1 or args.all):
+        print("error: --policy-config-out writes one stack's config: name a single stack", file=sys.stderr)
+        return 2
     try:
-        overrides = parse_overrides(args.set or [], args.stack, root)
+        overrides = {stack: parse_overrides(args.set or [], stack, root) for stack in stacks}
     except argparse.ArgumentTypeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    result = check_stack(args.stack, root, overrides)
-    if args.policy_config_out:
-        plan_module.write_output(args.policy_config_out, json.dumps(result.policy_config, indent=2) + "\n")
-        print(
-            f"wrote the policy pack config of stack '{args.stack}' to {args.policy_config_out}",
-            file=sys.stderr,
-        )
-    print(render(result))
-    return 0 if result.passed else 1
+    code = 0
+    # Several stacks run in this one process: the SDKs and the program load once, not once per stack.
+    for stack in stacks:
+        result = check_stack(stack, root, overrides[stack])
+        if args.policy_config_out:
+            plan_module.write_output(
+                args.policy_config_out, json.dumps(result.policy_config, indent=2) + "\n"
+            )
+            print(
+                f"wrote the policy pack config of stack '{stack}' to {args.policy_config_out}",
+                file=sys.stderr,
+            )
+        print(render(result))
+        code = code or (0 if result.passed else 1)
+    return code
 
 
 def add_check_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -324,7 +334,13 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Run a stack offline and check every resource against policy/rules.py. Exits 1 when a "
         "mandatory rule is broken; advisory rules only warn.",
     )
-    parser.add_argument("stack", help="stack name: dev, staging, prod, ... (reads Pulumi.<stack>.yaml)")
+    parser.add_argument(
+        "stacks",
+        nargs="*",
+        metavar="STACK",
+        help="stack name: dev, staging, prod, ... (reads Pulumi.<stack>.yaml); several are checked in turn",
+    )
+    parser.add_argument("--all", action="store_true", help="check every stack of the project")
     parser.add_argument(
         "--set",
         action="append",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +74,8 @@ class RegisteredResource:
     additional_secret_outputs: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
     replace_on_changes: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+    """The aliases sent with the registration (a URN, or the alias spec's type/name); not in the plan."""
 
     @property
     def provider_urn(self) -> str:
@@ -268,6 +270,14 @@ class PlatformMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"invoke {args.token} has no offline answer; read the value from config")
 
 
+def _alias_text(alias: Any) -> str:
+    """An ``alias_pb2.Alias`` as text: its URN, or ``type=...``/``name=...`` of its spec."""
+    if alias.urn:
+        return alias.urn
+    spec = alias.spec
+    return ",".join(f"{key}={value}" for key, value in (("type", spec.type), ("name", spec.name)) if value)
+
+
 class RecordingMonitor(MockMonitor):
     """A MockMonitor that keeps a :class:`RegisteredResource` for every registration, in order."""
 
@@ -290,10 +300,13 @@ class RecordingMonitor(MockMonitor):
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
             ignore_changes=list(request.ignoreChanges),
-            depends_on=list(request.dependencies),
+            # The SDK collects dependencies in a set (pulumi/runtime/resource.py, ``dependencies: set[str]``),
+            # so their order is hash order and differs between processes: sorted, a plan is reproducible.
+            depends_on=sorted(request.dependencies),
             additional_secret_outputs=list(request.additionalSecretOutputs),
             delete_before_replace=bool(request.deleteBeforeReplace),
             replace_on_changes=list(request.replaceOnChanges),
+            aliases=[_alias_text(alias) for alias in request.aliases],
         )
         with self._lock:
             self.registered[record.urn] = record
@@ -359,10 +372,14 @@ def run_with_mocks(
     secret_keys: list[str] | None = None,
     mocks: PlatformMocks | None = None,
     preview: bool = False,
+    transformations: Sequence[pulumi.ResourceTransformation] = (),
 ) -> MockRun:
     """Run ``program`` under the mock runtime with ``config`` and return everything it registered.
 
     Errors the program raises (a ValidationError for bad config, say) propagate unchanged.
+
+    :param transformations: stack transformations registered on this run's root stack before the program
+        runs (the offline runner's :data:`platform_infra.cli.offline.TRANSFORMATIONS`).
     """
     mocks = mocks or PlatformMocks()
     monitor = RecordingMonitor(mocks)
@@ -376,7 +393,13 @@ def run_with_mocks(
         pulumi.runtime.settings.ROOT.set(None)
         # Stack(func) runs the program inside the stack and then registers its outputs: the constructor of
         # every pulumi release this library allows (3.165 has only this form; newer ones keep it as legacy).
-        Stack(program)
+        # The root stack exists when func runs, so the transformations go on it before the program starts.
+        def program_in_stack() -> Any:
+            for transformation in transformations:
+                pulumi.runtime.register_stack_transformation(transformation)
+            return program()
+
+        Stack(program_in_stack)
 
     _run()
     return MockRun(stack=stack, project=project, resources=list(monitor))

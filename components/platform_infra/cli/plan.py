@@ -17,7 +17,7 @@ import math
 import os
 import re
 import runpy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 import pulumi
 import yaml
 
+from platform_infra.cli import offline
 from platform_infra.cli.mocks import (
     STACK_TYPE,
     MockRun,
@@ -79,6 +80,30 @@ def find_project_root(start: Path | None = None) -> Path:
     )
 
 
+def project_stacks(root: Path | None = None) -> list[str]:
+    """The stacks of a project: one per ``Pulumi.<stack>.yaml`` next to its ``Pulumi.yaml``, sorted."""
+    root = find_project_root() if root is None else root
+    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml"))
+
+
+def select_stacks(stacks: Sequence[str], every: bool, root: Path | None = None) -> list[str]:
+    """The stacks a command runs over: those named, or with ``every`` (``--all``) all of the project's.
+
+    :raises PlanError: none named and not ``every``, or both.
+    """
+    if every and stacks:
+        raise PlanError(f"name stacks or --all, not both (got --all and {', '.join(stacks)})")
+    if every:
+        root = find_project_root() if root is None else root
+        found = project_stacks(root)
+        if not found:
+            raise PlanError(f"--all: no Pulumi.<stack>.yaml in {root}")
+        return found
+    if not stacks:
+        raise PlanError("name a stack (e.g. dev), several, or --all")
+    return list(dict.fromkeys(stacks))
+
+
 def read_stack_config(stack: str, root: Path | None = None) -> dict[str, Any]:
     """The ``config`` mapping of ``Pulumi.<stack>.yaml`` as written in the file.
 
@@ -90,9 +115,7 @@ def read_stack_config(stack: str, root: Path | None = None) -> dict[str, Any]:
         raise PlanError(f"stack {stack!r}: not a stack name (letters, digits, '-', '_' and '.')")
     stack_file = root / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
-        known = sorted(
-            p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml")
-        )
+        known = project_stacks(root)
         raise PlanError(f"stack '{stack}': {stack_file.name} not found; known stacks: {', '.join(known)}")
     stack_doc = _load_yaml(stack_file, f"stack '{stack}': ") or {}
     if not isinstance(stack_doc, Mapping):
@@ -238,10 +261,13 @@ def run_stack(
     root: Path | None = None,
     overrides: Mapping[str, Any] | None = None,
     program: Callable[[], Any] | None = None,
+    offline_hooks: bool = True,
 ) -> tuple[StackFiles, MockRun]:
     """Run a stack's program under mocks with its stack file's config.
 
     :param program: what to run instead of the project's own program (``Pulumi.yaml``'s ``main``).
+    :param offline_hooks: install the offline runner's hooks (:mod:`platform_infra.cli.offline`); off, the
+        program runs as the SDK alone runs it (the plan document is the same either way: tested).
     """
     files = read_stack_files(stack, root, overrides)
     run = run_with_mocks(
@@ -250,6 +276,7 @@ def run_stack(
         project=files.project,
         config=files.config,
         secret_keys=files.secret_keys,
+        transformations=offline.TRANSFORMATIONS if offline_hooks else (),
     )
     return files, run
 
@@ -369,10 +396,13 @@ def build_plan(files: StackFiles, run: MockRun) -> dict[str, Any]:
 
 
 def plan_stack(
-    stack: str, root: Path | None = None, overrides: Mapping[str, Any] | None = None
+    stack: str,
+    root: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    offline_hooks: bool = True,
 ) -> dict[str, Any]:
-    """Run a stack offline and return its plan document."""
-    files, run = run_stack(stack, root, overrides)
+    """Run a stack offline and return its plan document (``offline_hooks``: see :func:`run_stack`)."""
+    files, run = run_stack(stack, root, overrides, offline_hooks=offline_hooks)
     return build_plan(files, run)
 
 

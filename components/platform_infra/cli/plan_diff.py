@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from platform_infra.cli.mocks import redact_secrets
-from platform_infra.cli.plan import SECRET, SECRET_PLACEHOLDER, write_output
+from platform_infra.cli.plan import SECRET, SECRET_PLACEHOLDER, plan_stack, write_output
 
 MAX_VALUE = 80
 _MISSING = object()
@@ -382,11 +382,15 @@ def _diff(args: argparse.Namespace) -> int:
     if args.strict and not args.parity:
         print("error: --strict only applies with --parity (a plain diff always exits 0)", file=sys.stderr)
         return 2
-    try:
-        base, head = load_plan(Path(args.base)), load_plan(Path(args.head))
-    except PlanDiffError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    if args.stacks:
+        # Both stacks planned here, in one process: the SDKs and the program load once for the two.
+        base, head = plan_stack(args.base, args.root), plan_stack(args.head, args.root)
+    else:
+        try:
+            base, head = load_plan(Path(args.base)), load_plan(Path(args.head))
+        except PlanDiffError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     diff = diff_plans(base, head, parity=args.parity)
     text = render_markdown(diff)
     if args.output:
@@ -413,6 +417,16 @@ def add_plan_diff_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--strict", action="store_true", help="with --parity: exit 1 when there is an unexpected difference"
+    )
+    parser.add_argument(
+        "--stacks",
+        action="store_true",
+        help="BASE and HEAD are stack names: plan both offline here instead of reading plan files",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        help="with --stacks: the folder of Pulumi.yaml (default: the nearest at or above the current one)",
     )
     parser.add_argument("-o", "--output", help="write the Markdown to this file instead of standard output")
     parser.set_defaults(handler=_diff)
