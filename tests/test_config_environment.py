@@ -28,6 +28,7 @@ VALID: dict[str, Any] = {
     "tags": {"owner": "platform-team", "cost-centre": "CC-1001"},
 }
 
+
 class _Delete:
     """Marks a key to remove. Its fixed repr keeps the test ids identical in every process: pytest-xdist
     refuses to run when its workers collect different ids (an ``object()`` shows its memory address)."""

@@ -126,7 +126,8 @@ def test_console_output_to_a_pipe_is_complete_and_the_exit_code_kept(tmp_path: P
     )
     assert bad.returncode == 2
     assert bad.stdout.startswith("Offline plan of stack 'dev'")  # what was printed before the error
-    assert bad.stderr.strip().splitlines()[-1].startswith("error: stack 'nosuch': Pulumi.nosuch.yaml not found")
+    last_line = bad.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("error: stack 'nosuch': Pulumi.nosuch.yaml not found")
 
 
 def test_a_reader_that_goes_away_gets_no_traceback() -> None:
