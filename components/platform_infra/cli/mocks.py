@@ -391,6 +391,7 @@ def run_with_mocks(
         # set_mocks registers a root stack that is already finished, or keeps an earlier run's; a fresh one
         # finished after the program is what carries this run's exports, as under a real `pulumi up`.
         pulumi.runtime.settings.ROOT.set(None)
+
         # Stack(func) runs the program inside the stack and then registers its outputs: the constructor of
         # every pulumi release this library allows (3.165 has only this form; newer ones keep it as legacy).
         # The root stack exists when func runs, so the transformations go on it before the program starts.
