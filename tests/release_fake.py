@@ -87,6 +87,8 @@ class Instance:
     serving: str
     pending: str | None = None
     lag: int = 0
+    code: str | None = None
+    """The version of zip-deployed code a runtime-stack worker runs (its stack names no version)."""
 
 
 @dataclass
@@ -257,7 +259,7 @@ class FakeAzure:
             )
             if broken:
                 return 503, {"Content-Type": "text/plain"}, b"Application Error"
-            version = self.version_of(img)
+            version = chosen.code or self.version_of(img)
             if path == "/healthz":
                 body = json.dumps({"status": "ok", "version": version}).encode()
                 return 200, {"Content-Type": "application/json", "X-App-Version": version}, body

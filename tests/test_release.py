@@ -435,6 +435,33 @@ def test_version_from_a_header_or_a_path(fake: FakeAzure, release) -> None:
         assert fake.production() == V1
 
 
+def test_runtime_stack_app_is_swapped_and_rolled_back_by_the_versions_it_reports(
+    fake: FakeAzure, release
+) -> None:
+    """A runtime-stack app (PYTHON|3.12, code zip-deployed) names the same stack on both slots: the versions
+    the instances report decide, and the record keeps the stack as its image."""
+    fake.reset(production="PYTHON|3.12", staging="PYTHON|3.12")
+    for slot, code in (("production", "1.0.0"), ("staging", "2.0.0")):
+        for worker in fake.instances[slot]:
+            worker.code = code
+    swap = release("swap", "--version", "2.0.0", "--interval", "5")
+    assert swap.code == 0, swap.stderr
+    assert fake.tags["platform-release-current"] == "2.0.0 PYTHON|3.12"
+    assert fake.tags["platform-release-previous"] == "1.0.0 PYTHON|3.12"  # what production reported
+    assert {w.code for w in fake.instances["production"]} == {"2.0.0"}
+    for worker in fake.instances["staging"]:
+        worker.code = "2.1.0"  # a newer build zip-deployed to staging since: not the recorded previous
+    refused = release("rollback", "--interval", "5", "--timeout", "30")
+    assert refused.code == 1 and "reports 2.1.0 (not 1.0.0)" in refused.stderr
+    for worker in fake.instances["staging"]:
+        worker.code = "1.0.0"
+    back = release("rollback", "--interval", "5")
+    assert back.code == 0, back.stderr
+    assert fake.swaps_requested == 2
+    assert {w.code for w in fake.instances["production"]} == {"1.0.0"}
+    assert fake.production() == "PYTHON|3.12"
+
+
 # -- canary and bake, judged by the fake's Azure Monitor metrics --
 
 

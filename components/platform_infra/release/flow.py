@@ -201,7 +201,8 @@ class Release:
         if not value or value == NO_PREVIOUS or " " not in value:
             return None
         version, image = value.split(" ", 1)
-        return cls("" if version == "?" else version, container_version(image))
+        # A runtime stack (PYTHON|3.12) keeps its own prefix; a bare image is a container.
+        return cls("" if version == "?" else version, image if "|" in image else container_version(image))
 
     def __str__(self) -> str:
         return f"{image_of(self.image)} (version {self.version or 'not known'})"
@@ -773,12 +774,22 @@ class ReleaseEngine:
         return True
 
     def _live(self) -> Release:
-        """What production runs, as a Release (version from the record when it names the same image)."""
+        """What production runs: the recorded release when it names the same image, else the version every
+        production instance reports now (one probe each), else the image tag."""
         live = self.config_of(PRODUCTION_SLOT)
         record = self.record()
         if record.current and record.current.image == live:
             return record.current
-        return Release(version_from_image(live) or "", live)
+        return Release(self._reported(PRODUCTION_SLOT) or version_from_image(live) or "", live)
+
+    def _reported(self, slot: str) -> str | None:
+        """The version all instances of ``slot`` report in one probe each, or None when they disagree."""
+        host = self.host_of(slot)
+        seen = {
+            self._probe_instance(slot, host, instance, self.readiness.request_timeout)[1]
+            for instance in self.instances_of(slot)
+        }
+        return seen.pop() if len(seen) == 1 else None
 
     def _promote(self, step: str, candidate: Release, bake: float) -> None:
         """Confirm staging, swap through Azure's gate, confirm production, record, bake."""
@@ -787,7 +798,9 @@ class ReleaseEngine:
         self._check_gate(step, strict=True)
         live = self._live()
         before = self.record()
-        if live.image == candidate.image:
+        if live.image == candidate.image and candidate.image.startswith(CONTAINER_PREFIX):
+            # Runtime-stack apps name the same stack on both slots: their code differs, and the versions the
+            # instances report decide.
             raise ReleaseError(
                 f"{step}: production and slot '{slot}' both name {image_of(live.image)}; nothing to swap"
             )
@@ -866,6 +879,11 @@ class ReleaseEngine:
                 raise ReleaseError(
                     f"rollback: the release record on app '{self.target.app}' names no previous release "
                     f"(tags {TAG_PREVIOUS}: none, or already rolled back); nothing changed"
+                )
+            if not previous.version and not previous.image.startswith(CONTAINER_PREFIX):
+                raise ReleaseError(
+                    f"rollback: the recorded previous release {previous} names no version, and both slots run "
+                    "the same runtime stack: nothing tells what staging holds. Nothing changed"
                 )
             staging = self.config_of(slot)
             if staging != previous.image:
