@@ -882,7 +882,7 @@ class ReleaseEngine:
                 )
             if not previous.version and not previous.image.startswith(CONTAINER_PREFIX):
                 raise ReleaseError(
-                    f"rollback: the recorded previous release {previous} names no version, and both slots run "
+                    f"rollback: the recorded previous release {previous} names no version and both slots run "
                     "the same runtime stack: nothing tells what staging holds. Nothing changed"
                 )
             staging = self.config_of(slot)
