@@ -56,7 +56,16 @@ def test_shared_config_is_read_as_a_bootstrap() -> None:
     assert prod.deploy_role_arn == "arn:aws:iam::333333333333:role/platform-deploy"
     assert prod.deploy_role.external_id is not None
     assert bootstrap.targets[0].deploy_role.external_id is None
-    assert bootstrap.pipeline_role_arn == "arn:aws:iam::444444444444:role/platform-pipeline"
+    assert bootstrap.pipeline_role_arn("prod") == "arn:aws:iam::444444444444:role/platform-pipeline-prod"
+    assert bootstrap.preview_pipeline_role_arn("dev") == "arn:aws:iam::444444444444:role/platform-preview-dev"
+    # Each target trusts only its own GitHub environment; previews: pull requests below prod, main for prod.
+    assert prod.identities.deploy_github.subjects == [
+        "repo:example-org/platform-infra:environment:production"
+    ]
+    assert prod.identities.preview_github.subjects == ["repo:example-org/platform-infra:ref:refs/heads/main"]
+    dev = bootstrap.targets[0]
+    assert dev.identities.deploy_github.subjects == ["repo:example-org/platform-infra:environment:dev"]
+    assert dev.identities.preview_github.subjects == ["repo:example-org/platform-infra:pull_request"]
 
 
 def test_environment_stacks_have_no_bootstrap() -> None:
@@ -113,10 +122,32 @@ def test_targets_match_the_environment_stacks() -> None:
             lambda b: b["targets"][0].update(deployRole="x"),
             r"platform:bootstrap\.targets\[0\]\.deployRole: is not",
         ),
-        (lambda b: b["pipeline"].update(branches=["*"]), r"platform:bootstrap\.pipeline\.branches\[0\]"),
+        (lambda b: b["pipeline"].update(defaultBranch="*"), r"platform:bootstrap\.pipeline\.defaultBranch"),
         (
-            lambda b: b["pipeline"].update(branches=[], environments=[]),
-            r"platform:bootstrap\.pipeline\.branches: no branch or environment",
+            # The old shared list of subjects is gone: one identity trusted by every environment was the flaw.
+            lambda b: b["pipeline"].update(environments=["dev", "staging", "production"]),
+            r"platform:bootstrap\.pipeline\.environments: is not a known key",
+        ),
+        (
+            lambda b: b["targets"][1].update(githubEnvironment="dev"),
+            r"platform:bootstrap\.targets\[1\]\.githubEnvironment: is another target's GitHub environment",
+        ),
+        (
+            lambda b: b["targets"][1].update(azureDevOpsServiceConnection="platform-azure-dev"),
+            r"platform:bootstrap\.targets: use one Azure DevOps service connection twice",
+        ),
+        (
+            lambda b: b["pipeline"].pop("azureDevOps"),
+            r"platform:bootstrap\.targets\[0\]\.azureDevOpsServiceConnection: needs",
+        ),
+        (
+            lambda b: b["pipeline"].update(previewRoleName="platform-pipeline"),
+            r"platform:bootstrap\.pipeline\.previewRoleName: equals roleName",
+        ),
+        (
+            # By GUID too: User Access Administrator's real id must not slip past the name check.
+            lambda b: b["pipeline"].update(azureRoles=["18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"]),
+            r"platform:bootstrap\.pipeline\.azureRoles\[0\]: can grant any access",
         ),
         (
             lambda b: b["pipeline"].update(azureRoles=["Owner"]),
@@ -181,30 +212,68 @@ def test_plan_shared_puts_every_resource_on_an_explicit_provider(shared_run: tup
 
 def test_plan_shared_deploy_roles_live_in_their_target_accounts(shared_run: tuple[Any, MockRun]) -> None:
     _, run = shared_run
-    pipeline_arn = "arn:aws:iam::444444444444:role/platform-pipeline"
+    outputs = run.stack_outputs
     for target, account in (("dev", "111111111111"), ("staging", "222222222222"), ("prod", "333333333333")):
+        pipeline_arn = f"arn:aws:iam::444444444444:role/platform-pipeline-{target}"
         role = run.one(ROLE, f"deploy-{target}")
         assert role.provider_urn.endswith(f"::target-{target}-aws")
         assert run.by_urn(role.parent).outputs["arn"] == f"arn:aws:iam::{account}:role/platform-deploy"
         trust = json.loads(unwrap_secrets(role.inputs["assumeRolePolicy"]))
         statement = trust["Statement"][0]
+        # Only this target's own pipeline role: no other environment's identity can assume it.
         assert statement["Principal"] == {"AWS": [pipeline_arn]}
         has_external_id = "sts:ExternalId" in statement.get("Condition", {}).get("StringEquals", {})
         assert has_external_id == (target != "dev"), target
         # IAM refuses a trust policy naming a role that does not exist yet: the deploy role waits for it.
-        assert run.one(ROLE, "pipeline").urn in role.depends_on
-    pipeline_role = run.one(ROLE, "pipeline").urn
+        assert run.one(ROLE, f"pipeline-{target}").urn in role.depends_on
+        assert outputs["pipelineRoleArns"][target] == pipeline_arn
+        # The pipeline role may assume exactly its own target's deploy role.
+        policy = json.loads(
+            run.one("aws:iam/rolePolicy:RolePolicy", f"pipeline-{target}-assume-deploy-roles").inputs[
+                "policy"
+            ]
+        )
+        assert policy["Statement"][0]["Resource"] == [outputs["deployRoleArns"][target]]
+        # The preview role in the target account is read-only and trusts only the preview pipeline role.
+        preview = run.one(ROLE, f"readonly-{target}")
+        assert preview.provider_urn.endswith(f"::target-{target}-aws")
+        preview_trust = json.loads(unwrap_secrets(preview.inputs["assumeRolePolicy"]))
+        assert preview_trust["Statement"][0]["Principal"] == {
+            "AWS": [f"arn:aws:iam::444444444444:role/platform-preview-{target}"]
+        }
+        attached = [
+            a.inputs["policyArn"]
+            for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+            if a.parent == preview.parent
+        ]
+        assert attached == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
     for name in ("state-secrets-prod", "state-state"):
-        assert pipeline_role in run.one("aws:kms/key:Key", name).depends_on, name
-    assert pipeline_role in run.one("aws:s3/bucketPolicy:BucketPolicy", "state-policy").depends_on
-    outputs = run.stack_outputs
-    assert outputs["pipelineRoleArn"] == pipeline_arn
+        assert run.one(ROLE, "pipeline-prod").urn in run.one("aws:kms/key:Key", name).depends_on, name
+    assert (
+        run.one(ROLE, "pipeline-dev").urn
+        in run.one("aws:s3/bucketPolicy:BucketPolicy", "state-policy").depends_on
+    )
     assert outputs["deployRoleArns"]["prod"] == "arn:aws:iam::333333333333:role/platform-deploy"
     assert outputs["administratorDeployRoles"] == []
-    pipeline_policy = json.loads(
-        run.one("aws:iam/rolePolicy:RolePolicy", "pipeline-assume-deploy-roles").inputs["policy"]
+
+
+def test_plan_shared_state_keys_and_objects_are_per_environment(shared_run: tuple[Any, MockRun]) -> None:
+    """Each secrets key is used by its own environment's identities only; previews only decrypt."""
+    _, run = shared_run
+    key = json.loads(run.one("aws:kms/key:Key", "state-secrets-prod").inputs["policy"])
+    users = {s["Sid"]: (s["Principal"]["AWS"], s["Action"]) for s in key["Statement"][1:]}
+    assert users["UseDeployProd"][0] == ["arn:aws:iam::444444444444:role/platform-pipeline-prod"]
+    assert users["PreviewProd"] == (
+        ["arn:aws:iam::444444444444:role/platform-preview-prod"],
+        ["kms:Decrypt", "kms:DescribeKey"],
     )
-    assert pipeline_policy["Statement"][0]["Resource"] == sorted(outputs["deployRoleArns"].values())
+    bucket = json.loads(run.one("aws:s3/bucketPolicy:BucketPolicy", "state-policy").inputs["policy"])
+    by_sid = {s["Sid"]: s for s in bucket["Statement"]}
+    assert by_sid["DeployDevState"]["Principal"] == {
+        "AWS": ["arn:aws:iam::444444444444:role/platform-pipeline-dev"]
+    }
+    assert all("/dev" in r for r in by_sid["DeployDevState"]["Resource"])
+    assert by_sid["PreviewProdState"]["Action"] == "s3:GetObject"
 
 
 def test_plan_shared_exports_login_urls_and_secrets_providers(shared_run: tuple[Any, MockRun]) -> None:
@@ -214,15 +283,20 @@ def test_plan_shared_exports_login_urls_and_secrets_providers(shared_run: tuple[
     assert backends["staging"] == {
         "loginUrl": "s3://example-org-platform-pulumi-state?region=eu-west-1",
         "secretsProvider": "awskms://alias/pulumi-secrets-staging?region=eu-west-1",
-        "azureLoginUrl": "azblob://pulumi-state?storage_account=exampleplatformstate",
+        "azureLoginUrl": "azblob://pulumi-state-staging?storage_account=exampleplatformstate",
         "azureSecretsProvider": "azurekeyvault://example-platform-state.vault.azure.net/keys/pulumi-secrets-staging",
     }
-    # The Azure pipeline identity gets Contributor and the constrained role-assignment grant per subscription.
+    # prod's Azure identity gets Contributor and the constrained role-assignment grant on prod's subscription
+    # only; the preview identity gets Reader there.
     assignments = run.of_type("azure-native:authorization:RoleAssignment")
     per_target = [a for a in assignments if a.name.startswith("pipeline-azure-prod-")]
     assert {a.inputs["scope"] for a in per_target} == {"/subscriptions/33333333-3333-4333-8333-333333333333"}
     assert all(a.provider_urn.endswith("::target-prod-azure") for a in per_target)
     assert len(per_target) == 2
+    preview = [a for a in assignments if a.name.startswith("preview-azure-prod-")]
+    assert [a.inputs["roleDefinitionId"].rsplit("/", 1)[1] for a in preview] == [
+        "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+    ]
 
 
 def test_read_stack_files_sees_the_shared_external_ids_as_secrets() -> None:

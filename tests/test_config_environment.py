@@ -152,3 +152,30 @@ def test_external_id_from_secret_config_stays_secret(pulumi_run) -> None:
 
     assert _sync_await(external_id.is_secret()) is True
     assert _sync_await(external_id.future()) == "ext-1"
+
+
+def test_a_preview_job_can_point_the_provider_at_the_read_only_role() -> None:
+    values = _role_override_values()
+    config = load_stack_config(
+        "dev", DictConfigSource(values), environ={"PLATFORM_AWS_ROLE_NAME": "platform-preview"}
+    )
+    assert config.environment.aws.deploy_role_arn == "arn:aws:iam::111111111111:role/platform-preview"
+    unchanged = load_stack_config("dev", DictConfigSource(values), environ={})
+    assert unchanged.environment.aws.deploy_role_arn == "arn:aws:iam::111111111111:role/platform-deploy"
+    with pytest.raises(ValidationError, match=r"\$PLATFORM_AWS_ROLE_NAME: is not an IAM role name"):
+        load_stack_config("dev", DictConfigSource(values), environ={"PLATFORM_AWS_ROLE_NAME": "no spaces"})
+
+
+def _role_override_values() -> dict[str, object]:
+    import json as _json
+
+    from platform_infra.cli.plan import read_stack_files
+
+    files = read_stack_files("dev")
+    values = {
+        k.split(":", 1)[1]: _json.loads(v) if v[:1] in "[{" else v
+        for k, v in files.config.items()
+        if k.startswith("platform:")
+    }
+    # Only the environment's own keys: this test is about the provider's role.
+    return {k: values[k] for k in ("environment", "tier", "aws", "azure", "tags")}

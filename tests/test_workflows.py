@@ -91,7 +91,7 @@ def test_preview_runs_checks_per_stack_with_oidc_and_fork_fallback() -> None:
     assert preview["permissions"]["id-token"] == "write"
     assert preview["permissions"]["pull-requests"] == "write"
     job = preview["jobs"]["preview"]
-    assert job["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
+    assert [m["stack"] for m in job["strategy"]["matrix"]["include"]] == ["dev", "staging", "prod"]
     text = steps_text(preview)
     for command in (
         "python3 tasks.py setup",
@@ -228,27 +228,49 @@ def test_one_deployment_id_per_run_so_saved_plans_still_apply(path: Path, expect
     assert variables.get("PLATFORM_DEPLOYMENT_ID") == expected
 
 
-def test_every_deploy_job_environment_may_sign_in_as_the_pipeline_identity() -> None:
-    """The OIDC subject of a job bound to a GitHub environment is repo:<org>/<repo>:environment:<name>;
-    the shared stack must trust exactly those names, or the deployment cannot get credentials."""
+def _shared_targets() -> list[dict[str, Any]]:
     shared = yaml.safe_load((ROOT / "Pulumi.shared.yaml").read_text())["config"]
-    trusted = set(shared["platform:bootstrap"]["pipeline"]["environments"])
+    return shared["platform:bootstrap"]["targets"]
+
+
+def _github_environment(target: dict[str, Any]) -> str:
+    return target.get("githubEnvironment", target["name"])
+
+
+def test_every_deploy_job_environment_is_its_own_targets_identity() -> None:
+    """A job bound to a GitHub environment presents repo:<org>/<repo>:environment:<name> (GitHub's OIDC
+    reference, "Example subject claims"); each stack's deploy job must run in the environment whose identity
+    the shared stack gives exactly that target, or it gets no credentials (or another target's)."""
+    environments = {t["name"]: _github_environment(t) for t in _shared_targets()}
     deploy = load(WORKFLOWS / "deploy.yml")
     used = {
-        job["with"]["environment"]
+        job["with"]["stack"]: job["with"]["environment"]
         for job in deploy["jobs"].values()
         if isinstance(job.get("with"), dict) and "environment" in job["with"]
     }
-    assert used, "deploy.yml binds no job to a GitHub environment"
-    assert used <= trusted, f"untrusted GitHub environments: {sorted(used - trusted)}"
+    assert used == environments
 
 
-def test_pull_requests_never_use_the_deploying_pipeline_identity() -> None:
-    """A PR token (subject ...:pull_request) must not reach the role that can deploy every environment."""
+def _identities(steps: list[dict[str, Any]], env: dict[str, Any] | None = None) -> str:
+    return "\n".join(str(s.get("with", {})) for s in steps) + str(env or {})
+
+
+def test_pull_requests_use_only_dev_and_staging_preview_identities() -> None:
+    """A PR token (subject ...:pull_request) reaches only the read-only preview identities of dev and staging
+    (the shared stack trusts it nowhere else); the workflow asks for nothing more."""
     text = (WORKFLOWS / "preview.yml").read_text()
-    assert "AWS_PIPELINE_ROLE_ARN" not in text
-    assert "vars.AZURE_CLIENT_ID" not in text
-    assert "vars.AWS_PREVIEW_ROLE_ARN" in text
+    for deploying in (
+        "AWS_DEPLOY_ROLE_ARN",
+        "AZURE_DEPLOY_CLIENT_ID",
+        "AWS_PIPELINE_ROLE_ARN",
+        "vars.AZURE_CLIENT_ID",
+    ):
+        assert deploying not in text, deploying
+    job = load(WORKFLOWS / "preview.yml")["jobs"]["preview"]
+    assert "environment" not in job  # an environment would change the subject (and need its approval)
+    assert "matrix.stack != 'prod'" in job["env"]["CLOUD"]
+    logins = _identities(job["steps"])
+    assert "AWS_PREVIEW_ROLE_ARN_{0}" in logins and "AZURE_PREVIEW_CLIENT_ID_{0}" in logins
 
 
 PLANNED = [
@@ -317,3 +339,79 @@ def test_manual_guarded_rollback_in_both_pipelines() -> None:
     assert job["environment"] == "${{ replace(parameters.rollbackStack, 'prod', 'production') }}"
     steps = AZURE_FILES[1].read_text()
     assert "rollback)" in steps and "infra release rollback" in steps
+
+
+def test_deploy_jobs_use_their_environments_identity_and_the_prod_plan_a_read_only_one() -> None:
+    stack = load(WORKFLOWS / "stack-deploy.yml")
+    for path in (WORKFLOWS / "stack-deploy.yml", WORKFLOWS / "rollback.yml"):
+        text = path.read_text()
+        assert "vars.AWS_DEPLOY_ROLE_ARN" in text and "vars.AZURE_DEPLOY_CLIENT_ID" in text, path
+        assert "PREVIEW" not in text and "AWS_PIPELINE_ROLE_ARN" not in text, path
+    assert stack["jobs"]["up"]["environment"] == "${{ inputs.environment }}"
+    plan = load(WORKFLOWS / "deploy.yml")["jobs"]["prod-plan"]
+    logins = _identities(plan["steps"], plan.get("env"))
+    assert "AWS_PREVIEW_ROLE_ARN_PROD" in logins and "AZURE_PREVIEW_CLIENT_ID_PROD" in logins
+    assert "DEPLOY" not in logins and "AWS_PIPELINE_ROLE_ARN" not in logins
+
+
+def _azure_jobs(stage: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(stage["jobs"])
+
+
+def _azure_templates(job: dict[str, Any]) -> list[dict[str, Any]]:
+    steps = job.get("steps") or job["strategy"]["runOnce"]["deploy"]["steps"]
+    return [s["parameters"] for s in steps if "template" in s]
+
+
+def test_azure_pull_request_builds_never_see_a_deploying_service_connection() -> None:
+    """PR builds (Build.Reason PullRequest) run only the Validate and Preview stages; Preview uses only the
+    dev/staging preview connections; every deploy stage is off for PRs and names its own connection."""
+    pipeline = yaml.safe_load(AZURE_FILES[0].read_text())
+    stages = {stage["stage"]: stage for stage in pipeline["stages"]}
+    preview = stages["Preview"]
+    assert "eq(variables['Build.Reason'], 'PullRequest')" in preview["condition"]
+    templates = [t for job in _azure_jobs(preview) for t in _azure_templates(job)]
+    # Never prod from a pull request: prod's preview identity is for the default branch.
+    assert sorted((t["stack"], t["serviceConnection"], t["awsRoleVariable"]) for t in templates) == [
+        ("dev", "platform-azure-preview-dev", "AWS_PREVIEW_ROLE_ARN_DEV"),
+        ("staging", "platform-azure-preview-staging", "AWS_PREVIEW_ROLE_ARN_STAGING"),
+    ]
+    assert "ne(variables['Build.Reason'], 'PullRequest')" in stages["DeployDev"]["condition"]
+    expected = {
+        "DeployDev": ("platform-azure-dev", "AWS_DEPLOY_ROLE_ARN_DEV"),
+        "DeployStaging": ("platform-azure-staging", "AWS_DEPLOY_ROLE_ARN_STAGING"),
+        "PlanProd": ("platform-azure-preview-prod", "AWS_PREVIEW_ROLE_ARN_PROD"),
+        "DeployProd": ("platform-azure-prod", "AWS_DEPLOY_ROLE_ARN_PROD"),
+    }
+    for name, (connection, role) in expected.items():
+        [template] = [t for job in _azure_jobs(stages[name]) for t in _azure_templates(job)]
+        assert (template["serviceConnection"], template["awsRoleVariable"]) == (connection, role), name
+    [rollback] = [t for job in _azure_jobs(stages["Rollback"]) for t in _azure_templates(job)]
+    assert rollback["serviceConnection"] == "platform-azure-${{ parameters.rollbackStack }}"
+    steps = AZURE_FILES[1].read_text()
+    assert "azureSubscription: ${{ parameters.serviceConnection }}" in steps
+    assert "AWS_PIPELINE_ROLE_ARN" not in steps + AZURE_FILES[0].read_text()
+
+
+def test_every_azure_service_connection_is_federated_by_the_shared_stack() -> None:
+    """Each connection the pipeline names is one the shared stack federates (sc://<org>/<project>/<name>),
+    with the same purpose: deploy connections on deploy identities, preview ones on preview identities."""
+    targets = {t["name"]: t for t in _shared_targets()}
+    for stack, target in targets.items():
+        assert target["azureDevOpsServiceConnection"] == f"platform-azure-{stack}"
+        assert target["azureDevOpsPreviewServiceConnection"] == f"platform-azure-preview-{stack}"
+
+
+def test_previews_make_the_stacks_assume_the_read_only_role() -> None:
+    """The preview identity may assume only the target's read-only role; the stack's AWS provider must be
+    told to assume that one (PLATFORM_AWS_ROLE_NAME) or it would try the deploy role and be refused."""
+    preview = load(WORKFLOWS / "preview.yml")["jobs"]["preview"]
+    [step] = [s for s in preview["steps"] if "pulumi preview --stack" in str(s.get("run", ""))]
+    assert step["env"]["PLATFORM_AWS_ROLE_NAME"] == "platform-preview"
+    plan = load(WORKFLOWS / "deploy.yml")["jobs"]["prod-plan"]
+    assert plan["env"]["PLATFORM_AWS_ROLE_NAME"] == "platform-preview"
+    assert "PLATFORM_AWS_ROLE_NAME" not in (WORKFLOWS / "stack-deploy.yml").read_text()
+    assert (
+        'if [ "${{ parameters.command }}" = preview ] || [ "${{ parameters.command }}" = save-plan ]'
+        in AZURE_FILES[1].read_text()
+    )

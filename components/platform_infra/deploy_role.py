@@ -186,6 +186,7 @@ class DeployRoleArgs:
     :param tags: extra tags for the role (the provider adds the environment's tags).
     :param wait_for: resources the role must wait for, typically the pipeline role: IAM refuses a trust
         policy naming a principal that does not exist yet (a component's ``depends_on`` does not reach it).
+    :param description: the role's description (default: a deploy role assumed by the pipeline).
     """
 
     role_name: str
@@ -203,6 +204,7 @@ class DeployRoleArgs:
     partition: str = "aws"
     tags: Mapping[str, str] = field(default_factory=dict)
     wait_for: Sequence[pulumi.Resource] = ()
+    description: str | None = None
 
 
 class DeployRole(pulumi.ComponentResource):
@@ -242,7 +244,8 @@ class DeployRole(pulumi.ComponentResource):
             name,
             aws.iam.RoleArgs(
                 name=args.role_name,
-                description=f"Deploy role assumed by the platform pipeline ({', '.join(principals)})",
+                description=args.description
+                or f"Deploy role assumed by the platform pipeline ({', '.join(principals)})",
                 assume_role_policy=self.trust_policy,
                 max_session_duration=args.max_session_duration_seconds,
                 permissions_boundary=args.permissions_boundary_arn,

@@ -43,6 +43,9 @@ REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9_
 BRANCH_PATTERN = re.compile(r"^(?!.*\.\.)[A-Za-z0-9._/-]{1,200}$")
 GITHUB_ENVIRONMENT_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
 AZURE_RESOURCE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$")
+ISSUER_PATTERN = re.compile(r"^https://[A-Za-z0-9.-]+(/[A-Za-z0-9._~/-]*)?$")
+# An exact subject: no wildcard (Azure matches federated credentials literally anyway).
+SUBJECT_PATTERN = re.compile(r"^[^*?\s]{1,600}$")
 #: A user-assigned identity accepts at most 20 federated credentials.
 MAX_FEDERATED_CREDENTIALS = 20
 
@@ -55,11 +58,17 @@ class GitHubSubjects:
     :param branches: branches whose workflow runs are trusted (``repo:<org>/<repo>:ref:refs/heads/<branch>``).
     :param environments: GitHub environments whose jobs are trusted (``repo:<org>/<repo>:environment:<env>``);
         a job that names an environment presents this subject instead of the branch one.
+    :param pull_requests: trust ``repo:<org>/<repo>:pull_request``, the subject of every job triggered by a
+        pull request (any branch of the repository, and no environment): only ever for read-only identities.
+
+    Subject formats: GitHub's OpenID Connect reference, "Example subject claims" (docs.github.com/actions/
+    reference/openid-connect-reference): environment, ``pull_request`` and ``ref:refs/heads/<branch>``.
     """
 
     repository: str
     branches: Sequence[str] = ()
     environments: Sequence[str] = ()
+    pull_requests: bool = False
 
     def validate(self, prefix: str) -> None:
         """Refuse a malformed repository, wildcard branches/environments, or no subject at all."""
@@ -75,7 +84,7 @@ class GitHubSubjects:
                 GITHUB_ENVIRONMENT_PATTERN,
                 "an exact GitHub environment name (no wildcards)",
             )
-        if not self.branches and not self.environments:
+        if not self.branches and not self.environments and not self.pull_requests:
             raise ValidationError(
                 f"{prefix}.branches",
                 "no branch or environment given: nothing would be trusted",
@@ -84,10 +93,44 @@ class GitHubSubjects:
 
     @property
     def subjects(self) -> list[str]:
-        """The exact ``sub`` claims accepted, branches first."""
-        return [f"repo:{self.repository}:ref:refs/heads/{b}" for b in dict.fromkeys(self.branches)] + [
+        """The exact ``sub`` claims accepted: branches, environments, then pull requests."""
+        subjects = [f"repo:{self.repository}:ref:refs/heads/{b}" for b in dict.fromkeys(self.branches)] + [
             f"repo:{self.repository}:environment:{e}" for e in dict.fromkeys(self.environments)
         ]
+        if self.pull_requests:
+            subjects.append(pull_request_subject(self.repository))
+        return subjects
+
+
+def pull_request_subject(repository: str) -> str:
+    """The ``sub`` claim of every pull-request job of ``repository`` (GitHub's default subject format)."""
+    return f"repo:{repository}:pull_request"
+
+
+@dataclass(frozen=True)
+class FederatedSubject:
+    """A non-GitHub workload identity federation subject, e.g. an Azure DevOps service connection.
+
+    Azure DevOps workload identity federation presents issuer ``https://vstoken.dev.azure.com/<org-id>`` and
+    subject ``sc://<organization>/<project>/<service-connection>`` (Microsoft Learn, "Connect to Azure with an
+    Azure Resource Manager service connection": workload identity federation, manual configuration).
+
+    :param issuer: the token issuer.
+    :param subject: the exact subject.
+    """
+
+    issuer: str
+    subject: str
+
+
+def azure_devops_subject(
+    organization_id: str, organization: str, project: str, connection: str
+) -> FederatedSubject:
+    """The issuer and subject an Azure DevOps service connection presents (workload identity federation)."""
+    return FederatedSubject(
+        issuer=f"https://vstoken.dev.azure.com/{organization_id.lower()}",
+        subject=f"sc://{organization}/{project}/{connection}",
+    )
 
 
 def pipeline_trust_policy(oidc_provider_arn: str, subjects: Sequence[str]) -> dict[str, Any]:
@@ -137,8 +180,9 @@ class PipelineIdentityArgs:
     :param tag_session: also allow ``sts:TagSession`` on them (when they require a session tag).
     :param max_session_duration_seconds: longest session of the pipeline role, 3600 to 43200.
     :param oidc_provider_arn: an existing GitHub OIDC provider of the account; None creates one (an account
-        can hold only one provider per URL).
+        can hold only one provider per URL, so several identities share one: see :class:`GitHubOidcProvider`).
     :param partition: ARN partition.
+    :param purpose: what the role is for, in its description (e.g. ``deploy dev``, ``preview prod``).
     """
 
     account_id: str
@@ -147,8 +191,29 @@ class PipelineIdentityArgs:
     deploy_role_arns: Sequence[str]
     tag_session: bool = False
     max_session_duration_seconds: int = 3600
-    oidc_provider_arn: str | None = None
+    oidc_provider_arn: pulumi.Input[str] | None = None
     partition: str = "aws"
+    purpose: str = "deploy"
+
+
+class GitHubOidcProvider(pulumi.ComponentResource):
+    """The account's IAM OIDC provider for GitHub Actions (one per account and URL), shared by every role."""
+
+    provider: aws.iam.OpenIdConnectProvider
+    """The OIDC provider."""
+    arn: pulumi.Output[str]
+    """Its ARN (what the roles' trust policies name as the federated principal)."""
+
+    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("platform:iam:GitHubOidcProvider", name, None, opts)
+        # AWS validates GitHub's certificate against its own trusted CAs, so no thumbprint is configured.
+        self.provider = aws.iam.OpenIdConnectProvider(
+            name,
+            aws.iam.OpenIdConnectProviderArgs(url=GITHUB_OIDC_ISSUER, client_id_lists=[AWS_AUDIENCE]),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.arn = self.provider.arn
+        self.register_outputs({"arn": self.arn})
 
 
 class PipelineIdentity(pulumi.ComponentResource):
@@ -208,7 +273,7 @@ class PipelineIdentity(pulumi.ComponentResource):
             name,
             aws.iam.RoleArgs(
                 name=args.role_name,
-                description=f"CI pipeline of {args.github.repository} (GitHub Actions OIDC)",
+                description=f"CI pipeline of {args.github.repository}: {args.purpose} (GitHub Actions OIDC)",
                 assume_role_policy=self.oidc_provider_arn.apply(
                     lambda arn: json.dumps(pipeline_trust_policy(arn, subjects), indent=2)
                 ),
@@ -290,6 +355,7 @@ class AzurePipelineIdentityArgs:
     :param github: the repository and branches/environments that may sign in as it.
     :param grants: the roles it receives (per subscription, state container, key vault...).
     :param tags: tags for the identity.
+    :param federated: further subjects from other issuers (Azure DevOps service connections).
     """
 
     identity_name: str
@@ -298,6 +364,7 @@ class AzurePipelineIdentityArgs:
     github: GitHubSubjects
     grants: Sequence[AzureRoleGrant] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
+    federated: Sequence[FederatedSubject] = ()
 
 
 class AzurePipelineIdentity(pulumi.ComponentResource):
@@ -328,7 +395,16 @@ class AzurePipelineIdentity(pulumi.ComponentResource):
         )
         require_pattern(f"{prefix}.location", args.location, AZURE_LOCATION_PATTERN, "an Azure location")
         args.github.validate(f"{prefix}.github")
-        subjects = args.github.subjects
+        for index, extra in enumerate(args.federated):
+            require_pattern(
+                f"{prefix}.federated[{index}].issuer", extra.issuer, ISSUER_PATTERN, "an https:// issuer URL"
+            )
+            require_pattern(
+                f"{prefix}.federated[{index}].subject", extra.subject, SUBJECT_PATTERN, "an exact subject"
+            )
+        federations = [FederatedSubject(GITHUB_OIDC_ISSUER, s) for s in args.github.subjects]
+        federations += list(dict.fromkeys(args.federated))
+        subjects = [f.subject for f in federations]
         if len(subjects) > MAX_FEDERATED_CREDENTIALS:
             raise ValidationError(
                 f"{prefix}.github",
@@ -386,7 +462,7 @@ class AzurePipelineIdentity(pulumi.ComponentResource):
 
         self.credentials = []
         previous: pulumi.Resource | None = None
-        for index, subject in enumerate(subjects):
+        for index, federation in enumerate(federations):
             # Azure refuses concurrent writes of federated credentials on one identity: chain them.
             self.credentials.append(
                 azure_native.managedidentity.FederatedIdentityCredential(
@@ -394,9 +470,9 @@ class AzurePipelineIdentity(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[previous] if previous else None),
                     resource_group_name=args.resource_group_name,
                     resource_name_=self.identity.name,
-                    federated_identity_credential_resource_name=_credential_name(subject),
-                    issuer=GITHUB_OIDC_ISSUER,
-                    subject=subject,
+                    federated_identity_credential_resource_name=_credential_name(federation.subject),
+                    issuer=federation.issuer,
+                    subject=federation.subject,
                     audiences=[AZURE_AUDIENCE],
                 )
             )
@@ -433,5 +509,5 @@ class AzurePipelineIdentity(pulumi.ComponentResource):
 
 def _credential_name(subject: str) -> str:
     """A valid credential name from a subject (3-120 letters, digits, '-' and '_')."""
-    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", subject.removeprefix("repo:")).strip("-")
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", subject.removeprefix("repo:").removeprefix("sc://")).strip("-")
     return slug[:120]

@@ -128,6 +128,114 @@ def bucket_policy(bucket_arn: str, users: Sequence[str]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class StateAccess:
+    """Who may use one environment's state and secrets key.
+
+    :param writers: principals that deploy the environment: read and write its stack objects (and locks),
+        encrypt and decrypt with its secrets key.
+    :param readers: principals that only preview it: read its stack objects, decrypt with its key.
+    """
+
+    writers: Sequence[pulumi.Input[str]] = ()
+    readers: Sequence[pulumi.Input[str]] = ()
+
+
+def stack_object_patterns(bucket_arn: str, environment: str) -> list[str]:
+    """The object ARNs of one stack in Pulumi's DIY backend (project layout).
+
+    pulumi/pulumi pkg/backend/diy keeps ``.pulumi/stacks/<project>/<stack>.json`` (and ``.json.bak``,
+    ``.json.gz``), and per stack ``.pulumi/history/<project>/<stack>/``,
+    ``.pulumi/backups/<project>/<stack>/`` and ``.pulumi/locks/<project>/<stack>/``; the stack name is the
+    environment name.
+    """
+    base = f"{bucket_arn}/.pulumi"
+    return [
+        f"{base}/stacks/*/{environment}.json*",
+        f"{base}/history/*/{environment}/*",
+        f"{base}/backups/*/{environment}/*",
+        f"{base}/locks/*/{environment}/*",
+    ]
+
+
+#: What a preview needs on its key: Pulumi's awskms provider unwraps the stack's data key
+#: (``encryptedkey`` in Pulumi.<stack>.yaml) with kms:Decrypt; a preview never encrypts.
+KMS_DECRYPT_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
+
+
+def environment_key_policy(account_root: str, access: StateAccess, environment: str) -> dict[str, Any]:
+    """One environment's secrets key: writers use it fully, readers only decrypt, nobody else."""
+    policy = key_policy(
+        account_root, [str(w) for w in access.writers], description=f"Deploy{_camel(environment)}"
+    )
+    if access.readers:
+        policy["Statement"].append(
+            {
+                "Sid": f"Preview{_camel(environment)}",
+                "Effect": "Allow",
+                "Principal": {"AWS": sorted(str(r) for r in access.readers)},
+                "Action": list(KMS_DECRYPT_ACTIONS),
+                "Resource": "*",
+            }
+        )
+    return policy
+
+
+def _camel(text: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", text) if part)
+
+
+def environment_bucket_statements(bucket_arn: str, access: Mapping[str, StateAccess]) -> list[dict[str, Any]]:
+    """Per environment: its writers read and write its stack objects, its readers read them."""
+    statements: list[dict[str, Any]] = []
+    everyone = sorted({str(p) for a in access.values() for p in (*a.writers, *a.readers)})
+    if everyone:
+        statements.append(
+            {
+                # Listing is needed to find stacks; it reveals names, not contents.
+                "Sid": "PipelinesListState",
+                "Effect": "Allow",
+                "Principal": {"AWS": everyone},
+                "Action": list(STATE_BUCKET_ACTIONS),
+                "Resource": bucket_arn,
+            }
+        )
+        statements.append(
+            {
+                # The backend reads .pulumi/meta.yaml (its layout version) before anything else.
+                "Sid": "PipelinesReadBackendMetadata",
+                "Effect": "Allow",
+                "Principal": {"AWS": everyone},
+                "Action": "s3:GetObject",
+                "Resource": f"{bucket_arn}/.pulumi/meta.yaml",
+            }
+        )
+    for env, grant in access.items():
+        if grant.writers:
+            statements.append(
+                {
+                    "Sid": f"Deploy{_camel(env)}State",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": sorted(str(w) for w in grant.writers)},
+                    "Action": list(STATE_OBJECT_ACTIONS),
+                    "Resource": stack_object_patterns(bucket_arn, env),
+                }
+            )
+        if grant.readers:
+            statements.append(
+                {
+                    # pulumi preview takes no lock in the DIY backend (pkg/backend/diy/backend.go:
+                    # Preview calls apply directly; Update/Refresh/Destroy call b.Lock), so read is enough.
+                    "Sid": f"Preview{_camel(env)}State",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": sorted(str(r) for r in grant.readers)},
+                    "Action": "s3:GetObject",
+                    "Resource": stack_object_patterns(bucket_arn, env),
+                }
+            )
+    return statements
+
+
+@dataclass(frozen=True)
 class AwsReplication:
     """Cross-region replication of the state bucket.
 
@@ -149,7 +257,10 @@ class AwsStateBackendArgs:
     :param account_id: the account the bucket lives in (shared services).
     :param region: the bucket's region (the component's provider must be in it).
     :param environments: environments that get a secrets-provider key ``alias/<alias_prefix>-<env>``.
-    :param user_arns: principals (the pipeline role) that may read/write state and use the keys.
+    :param user_arns: principals that may read/write every stack's state and use every key (legacy: one
+        pipeline for all environments; prefer ``environment_access``).
+    :param environment_access: per environment, who deploys it and who only previews it: each principal
+        reaches only that environment's stack objects and secrets key.
     :param alias_prefix: prefix of the secrets-provider key aliases.
     :param noncurrent_version_days: days old state versions are kept before expiring.
     :param replication: optional cross-region replica.
@@ -165,6 +276,7 @@ class AwsStateBackendArgs:
     region: str
     environments: Sequence[str]
     user_arns: Sequence[str] = ()
+    environment_access: Mapping[str, StateAccess] = field(default_factory=dict)
     alias_prefix: str = "pulumi-secrets"
     noncurrent_version_days: int = 90
     replication: AwsReplication | None = None
@@ -202,6 +314,16 @@ class AwsStateBackend(pulumi.ComponentResource):
         root = f"arn:{args.partition}:iam::{args.account_id}:root"
         users = list(dict.fromkeys(args.user_arns))
         bucket_arn = f"arn:{args.partition}:s3:::{args.bucket_name}"
+        # SSE-KMS: reading or writing any state object needs the bucket key; which objects is the
+        # bucket policy's business.
+        state_key_users = list(
+            dict.fromkeys(
+                [
+                    *users,
+                    *(str(p) for a in args.environment_access.values() for p in (*a.writers, *a.readers)),
+                ]
+            )
+        )
 
         self.state_key = aws.kms.Key(
             f"{name}-state",
@@ -209,7 +331,7 @@ class AwsStateBackend(pulumi.ComponentResource):
                 description=f"SSE-KMS key of the Pulumi state bucket {args.bucket_name}",
                 enable_key_rotation=True,
                 deletion_window_in_days=args.key_deletion_window_days,
-                policy=json.dumps(key_policy(root, users, description="StateEncryption")),
+                policy=json.dumps(key_policy(root, state_key_users, description="StateEncryption")),
             ),
             opts=child,
         )
@@ -222,7 +344,16 @@ class AwsStateBackend(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.bucket, self._source_versioning = _hardened_bucket(
-            name, self, args.bucket_name, bucket_arn, self.state_key, users, args.protect, None, args.wait_for
+            name,
+            self,
+            args.bucket_name,
+            bucket_arn,
+            self.state_key,
+            users,
+            args.protect,
+            None,
+            args.wait_for,
+            environment_bucket_statements(bucket_arn, args.environment_access),
         )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
@@ -265,7 +396,11 @@ class AwsStateBackend(pulumi.ComponentResource):
                     description=f"Pulumi secrets provider of the {env} stack",
                     enable_key_rotation=True,
                     deletion_window_in_days=args.key_deletion_window_days,
-                    policy=json.dumps(key_policy(root, users, description="SecretsProvider")),
+                    policy=json.dumps(
+                        environment_key_policy(root, args.environment_access[env], env)
+                        if env in args.environment_access
+                        else key_policy(root, users, description="SecretsProvider")
+                    ),
                 ),
                 opts=child,
             )
@@ -452,6 +587,7 @@ def _hardened_bucket(
     protect: bool,
     provider: aws.Provider | None,
     wait_for: Sequence[pulumi.Resource],
+    extra_statements: Sequence[dict[str, Any]] = (),
 ) -> tuple[aws.s3.Bucket, aws.s3.BucketVersioning]:
     """A bucket with versioning, SSE-KMS under ``key``, public access blocked and a TLS-only policy."""
     opts = pulumi.ResourceOptions(parent=owner, provider=provider)
@@ -506,7 +642,15 @@ def _hardened_bucket(
     )
     aws.s3.BucketPolicy(
         f"{name}-policy",
-        aws.s3.BucketPolicyArgs(bucket=bucket.bucket, policy=json.dumps(bucket_policy(bucket_arn, users))),
+        aws.s3.BucketPolicyArgs(
+            bucket=bucket.bucket,
+            policy=json.dumps(
+                {
+                    **(doc := bucket_policy(bucket_arn, users)),
+                    "Statement": [*doc["Statement"], *extra_statements],
+                }
+            ),
+        ),
         # The public access block must exist first, or S3 may evaluate the policy without it.
         opts=pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(depends_on=[public_access, *wait_for])
@@ -533,6 +677,23 @@ def _validate_aws(name: str, args: AwsStateBackendArgs) -> None:
     _validate_environments(prefix, args.environments)
     for index, arn in enumerate(args.user_arns):
         require_pattern(f"{prefix}.user_arns[{index}]", arn, PRINCIPAL_ARN_PATTERN, "a role or user ARN")
+    for env, access in args.environment_access.items():
+        if env not in args.environments:
+            raise ValidationError(
+                f"{prefix}.environment_access",
+                "names an environment without a key",
+                value=env,
+                allowed=", ".join(args.environments),
+            )
+        for kind, principals in (("writers", access.writers), ("readers", access.readers)):
+            for index, arn in enumerate(principals):
+                # Key and bucket policies are plain JSON: the ARNs must be known strings, not Outputs.
+                require_pattern(
+                    f"{prefix}.environment_access[{env}].{kind}[{index}]",
+                    arn,
+                    PRINCIPAL_ARN_PATTERN,
+                    "a role ARN (a plain string)",
+                )
     require_int(f"{prefix}.noncurrent_version_days", args.noncurrent_version_days, minimum=1, maximum=3650)
     require_int(f"{prefix}.key_deletion_window_days", args.key_deletion_window_days, minimum=7, maximum=30)
     if args.replication is not None:
@@ -584,7 +745,11 @@ class AzureStateBackendArgs:
     :param container_name: blob container holding the state.
     :param key_vault_name: globally unique key vault name (3-24 characters).
     :param environments: environments that get a secrets-provider key ``<key_prefix>-<env>``.
-    :param user_principal_ids: principals (the pipeline identity) granted blob data and key crypto roles.
+    :param user_principal_ids: principals granted blob data and key crypto roles on everything (legacy).
+    :param environment_access: per environment, its deploying identities (blob data contributor on the
+        container, crypto user on that environment's key only) and preview identities (blob data reader,
+        crypto user on that key). Azure RBAC cannot scope below the container without ABAC conditions,
+        so blob access is per container (see docs/bootstrap.md).
     :param subscription_id: subscription of the backend (for role definition ids).
     :param soft_delete_days: blob and container soft-delete retention, 7 to 90 days (the vault keeps 90).
     :param key_prefix: prefix of the key names.
@@ -604,6 +769,7 @@ class AzureStateBackendArgs:
     environments: Sequence[str]
     container_name: str = "pulumi-state"
     user_principal_ids: Sequence[pulumi.Input[str]] = ()
+    environment_access: Mapping[str, StateAccess] = field(default_factory=dict)
     soft_delete_days: int = 30
     key_prefix: str = "pulumi-secrets"
     allowed_ip_ranges: Sequence[str] = ()
@@ -625,7 +791,11 @@ class AzureStateBackend(pulumi.ComponentResource):
     keys: dict[str, azure_native.keyvault.Key]
     """Secrets-provider key per environment."""
     login_url: str
-    """``pulumi login`` URL of the backend."""
+    """``pulumi login`` URL of the backend's shared container."""
+    containers: dict[str, azure_native.storage.BlobContainer]
+    """One container per environment with ``environment_access`` (its identities reach only that one)."""
+    login_urls: dict[str, str]
+    """``pulumi login`` URL per environment: its own container, or the shared one."""
     secrets_providers: dict[str, str]
     """``--secrets-provider`` string per environment."""
 
@@ -749,17 +919,11 @@ class AzureStateBackend(pulumi.ComponentResource):
                             azure_native.keyvault.JsonWebKeyOperation.ENCRYPT,
                             azure_native.keyvault.JsonWebKeyOperation.DECRYPT,
                         ],
-                        # A new version every 18 months; old versions stay and still decrypt old stacks.
-                        rotation_policy=azure_native.keyvault.RotationPolicyArgs(
-                            lifetime_actions=[
-                                azure_native.keyvault.LifetimeActionArgs(
-                                    action=azure_native.keyvault.ActionArgs(
-                                        type=azure_native.keyvault.KeyRotationPolicyActionType.ROTATE
-                                    ),
-                                    trigger=azure_native.keyvault.TriggerArgs(time_after_create="P18M"),
-                                )
-                            ]
-                        ),
+                        # No automatic rotation: the provider URL names no key version, and gocloud.dev's
+                        # azurekeyvault keeper (secrets/azurekeyvault/akv.go, used by Pulumi's
+                        # azurekeyvault:// provider) then encrypts *and decrypts* with the latest version.
+                        # A rotated key could no longer unwrap the data key in every Pulumi.<stack>.yaml.
+                        # Rotate with `pulumi stack change-secrets-provider` instead (docs/bootstrap.md).
                     ),
                     tags=tags,
                 ),
@@ -794,6 +958,60 @@ class AzureStateBackend(pulumi.ComponentResource):
                 )
 
         self.login_url = f"azblob://{args.container_name}?storage_account={args.storage_account_name}"
+        self.containers = {}
+        self.login_urls = {env: self.login_url for env in args.environments}
+        for env in args.environment_access:
+            # Azure RBAC scopes blob roles to a container at the finest (short of ABAC conditions), so each
+            # environment's state gets its own container: dev's identity cannot touch prod's stack.
+            container_name = f"{args.container_name}-{env}"
+            self.containers[env] = azure_native.storage.BlobContainer(
+                f"{name}-container-{env}",
+                azure_native.storage.BlobContainerArgs(
+                    account_name=self.account.name,
+                    resource_group_name=rg,
+                    container_name=container_name,
+                    public_access=azure_native.storage.PublicAccess.NONE,
+                ),
+                opts=protected,
+            )
+            self.login_urls[env] = f"azblob://{container_name}?storage_account={args.storage_account_name}"
+
+        for env, access in args.environment_access.items():
+            for kind, principals, blob_role in (
+                ("deploy", access.writers, STORAGE_BLOB_DATA_CONTRIBUTOR),
+                ("preview", access.readers, STORAGE_BLOB_DATA_READER),
+            ):
+                for index, principal_id in enumerate(principals):
+                    label = f"{name}-{kind}-{env}-{index}"
+                    for grant, scope, scope_id, role in (
+                        (
+                            "blob",
+                            self.containers[env].id,
+                            f"container/{args.storage_account_name}/{args.container_name}-{env}",
+                            blob_role,
+                        ),
+                        (
+                            "crypto",
+                            # A key's ARM id is its vault's id + /keys/<name> (known before the key exists).
+                            self.vault.id.apply(
+                                lambda vault_id, env=env: f"{vault_id}/keys/{args.key_prefix}-{env}"
+                            ),
+                            f"vault/{args.key_vault_name}/keys/{args.key_prefix}-{env}",
+                            KEY_VAULT_CRYPTO_USER,
+                        ),
+                    ):
+                        azure_native.authorization.RoleAssignment(
+                            f"{label}-{grant}",
+                            azure_native.authorization.RoleAssignmentArgs(
+                                role_assignment_name=role_assignment_name(scope_id, label, role),
+                                scope=scope,
+                                principal_id=principal_id,
+                                principal_type=azure_native.authorization.PrincipalType.SERVICE_PRINCIPAL,
+                                role_definition_id=role_definition_id(args.subscription_id, role),
+                            ),
+                            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+                        )
+
         self.register_outputs(
             {
                 "storageAccount": self.account.name,
@@ -837,3 +1055,19 @@ def _validate_azure(name: str, args: AzureStateBackendArgs) -> None:
             f"{prefix}.allowed_ip_ranges[{index}]", ip, IP_RANGE_PATTERN, "an IPv4 address or CIDR"
         )
     _validate_environments(prefix, args.environments)
+
+    for env in args.environment_access:
+        if env not in args.environments:
+            raise ValidationError(
+                f"{prefix}.environment_access",
+                "names an environment without a key",
+                value=env,
+                allowed=", ".join(args.environments),
+            )
+        if len(f"{args.container_name}-{env}") > 63:
+            raise ValidationError(
+                f"{prefix}.container_name",
+                f"is too long for the per-environment container {args.container_name}-{env}",
+                value=args.container_name,
+                allowed="a container name short enough that <name>-<environment> has at most 63 characters",
+            )

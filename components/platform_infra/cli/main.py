@@ -110,6 +110,7 @@ COMMANDS: dict[str, str] = {
     "check": "platform_infra.cli.check:add_check_parser",
     "plan-diff": "platform_infra.cli.plan_diff:add_plan_diff_parser",
     "release": "platform_infra.release.cli:add_release_parser",
+    "access": "platform_infra.cli.access:add_access_parser",
 }
 """Subcommand name -> ``module:function`` registering its parser (imported only when needed)."""
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ValidationInfo, field_validator
@@ -55,11 +55,15 @@ from platform_infra.config.observability import (
 from platform_infra.config.reader import ConfigSource, DictConfigSource, PulumiConfigSource
 from platform_infra.config.references import check_references
 from platform_infra.config.vault import VaultConfig
-from platform_infra.environment import Environment, Tier
+from platform_infra.environment import IAM_ROLE_NAME_PATTERN, Environment, Tier
 from platform_infra.validation import NOT_GIVEN, ValidationError
 from platform_infra.validation.limits import require_external_id
 
 DEPLOYMENT_ID_VARIABLE = "PLATFORM_DEPLOYMENT_ID"
+#: Set by preview jobs to the target account's read-only role (the shared stack's ``previewRoleArns``): the
+#: stack's AWS provider then assumes it instead of ``platform:aws.deployRoleName``, which trusts only the
+#: deploying pipeline role of that environment.
+ROLE_OVERRIDE_VARIABLE = "PLATFORM_AWS_ROLE_NAME"
 """Environment variable naming the pipeline run; preview and up of one run must see the same value."""
 DEPLOYMENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 EXTERNAL_ID_PREFIX = "externalId-"
@@ -207,6 +211,7 @@ def load_stack_config(
             bootstrap=build_bootstrap(validated.bootstrap, environment, secrets_by_target),
         )
     assert isinstance(validated, EnvironmentStack)
+    environment = _with_role_override(stack, environment, os.environ if environ is None else environ)
     config = StackConfig(
         environment=environment,
         apps=validated.apps,
@@ -294,6 +299,27 @@ def _external_ids(
 
 def _key(loc: tuple[str | int, ...]) -> str:
     return key_of(loc)
+
+
+def _with_role_override(stack: str, environment: Environment, environ: Mapping[str, str]) -> Environment:
+    role = environ.get(ROLE_OVERRIDE_VARIABLE) or None
+    if role is None or environment.aws_target is None:
+        return environment
+    if not IAM_ROLE_NAME_PATTERN.fullmatch(role):
+        raise ValidationError(
+            f"${ROLE_OVERRIDE_VARIABLE}",
+            "is not an IAM role name",
+            value=role,
+            allowed="1-64 of [\\w+=,.@-]",
+            stack=stack,
+        )
+    return Environment(
+        name=environment.name,
+        tier=environment.tier,
+        aws=replace(environment.aws_target, deploy_role_name=role),
+        azure=environment.azure_target,
+        tags=environment.tags,
+    )
 
 
 def _read_deployment_id(stack: str, environ: Mapping[str, str]) -> str | None:

@@ -127,6 +127,11 @@ DEFAULT_DEPLOY_ACTIONS = (
 AZURE_BUILTIN_ROLES = dict(BUILTIN_ROLE_GUIDS)
 #: Roles that can grant any access; refused in azureRoles (use azureAssignableRoles for a constrained grant).
 AZURE_PRIVILEGED_ROLES = dict(PRIVILEGED_ROLE_GUIDS)
+#: Prefix of the per-target IAM role names (``<prefix>-<target>`` must stay within IAM's 64 characters).
+IAM_ROLE_PREFIX_PATTERN = re.compile(r"^[\w+=,.@-]{1,47}$")
+IAM_ROLE_PREFIX_ALLOWED = "1-47 letters, digits and +=,.@_- (the target name is appended)"
+#: Azure DevOps organization, project and service connection names (no '/', which would change the subject).
+ADO_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()-]{0,99}$")
 SESSION_TAG_KEY_PATTERN = re.compile(r"^(?!aws:)[\w.:/=+@-]{1,128}$", re.IGNORECASE)
 SESSION_TAG_VALUE_PATTERN = re.compile(r"^[\w.:/=+@ -]{1,256}$")
 
@@ -147,16 +152,39 @@ class DeployRoleSettings:
 
 
 @dataclass(frozen=True)
+class TargetIdentities:
+    """Who may act on one target: the deploying identity and the read-only preview identity.
+
+    :param github_environment: the GitHub environment the target's deploy job runs in (its OIDC subject).
+    :param deploy_github: the GitHub subjects of the deploying identity (only that environment).
+    :param preview_github: the GitHub subjects of the preview identity: pull requests for dev/staging
+        tiers, only the default branch for the prod tier.
+    :param azure_devops_connection: the Azure DevOps service connection that deploys (None: none).
+    :param azure_devops_preview_connection: the Azure DevOps service connection pull-request builds use.
+    :param preview_role_name: the read-only role created in the target account for previews.
+    """
+
+    github_environment: str
+    deploy_github: GitHubSubjects
+    preview_github: GitHubSubjects
+    azure_devops_connection: str | None
+    azure_devops_preview_connection: str | None
+    preview_role_name: str
+
+
+@dataclass(frozen=True)
 class BootstrapTarget:
     """One environment the pipeline deploys to.
 
     :param environment: the target account and subscription, reached by the bootstrap through the
         organization role (``environment.aws.deploy_role_name``).
     :param deploy_role: the deploy role to create there.
+    :param identities: the target's own pipeline identities (deploy and preview).
     """
 
     environment: Environment
     deploy_role: DeployRoleSettings
+    identities: TargetIdentities
 
     @property
     def name(self) -> str:
@@ -169,19 +197,48 @@ class BootstrapTarget:
         aws = self.environment.aws
         return f"arn:{aws.partition}:iam::{aws.account_id}:role/{self.deploy_role.role_name}"
 
+    @property
+    def preview_role_arn(self) -> str:
+        """ARN of the read-only role in the target account that previews assume."""
+        aws = self.environment.aws
+        return f"arn:{aws.partition}:iam::{aws.account_id}:role/{self.identities.preview_role_name}"
+
+
+@dataclass(frozen=True)
+class AzureDevOpsSettings:
+    """The Azure DevOps organization whose service connections federate with the Azure identities.
+
+    :param organization_id: the organization's GUID (the issuer is ``https://vstoken.dev.azure.com/<id>``).
+    :param organization: the organization name (subjects are ``sc://<organization>/<project>/<connection>``).
+    :param project: the project holding the service connections.
+    """
+
+    organization_id: str
+    organization: str
+    project: str
+
 
 @dataclass(frozen=True)
 class PipelineSettings:
-    """The pipeline identity: GitHub subjects, the AWS role and the Azure managed identity."""
+    """The pipeline identities: one deploying and one preview identity per target, on AWS and Azure.
 
-    github: GitHubSubjects
+    Names are prefixes: target ``dev`` gets ``<roleName>-dev`` (deploys) and ``<previewRoleName>-dev``
+    (previews) in the shared-services account, and Azure identities ``<azureIdentityName>-dev`` and
+    ``<azurePreviewIdentityName>-dev``.
+    """
+
+    repository: str
+    default_branch: str
     role_name: str
+    preview_role_name: str
     max_session_duration_seconds: int
     oidc_provider_arn: str | None
     azure_identity_name: str
+    azure_preview_identity_name: str
     azure_resource_group: str
     azure_role_guids: dict[str, str]
     azure_assignable_role_guids: dict[str, str]
+    azure_devops: AzureDevOpsSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -228,11 +285,15 @@ class BootstrapConfig:
     state: StateBackendSettings
     targets: tuple[BootstrapTarget, ...] = field(default_factory=tuple)
 
-    @property
-    def pipeline_role_arn(self) -> str:
-        """ARN of the pipeline role (what every deploy role trusts)."""
+    def pipeline_role_arn(self, target: str) -> str:
+        """ARN of ``target``'s deploying pipeline role (the only principal its deploy role trusts)."""
         aws = self.environment.aws
-        return f"arn:{aws.partition}:iam::{aws.account_id}:role/{self.pipeline.role_name}"
+        return f"arn:{aws.partition}:iam::{aws.account_id}:role/{self.pipeline.role_name}-{target}"
+
+    def preview_pipeline_role_arn(self, target: str) -> str:
+        """ARN of ``target``'s preview pipeline role (the only principal its preview role trusts)."""
+        aws = self.environment.aws
+        return f"arn:{aws.partition}:iam::{aws.account_id}:role/{self.pipeline.preview_role_name}-{target}"
 
 
 ROLE_NAME = Annotated[str, Text(IAM_ROLE_NAME_PATTERN, "an IAM role name")]
@@ -319,48 +380,83 @@ class SessionTagConfig(ConfigModel):
     )
 
 
+ROLE_PREFIX = Annotated[str, Text(IAM_ROLE_PREFIX_PATTERN, IAM_ROLE_PREFIX_ALLOWED)]
+AZURE_IDENTITY_NAME = Annotated[str, Text(AZURE_RESOURCE_NAME_PATTERN, "3-128 letters, digits, '-' or '_'")]
+ADO_NAME = Annotated[str, Text(ADO_NAME_PATTERN, "an Azure DevOps name (no '/')")]
+
+
+class AzureDevOpsConfig(ConfigModel):
+    """``platform:bootstrap.pipeline.azureDevOps``: the organization whose service connections federate.
+
+    Azure DevOps workload identity federation presents issuer ``https://vstoken.dev.azure.com/<org-id>`` and
+    subject ``sc://<organization>/<project>/<service-connection>``.
+    """
+
+    organization_id: GuidLower = config_field("The organization's GUID (the token issuer's last segment).")
+    organization: ADO_NAME = config_field("The organization name (dev.azure.com/<name>).")
+    project: ADO_NAME = config_field("The project holding the service connections.")
+
+
 class PipelineConfig(ConfigModel):
-    """``platform:bootstrap.pipeline``: the pipeline identity (GitHub OIDC, AWS role, Azure identity)."""
+    """``platform:bootstrap.pipeline``: per target, a deploying and a read-only preview identity.
+
+    Target ``dev`` gets the AWS roles ``<roleName>-dev`` (trusted only by the GitHub environment of dev)
+    and ``<previewRoleName>-dev`` (trusted by pull requests for dev/staging tiers, by the default branch
+    for the prod tier), and the Azure identities ``<azureIdentityName>-dev`` and
+    ``<azurePreviewIdentityName>-dev`` with the same subjects.
+    """
 
     repository: Annotated[str, Text(REPOSITORY_PATTERN, "<org>/<repo>")] = config_field(
         "GitHub repository, <org>/<repo>."
     )
-    branches: Annotated[tuple[str, ...], TextList(BRANCH_PATTERN, "an exact branch name (no wildcards)")] = (
-        config_field("Branches whose workflow runs are trusted.", ())
+    default_branch: Annotated[str, Text(BRANCH_PATTERN, "an exact branch name (no wildcards)")] = (
+        config_field("The only branch prod previews (read-only) run from.", "main")
     )
-    environments: Annotated[
-        tuple[str, ...],
-        TextList(GITHUB_ENVIRONMENT_PATTERN, "an exact GitHub environment name (no wildcards)"),
-    ] = config_field("GitHub environments whose jobs are trusted.", ())
-    role_name: ROLE_NAME = config_field("The pipeline's IAM role.", "platform-pipeline")
+    role_name: ROLE_PREFIX = config_field("Prefix of the deploying pipeline roles.", "platform-pipeline")
+    preview_role_name: ROLE_PREFIX = config_field("Prefix of the preview pipeline roles.", "platform-preview")
     max_session_duration_seconds: Annotated[int, Int(3600, MAX_SESSION_SECONDS)] = config_field(
-        "Longest session of the pipeline role.", 3600
+        "Longest session of the pipeline roles.", 3600
     )
     oidc_provider_arn: OidcProviderArn | None = config_field(
         "An existing GitHub OIDC provider; unset creates one.", None
     )
-    azure_identity_name: Annotated[
-        str, Text(AZURE_RESOURCE_NAME_PATTERN, "3-128 letters, digits, '-' or '_'")
-    ] = config_field("The user-assigned managed identity.", "platform-pipeline")
+    azure_identity_name: AZURE_IDENTITY_NAME = config_field(
+        "Prefix of the deploying managed identities.", "platform-pipeline"
+    )
+    azure_preview_identity_name: AZURE_IDENTITY_NAME = config_field(
+        "Prefix of the preview managed identities.", "platform-preview"
+    )
     azure_resource_group: Annotated[str, Text(AZURE_RESOURCE_GROUP_PATTERN, AZURE_RESOURCE_GROUP_ALLOWED)] = (
-        config_field("Resource group of the identity.", "platform-pipeline")
+        config_field("Resource group of the identities.", "platform-pipeline")
     )
     azure_roles: AzureRoles = config_field(
-        "Roles on every target subscription (built-in names or GUIDs; privileged roles are refused).",
+        "Roles of each deploying identity on its own target subscription (built-in names or GUIDs; "
+        "privileged roles are refused).",
         {"Contributor": AZURE_BUILTIN_ROLES["Contributor"]},
     )
     azure_assignable_roles: AzureRoles = config_field(
         "Roles the pipeline may assign (a constrained Role Based Access Control Administrator grant).", {}
     )
+    azure_dev_ops: AzureDevOpsConfig | None = config_field(
+        "The Azure DevOps organization whose service connections federate with the identities.",
+        None,
+    )
 
     @model_validator(mode="after")
-    def _some_subject(self) -> PipelineConfig:
-        if not self.branches and not self.environments:
-            raise Problem(
-                "no branch or environment given: nothing would be trusted",
-                allowed="e.g. [main]",
-                at=("branches",),
+    def _distinct(self) -> PipelineConfig:
+        problems = []
+        if self.preview_role_name == self.role_name:
+            problems.append(Problem("equals roleName", value=self.role_name, at=("previewRoleName",)))
+        if self.azure_preview_identity_name == self.azure_identity_name:
+            problems.append(
+                Problem(
+                    "equals azureIdentityName",
+                    value=self.azure_identity_name,
+                    at=("azurePreviewIdentityName",),
+                )
             )
+        if problems:
+            raise Problems(problems)
         return self
 
 
@@ -452,6 +548,26 @@ class TargetConfig(ConfigModel):
         )
     )
     administrator_access: Bool = config_field("Allow AdministratorAccess in policyArns.", False)
+    github_environment: (
+        Annotated[str, Text(GITHUB_ENVIRONMENT_PATTERN, "an exact GitHub environment name (no wildcards)")]
+        | None
+    ) = config_field("The GitHub environment of the target's deploy job; default the name.", None)
+    preview_role_name: ROLE_NAME = config_field(
+        "The read-only role created in the target account for previews.", "platform-preview"
+    )
+    azure_dev_ops_service_connection: ADO_NAME | None = config_field(
+        "The Azure DevOps service connection that deploys this target.",
+        None,
+    )
+    azure_dev_ops_preview_service_connection: ADO_NAME | None = config_field(
+        "The Azure DevOps service connection that previews this target (pull-request builds).",
+        None,
+    )
+
+    @property
+    def resolved_github_environment(self) -> str:
+        """The GitHub environment, defaulted from the name."""
+        return self.github_environment or self.name
 
     @property
     def resolved_tier(self) -> Tier:
@@ -491,6 +607,10 @@ class TargetConfig(ConfigModel):
         for index, action in enumerate(self.allowed_actions):
             if action in {"*", "*:*"}:
                 problems.append(Problem("grants every action", value=action, at=("allowedActions", index)))
+        if self.preview_role_name == self.deploy_role_name:
+            problems.append(
+                Problem("equals deployRoleName", value=self.preview_role_name, at=("previewRoleName",))
+            )
         if problems:
             raise Problems(problems)
         return self
@@ -546,6 +666,41 @@ def check_bootstrap(section: BootstrapSection, shared: Environment) -> None:
                         at=("targets", index, "trustedPrincipalArns", position),
                     )
                 )
+    # One subject per identity: a GitHub environment or service connection shared by two targets would let
+    # one target's jobs sign in as the other's identity.
+    environments = [t.resolved_github_environment for t in section.targets]
+    connections: list[tuple[int, str, str]] = []
+    for index, target in enumerate(section.targets):
+        if environments[index] in environments[:index]:
+            problems.append(
+                Problem(
+                    "is another target's GitHub environment: each environment gets its own identity",
+                    value=environments[index],
+                    at=("targets", index, "githubEnvironment"),
+                )
+            )
+        for key, connection in (
+            ("azureDevOpsServiceConnection", target.azure_dev_ops_service_connection),
+            ("azureDevOpsPreviewServiceConnection", target.azure_dev_ops_preview_service_connection),
+        ):
+            if connection is None:
+                continue
+            if section.pipeline.azure_dev_ops is None:
+                problems.append(
+                    Problem(
+                        "needs platform:bootstrap.pipeline.azureDevOps (organization and project)",
+                        at=("targets", index, key),
+                    )
+                )
+            if connection in [c for _, _, c in connections]:
+                problems.append(
+                    Problem(
+                        "is another identity's service connection: each identity needs its own",
+                        value=connection,
+                        at=("targets", index, key),
+                    )
+                )
+            connections.append((index, key, connection))
     # One deploy role and one pipeline grant per account/subscription: two targets there would collide.
     for name, values, casefold in (
         ("accountId", [t.account_id for t in section.targets], False),
@@ -611,6 +766,22 @@ def build_bootstrap(
                     administrator_access=target.administrator_access,
                     external_id=external_ids.get(target.name),
                 ),
+                identities=TargetIdentities(
+                    github_environment=target.resolved_github_environment,
+                    deploy_github=GitHubSubjects(
+                        repository=pipeline.repository, environments=(target.resolved_github_environment,)
+                    ),
+                    # Pull-request code may preview dev and staging (read-only); prod previews only from the
+                    # default branch, so code nobody has reviewed never decrypts prod's secrets.
+                    preview_github=(
+                        GitHubSubjects(repository=pipeline.repository, branches=(pipeline.default_branch,))
+                        if target.resolved_tier is Tier.PROD
+                        else GitHubSubjects(repository=pipeline.repository, pull_requests=True)
+                    ),
+                    azure_devops_connection=target.azure_dev_ops_service_connection,
+                    azure_devops_preview_connection=target.azure_dev_ops_preview_service_connection,
+                    preview_role_name=target.preview_role_name,
+                ),
             )
         )
     azure = state.azure
@@ -621,16 +792,24 @@ def build_bootstrap(
         if section.session_tag is not None
         else None,
         pipeline=PipelineSettings(
-            github=GitHubSubjects(
-                repository=pipeline.repository, branches=pipeline.branches, environments=pipeline.environments
-            ),
+            repository=pipeline.repository,
+            default_branch=pipeline.default_branch,
             role_name=pipeline.role_name,
+            preview_role_name=pipeline.preview_role_name,
             max_session_duration_seconds=pipeline.max_session_duration_seconds,
             oidc_provider_arn=pipeline.oidc_provider_arn,
             azure_identity_name=pipeline.azure_identity_name,
+            azure_preview_identity_name=pipeline.azure_preview_identity_name,
             azure_resource_group=pipeline.azure_resource_group,
             azure_role_guids=dict(pipeline.azure_roles),
             azure_assignable_role_guids=dict(pipeline.azure_assignable_roles),
+            azure_devops=AzureDevOpsSettings(
+                organization_id=pipeline.azure_dev_ops.organization_id,
+                organization=pipeline.azure_dev_ops.organization,
+                project=pipeline.azure_dev_ops.project,
+            )
+            if pipeline.azure_dev_ops is not None
+            else None,
         ),
         state=StateBackendSettings(
             bucket_name=state.bucket_name,

@@ -14,24 +14,28 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_azure_native as azure_native
 
-from platform_infra.config.bootstrap import BootstrapConfig
+from platform_infra.config.bootstrap import AzureDevOpsSettings, BootstrapConfig, BootstrapTarget
 from platform_infra.deploy_role import DeployRole, DeployRoleArgs
 from platform_infra.environment import EnvironmentProviders, EnvironmentProvidersArgs, session_name
 from platform_infra.pipeline_identity import (
     AzurePipelineIdentity,
     AzurePipelineIdentityArgs,
     AzureRoleGrant,
+    FederatedSubject,
+    GitHubOidcProvider,
     PipelineIdentity,
     PipelineIdentityArgs,
+    azure_devops_subject,
     constrained_assignment_condition,
 )
-from platform_infra.rbac import RBAC_ADMINISTRATOR
+from platform_infra.rbac import BUILTIN_ROLE_GUIDS, RBAC_ADMINISTRATOR
 from platform_infra.state_backend import (
     AwsReplication,
     AwsStateBackend,
     AwsStateBackendArgs,
     AzureStateBackend,
     AzureStateBackendArgs,
+    StateAccess,
 )
 
 
@@ -51,43 +55,96 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
         for target in config.targets
     }
     tag_session = config.session_tag is not None
+    settings = config.pipeline
+    shared_opts = shared.resource_options()
 
-    pipeline = PipelineIdentity(
-        "pipeline",
-        PipelineIdentityArgs(
-            account_id=shared_env.aws.account_id,
-            role_name=config.pipeline.role_name,
-            github=config.pipeline.github,
-            deploy_role_arns=[t.deploy_role_arn for t in config.targets],
-            tag_session=tag_session,
-            max_session_duration_seconds=config.pipeline.max_session_duration_seconds,
-            oidc_provider_arn=config.pipeline.oidc_provider_arn,
-            partition=shared_env.aws.partition,
-        ),
-        opts=shared.resource_options(),
-    )
+    # One OIDC provider per account and URL (IAM refuses a second): every pipeline role trusts this one.
+    if settings.oidc_provider_arn is None:
+        oidc_provider_arn: pulumi.Input[str] = GitHubOidcProvider("github-oidc", opts=shared_opts).arn
+    else:
+        oidc_provider_arn = settings.oidc_provider_arn
 
+    # Per target: a deploying pipeline role trusted only by that target's GitHub environment, which may
+    # assume only that target's deploy role; and a preview role trusted by pull requests (dev/staging) or
+    # the default branch (prod), which may assume only that target's read-only role.
+    pipelines: dict[str, PipelineIdentity] = {}
+    previews: dict[str, PipelineIdentity] = {}
     deploy_roles: dict[str, DeployRole] = {}
+    preview_roles: dict[str, DeployRole] = {}
     for target in config.targets:
-        settings = target.deploy_role
+        identities = target.identities
+        pipelines[target.name] = PipelineIdentity(
+            f"pipeline-{target.name}",
+            PipelineIdentityArgs(
+                account_id=shared_env.aws.account_id,
+                role_name=f"{settings.role_name}-{target.name}",
+                github=identities.deploy_github,
+                deploy_role_arns=[target.deploy_role_arn],
+                tag_session=tag_session,
+                max_session_duration_seconds=settings.max_session_duration_seconds,
+                oidc_provider_arn=oidc_provider_arn,
+                partition=shared_env.aws.partition,
+                purpose=f"deploy {target.name}",
+            ),
+            opts=shared_opts,
+        )
+        previews[target.name] = PipelineIdentity(
+            f"preview-{target.name}",
+            PipelineIdentityArgs(
+                account_id=shared_env.aws.account_id,
+                role_name=f"{settings.preview_role_name}-{target.name}",
+                github=identities.preview_github,
+                deploy_role_arns=[target.preview_role_arn],
+                tag_session=tag_session,
+                max_session_duration_seconds=settings.max_session_duration_seconds,
+                oidc_provider_arn=oidc_provider_arn,
+                partition=shared_env.aws.partition,
+                purpose=f"preview {target.name} (read-only)",
+            ),
+            opts=shared_opts,
+        )
+
+    for target in config.targets:
+        role = target.deploy_role
+        pipeline = pipelines[target.name]
         deploy_roles[target.name] = DeployRole(
             f"deploy-{target.name}",
             DeployRoleArgs(
-                role_name=settings.role_name,
+                role_name=role.role_name,
                 account_id=target.environment.aws.account_id,
-                trusted_principal_arns=[pipeline.arn, *settings.extra_trusted_principal_arns],
+                trusted_principal_arns=[pipeline.arn, *role.extra_trusted_principal_arns],
                 trusted_account_id=shared_env.aws.account_id,
-                allow_account_root=settings.trust_account_root,
-                external_id=settings.external_id,
+                allow_account_root=role.trust_account_root,
+                external_id=role.external_id,
                 session_tag=config.session_tag,
-                max_session_duration_seconds=settings.max_session_duration_seconds,
-                permissions_boundary_arn=settings.permissions_boundary_arn,
-                policy_arns=settings.policy_arns,
-                allowed_actions=settings.allowed_actions,
-                administrator_access=settings.administrator_access,
+                max_session_duration_seconds=role.max_session_duration_seconds,
+                permissions_boundary_arn=role.permissions_boundary_arn,
+                policy_arns=role.policy_arns,
+                allowed_actions=role.allowed_actions,
+                administrator_access=role.administrator_access,
                 partition=target.environment.aws.partition,
                 # IAM refuses a trust policy naming a role that does not exist yet.
                 wait_for=[pipeline.role],
+            ),
+            opts=targets[target.name].resource_options(),
+        )
+        preview = previews[target.name]
+        preview_roles[target.name] = DeployRole(
+            f"readonly-{target.name}",
+            DeployRoleArgs(
+                role_name=target.identities.preview_role_name,
+                account_id=target.environment.aws.account_id,
+                trusted_principal_arns=[preview.arn],
+                trusted_account_id=shared_env.aws.account_id,
+                external_id=role.external_id,
+                session_tag=config.session_tag,
+                max_session_duration_seconds=role.max_session_duration_seconds,
+                # AWS's managed read-only policy: what `pulumi preview --refresh` reads, and nothing it
+                # could change.
+                policy_arns=[f"arn:{target.environment.aws.partition}:iam::aws:policy/ReadOnlyAccess"],
+                partition=target.environment.aws.partition,
+                wait_for=[preview.role],
+                description=f"Read-only preview role of {target.name}, assumed by {preview.arn}",
             ),
             opts=targets[target.name].resource_options(),
         )
@@ -123,14 +180,17 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
             account_id=shared_env.aws.account_id,
             region=shared_env.aws.region,
             environments=environments,
-            user_arns=[pipeline.arn],
+            environment_access={
+                env: StateAccess(writers=[pipelines[env].arn], readers=[previews[env].arn])
+                for env in environments
+            },
             alias_prefix=state.alias_prefix,
             noncurrent_version_days=state.noncurrent_version_days,
             replication=replication,
             protect=state.protect,
             partition=shared_env.aws.partition,
-            # Key and bucket policies name the pipeline role, which must exist first.
-            wait_for=[pipeline.role],
+            # Key and bucket policies name the pipeline roles, which must exist first.
+            wait_for=[*(p.role for p in pipelines.values()), *(p.role for p in previews.values())],
         ),
         opts=shared.resource_options(),
     )
@@ -144,18 +204,36 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
         ),
         opts=pulumi.ResourceOptions(provider=shared.azure),
     )
-    azure_identity = AzurePipelineIdentity(
-        "pipeline-azure",
-        AzurePipelineIdentityArgs(
-            identity_name=config.pipeline.azure_identity_name,
-            resource_group_name=azure_group.name,
-            location=shared_env.azure.location,
-            github=config.pipeline.github,
-            grants=_azure_grants(config, targets),
-            tags=dict(shared_env.tags),
-        ),
-        opts=shared.resource_options(),
-    )
+    azure_identities: dict[str, AzurePipelineIdentity] = {}
+    azure_previews: dict[str, AzurePipelineIdentity] = {}
+    for target in config.targets:
+        identities = target.identities
+        azure_identities[target.name] = AzurePipelineIdentity(
+            f"pipeline-azure-{target.name}",
+            AzurePipelineIdentityArgs(
+                identity_name=f"{settings.azure_identity_name}-{target.name}",
+                resource_group_name=azure_group.name,
+                location=shared_env.azure.location,
+                github=identities.deploy_github,
+                federated=_azure_devops(settings.azure_devops, identities.azure_devops_connection),
+                grants=_azure_deploy_grants(config, target, targets[target.name]),
+                tags=dict(shared_env.tags),
+            ),
+            opts=shared_opts,
+        )
+        azure_previews[target.name] = AzurePipelineIdentity(
+            f"preview-azure-{target.name}",
+            AzurePipelineIdentityArgs(
+                identity_name=f"{settings.azure_preview_identity_name}-{target.name}",
+                resource_group_name=azure_group.name,
+                location=shared_env.azure.location,
+                github=identities.preview_github,
+                federated=_azure_devops(settings.azure_devops, identities.azure_devops_preview_connection),
+                grants=[_azure_reader_grant(target, targets[target.name])],
+                tags=dict(shared_env.tags),
+            ),
+            opts=shared_opts,
+        )
 
     azure_backend = None
     if state.azure is not None:
@@ -170,7 +248,13 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
                 container_name=state.azure.container_name,
                 key_vault_name=state.azure.key_vault_name,
                 environments=environments,
-                user_principal_ids=[azure_identity.principal_id],
+                environment_access={
+                    env: StateAccess(
+                        writers=[azure_identities[env].principal_id],
+                        readers=[azure_previews[env].principal_id],
+                    )
+                    for env in environments
+                },
                 soft_delete_days=state.azure.soft_delete_days,
                 allowed_ip_ranges=state.azure.allowed_ip_ranges,
                 protect=state.protect,
@@ -186,20 +270,26 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
             "secretsProvider": aws_backend.secrets_providers[env],
         }
         if azure_backend is not None:
-            backends[env]["azureLoginUrl"] = azure_backend.login_url
+            backends[env]["azureLoginUrl"] = azure_backend.login_urls[env]
             backends[env]["azureSecretsProvider"] = azure_backend.secrets_providers[env]
 
     exports: dict[str, Any] = {
         "environment": shared_env.name,
-        "pipelineRoleArn": pipeline.arn,
-        "oidcProviderArn": pipeline.oidc_provider_arn,
-        "pipelineSubjects": pipeline.subjects,
+        "oidcProviderArn": oidc_provider_arn,
+        # Per environment: what its GitHub environment's (or Azure DevOps service connection's) variables
+        # must hold. Deploy identities go on the environment; preview identities on pull-request jobs.
+        "pipelineRoleArns": {name: p.arn for name, p in pipelines.items()},
+        "previewPipelineRoleArns": {name: p.arn for name, p in previews.items()},
+        "pipelineSubjects": {name: p.subjects for name, p in pipelines.items()},
+        "previewSubjects": {name: p.subjects for name, p in previews.items()},
         "deployRoleArns": {name: role.arn for name, role in deploy_roles.items()},
+        "previewRoleArns": {name: role.arn for name, role in preview_roles.items()},
         "administratorDeployRoles": sorted(n for n, r in deploy_roles.items() if r.administrator_access),
         "stateBucket": state.bucket_name,
         "stateBackends": backends,
-        "azurePipelineClientId": azure_identity.client_id,
-        "azurePipelinePrincipalId": azure_identity.principal_id,
+        "azureClientIds": {name: i.client_id for name, i in azure_identities.items()},
+        "azurePreviewClientIds": {name: i.client_id for name, i in azure_previews.items()},
+        "azurePrincipalIds": {name: i.principal_id for name, i in azure_identities.items()},
         "azureTenantId": shared_env.azure.tenant_id,
     }
     for key, value in exports.items():
@@ -207,37 +297,58 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
     return exports
 
 
-def _azure_grants(config: BootstrapConfig, targets: dict[str, EnvironmentProviders]) -> list[AzureRoleGrant]:
-    """The pipeline identity's roles on every target subscription (through that subscription's provider)."""
+def _azure_deploy_grants(
+    config: BootstrapConfig, target: BootstrapTarget, providers: EnvironmentProviders
+) -> list[AzureRoleGrant]:
+    """The deploying identity's roles: only on its own target's subscription (through that provider)."""
     grants: list[AzureRoleGrant] = []
+    subscription = target.environment.azure.subscription_id
+    scope = f"/subscriptions/{subscription}"
+    for role_name, guid in config.pipeline.azure_role_guids.items():
+        grants.append(
+            AzureRoleGrant(
+                name=_slug(role_name),
+                scope=scope,
+                role_definition_guid=guid,
+                subscription_id=subscription,
+                provider=providers.azure,
+            )
+        )
     assignable = config.pipeline.azure_assignable_role_guids
-    for target in config.targets:
-        subscription = target.environment.azure.subscription_id
-        scope = f"/subscriptions/{subscription}"
-        provider = targets[target.name].azure
-        for role_name, guid in config.pipeline.azure_role_guids.items():
-            grants.append(
-                AzureRoleGrant(
-                    name=f"{target.name}-{_slug(role_name)}",
-                    scope=scope,
-                    role_definition_guid=guid,
-                    subscription_id=subscription,
-                    provider=provider,
-                )
+    if assignable:
+        # The stacks assign roles to app identities: allow exactly those roles, nothing else.
+        grants.append(
+            AzureRoleGrant(
+                name="assign-roles",
+                scope=scope,
+                role_definition_guid=RBAC_ADMINISTRATOR,
+                subscription_id=subscription,
+                condition=constrained_assignment_condition(list(assignable.values())),
+                provider=providers.azure,
             )
-        if assignable:
-            # The stacks assign roles to app identities: allow exactly those roles, nothing else.
-            grants.append(
-                AzureRoleGrant(
-                    name=f"{target.name}-assign-roles",
-                    scope=scope,
-                    role_definition_guid=RBAC_ADMINISTRATOR,
-                    subscription_id=subscription,
-                    condition=constrained_assignment_condition(list(assignable.values())),
-                    provider=provider,
-                )
-            )
+        )
     return grants
+
+
+def _azure_reader_grant(target: BootstrapTarget, providers: EnvironmentProviders) -> AzureRoleGrant:
+    """The preview identity's only role on its target's subscription: Reader."""
+    subscription = target.environment.azure.subscription_id
+    return AzureRoleGrant(
+        name="reader",
+        scope=f"/subscriptions/{subscription}",
+        role_definition_guid=BUILTIN_ROLE_GUIDS["Reader"],
+        subscription_id=subscription,
+        provider=providers.azure,
+    )
+
+
+def _azure_devops(settings: AzureDevOpsSettings | None, connection: str | None) -> list[FederatedSubject]:
+    """The Azure DevOps service connection federated with an identity, if any."""
+    if settings is None or connection is None:
+        return []
+    return [
+        azure_devops_subject(settings.organization_id, settings.organization, settings.project, connection)
+    ]
 
 
 def _slug(text: str) -> str:

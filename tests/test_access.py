@@ -1,0 +1,136 @@
+"""``infra access``: reachability of the shipped shared stack as data, and the trust rules it must satisfy.
+
+The matrix is computed from the offline plan (trust policies, role policies, bucket and key policies,
+federated credentials, role assignments), not from the config: what IAM and Entra ID would evaluate.
+Subject formats are GitHub's (OpenID Connect reference, "Example subject claims"): a job in environment E
+presents ``repo:ORG/REPO:environment:E``, a pull-request job ``repo:ORG/REPO:pull_request``, a push to main
+``repo:ORG/REPO:ref:refs/heads/main``. Azure DevOps service connections present ``sc://ORG/PROJECT/NAME``
+issued by ``https://vstoken.dev.azure.com/<org-id>``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from platform_infra.cli.access import Access, analyse, violations
+from platform_infra.cli.main import main
+from platform_infra.cli.mocks import MockRun
+from platform_infra.cli.plan import run_stack
+
+REPO = "repo:example-org/platform-infra"
+PR = f"{REPO}:pull_request"
+MAIN = f"{REPO}:ref:refs/heads/main"
+ADO = "sc://example-org/platform-infra"
+PRODUCTION = {f"{REPO}:environment:production", f"{ADO}/platform-azure-prod"}
+
+
+@pytest.fixture(scope="module")
+def shared() -> MockRun:
+    return run_stack("shared")[1]
+
+
+def _matrix(accesses: list[Access]) -> dict[str, set[tuple[str, str, str]]]:
+    """subject -> {(cloud, environment, cloud access)}."""
+    matrix: dict[str, set[tuple[str, str, str]]] = {}
+    for access in accesses:
+        for reach in access.reaches:
+            matrix.setdefault(access.subject, set()).add((access.cloud, reach.environment, reach.cloud))
+    return matrix
+
+
+def test_the_shipped_shared_stack_satisfies_every_trust_rule(shared: MockRun) -> None:
+    assert violations(analyse(shared), production_subjects=PRODUCTION) == []
+
+
+def test_the_access_matrix_of_the_shipped_shared_stack(shared: MockRun) -> None:
+    matrix = _matrix(analyse(shared))
+    assert matrix == {
+        # Pull requests: read-only previews of dev and staging, nothing else.
+        PR: {
+            ("aws", "dev", "read"),
+            ("aws", "staging", "read"),
+            ("azure", "dev", "read"),
+            ("azure", "staging", "read"),
+        },
+        # The default branch (prod-plan job): read-only prod.
+        MAIN: {("aws", "prod", "read"), ("azure", "prod", "read")},
+        f"{REPO}:environment:dev": {("aws", "dev", "deploy"), ("azure", "dev", "deploy")},
+        f"{REPO}:environment:staging": {("aws", "staging", "deploy"), ("azure", "staging", "deploy")},
+        f"{REPO}:environment:production": {("aws", "prod", "deploy"), ("azure", "prod", "deploy")},
+        f"{ADO}/platform-azure-dev": {("azure", "dev", "deploy")},
+        f"{ADO}/platform-azure-staging": {("azure", "staging", "deploy")},
+        f"{ADO}/platform-azure-prod": {("azure", "prod", "deploy")},
+        f"{ADO}/platform-azure-preview-dev": {("azure", "dev", "read")},
+        f"{ADO}/platform-azure-preview-staging": {("azure", "staging", "read")},
+        f"{ADO}/platform-azure-preview-prod": {("azure", "prod", "read")},
+    }
+
+
+def test_state_and_secrets_follow_the_same_boundaries(shared: MockRun) -> None:
+    for access in analyse(shared):
+        [reach] = access.reaches  # exactly one environment per identity
+        deploys = reach.cloud == "deploy"
+        assert reach.state == ("write" if deploys else "read"), access
+        # A preview decrypts (pulumi preview reads secret config); only deployers encrypt.
+        expected = "encrypt+decrypt" if deploys or access.cloud == "azure" else "decrypt"
+        assert reach.secrets == expected, access
+        assert access.shared_state == (), access
+    prod = [a for a in analyse(shared) if "prod" in a.environments]
+    assert {a.subject for a in prod} == PRODUCTION | {MAIN, f"{ADO}/platform-azure-preview-prod"}
+
+
+def _role(run: MockRun, name: str) -> Any:
+    [role] = [r for r in run.of_type("aws:iam/role:Role") if r.name == name]
+    return role
+
+
+def test_a_pull_request_trusted_by_a_deploy_role_is_caught(shared: MockRun) -> None:
+    run = copy.deepcopy(shared)
+    role = _role(run, "pipeline-prod")
+    trust = json.loads(role.plain_inputs["assumeRolePolicy"])
+    trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"].append(PR)
+    role.inputs["assumeRolePolicy"] = json.dumps(trust)
+    problems = violations(analyse(run), production_subjects=PRODUCTION)
+    assert any("a pull request can deploy prod" in p for p in problems), problems
+    assert any("deploys prod but is not a production subject" in p for p in problems), problems
+
+
+def test_a_pipeline_role_reaching_two_environments_is_caught(shared: MockRun) -> None:
+    """The old single pipeline role: one identity that may assume every deploy role."""
+    run = copy.deepcopy(shared)
+    [policy] = [
+        r
+        for r in run.of_type("aws:iam/rolePolicy:RolePolicy")
+        if r.name == "pipeline-dev-assume-deploy-roles"
+    ]
+    document = json.loads(policy.plain_inputs["policy"])
+    document["Statement"][0]["Resource"] = [
+        "arn:aws:iam::111111111111:role/platform-deploy",
+        "arn:aws:iam::333333333333:role/platform-deploy",
+    ]
+    policy.inputs["policy"] = json.dumps(document)
+    # Transitive reach needs the target to trust the role too: the prod deploy role trusts prod's pipeline
+    # only, so widening the policy alone reaches nothing more...
+    assert violations(analyse(run), production_subjects=PRODUCTION) == []
+    # ...but with the old trust (every pipeline principal) it reaches prod from environment:dev.
+    deploy = _role(run, "deploy-prod")
+    trust = json.loads(deploy.plain_inputs["assumeRolePolicy"])
+    trust["Statement"][0]["Principal"]["AWS"].append("arn:aws:iam::444444444444:role/platform-pipeline-dev")
+    deploy.inputs["assumeRolePolicy"] = json.dumps(trust)
+    problems = violations(analyse(run), production_subjects=PRODUCTION)
+    assert any("environment:dev" in p and "reaches ['dev', 'prod']" in p for p in problems), problems
+    assert any("environment:dev" in p and "not a production subject" in p for p in problems), problems
+
+
+def test_infra_access_prints_the_report(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["access", "shared", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    subjects = {entry["subject"] for entry in report}
+    assert PR in subjects and f"{REPO}:environment:production" in subjects
+    assert main(["access", "shared"]) == 0
+    text = capsys.readouterr().out
+    assert f"{PR}  (https://token.actions.githubusercontent.com)" in text
+    assert "prod: cloud=deploy state=write secrets=encrypt+decrypt" in text
