@@ -134,7 +134,7 @@ def test_targets_match_the_environment_stacks() -> None:
         ),
         (
             lambda b: b["targets"][1].update(azureDevOpsServiceConnection="platform-azure-dev"),
-            r"platform:bootstrap\.targets: use one Azure DevOps service connection twice",
+            r"targets\[1\]\.azureDevOpsServiceConnection: is another identity's service connection",
         ),
         (
             lambda b: b["pipeline"].pop("azureDevOps"),
