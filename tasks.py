@@ -104,6 +104,8 @@ def _wheel_requirements(wheel: Path, extras: set[str]) -> list[str]:
 def examples(lowest: bool) -> None:
     """Plan every example from the built wheel in a fresh virtualenv, as another team would install it.
 
+    First the library alone (what a team importing only the components gets): ``infra plan`` of every
+    example. Then with the extras: ``infra check`` of every example (the policy pack from the install).
     With ``lowest``, the library's own requirements are installed at the lowest versions its ranges allow
     (uv's ``--resolution lowest-direct`` with them as direct requirements), so the ranges are true. Also
     checks that the wheel resolves next to the newest boto3 and the lowest allowed pulumi-aws.
@@ -117,37 +119,45 @@ def examples(lowest: bool) -> None:
         _run([*uv, "build", "--quiet", "--wheel", "--out-dir", work / "dist", ROOT])
         wheel = next((work / "dist").glob("platform_infra-*.whl"))
         _check_wheel_ships_every_package_file(wheel)
-        requirements = work / "requirements.txt"
-        direct = _wheel_requirements(wheel, set(EXTRAS.split(",")))
-        requirements.write_text("\n".join([f"platform-infra[{EXTRAS}] @ {wheel.as_uri()}", *direct]) + "\n")
         target = work / "venv"
         _run([*uv, "venv", "--quiet", "--python", sys.executable, target])
-        resolution = ["--resolution", "lowest-direct"] if lowest else []
         python = target / ("Scripts" if os.name == "nt" else "bin") / "python"
-        _run([*uv, "pip", "install", "--quiet", "--python", python, *resolution, "-r", requirements])
-        versions = subprocess.run(
-            [*map(str, uv), "pip", "freeze", "--python", str(python)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        pins = [line for line in versions.splitlines() if line.split("==")[0] in _LIBRARY_PINS_SHOWN]
-        print(f"examples: installed the wheel ({'lowest' if lowest else 'newest'}): {', '.join(pins)}")
         infra = python.parent / ("infra.exe" if os.name == "nt" else "infra")
+        projects = []
         for example in sorted((ROOT / "examples").iterdir()):
-            if not (example / "Pulumi.yaml").is_file():
-                continue
-            project = work / "projects" / example.name  # outside this repository: only the wheel is there
-            shutil.copytree(example, project)
-            for command in (["plan", "dev"], ["check", "dev"]):
+            if (example / "Pulumi.yaml").is_file():
+                projects.append(work / "projects" / example.name)  # outside this repository: only the wheel
+                shutil.copytree(example, projects[-1])
+        # This repository's own project too: its program is the library's composition from platform:* config
+        # (the config models), which the small examples do not use.
+        own = work / "projects" / "platform"
+        shutil.copytree(ROOT / "stacks", own / "stacks", ignore=shutil.ignore_patterns("__pycache__"))
+        for stack_file in ROOT.glob("Pulumi*.yaml"):
+            shutil.copy(stack_file, own / stack_file.name)
+        projects.append(own)
+        for extras, command in (((), ["plan", "dev"]), (tuple(EXTRAS.split(",")), ["check", "dev"])):
+            requirements = work / "requirements.txt"
+            name = f"platform-infra[{','.join(extras)}]" if extras else "platform-infra"
+            direct = _wheel_requirements(wheel, set(extras))
+            requirements.write_text("\n".join([f"{name} @ {wheel.as_uri()}", *direct]) + "\n")
+            resolution = ["--resolution", "lowest-direct"] if lowest else []
+            _run([*uv, "pip", "install", "--quiet", "--python", python, *resolution, "-r", requirements])
+            versions = subprocess.run(
+                [*map(str, uv), "pip", "freeze", "--python", str(python)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            pins = [line for line in versions.splitlines() if line.split("==")[0] in _LIBRARY_PINS_SHOWN]
+            print(f"examples: {name} ({'lowest' if lowest else 'newest'}): {', '.join(pins)}")
+            for project in projects:
                 completed = subprocess.run(
                     [str(infra), *command], cwd=project, capture_output=True, text=True
                 )
                 if completed.returncode != 0:
-                    sys.exit(
-                        f"examples: `infra {' '.join(command)}` failed in {example.name}:\n{completed.stderr}"
-                    )
-            print(f"examples: {example.name}: infra plan dev and infra check dev pass from the wheel")
+                    what = f"`infra {' '.join(command)}` in {project.name}"
+                    sys.exit(f"examples: {what} failed:\n{completed.stderr}")
+                print(f"examples: {project.name}: `infra {' '.join(command)}` passes from the wheel")
         _check_resolves_beside(uv, wheel, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
