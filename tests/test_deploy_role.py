@@ -175,18 +175,94 @@ _CREATE_ACTIONS = {
 }
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
-def test_default_deploy_actions_cover_what_the_environment_stacks_declare(stack_run, stack: str) -> None:
+def _allowed(policy: dict, action: str, resource: str, context: dict[str, str]) -> bool:
+    """A small IAM evaluator for the shapes the deploy policy uses: Allow/Deny, wildcards, StringEquals."""
     from fnmatch import fnmatchcase
 
-    from platform_infra.config.bootstrap import DEFAULT_DEPLOY_ACTIONS
+    def matches(statement: dict) -> bool:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
+        if not any(fnmatchcase(action, a) for a in actions) or not any(
+            fnmatchcase(resource, r) for r in resources
+        ):
+            return False
+        for key, wanted in statement.get("Condition", {}).get("StringEquals", {}).items():
+            values = wanted if isinstance(wanted, list) else [wanted]
+            if context.get(key) not in values:
+                return False
+        return True
 
-    types = {r.type for r in stack_run(stack).resources if r.custom and r.type.startswith("aws:")}
+    statements = policy["Statement"]
+    return any(s["Effect"] == "Allow" and matches(s) for s in statements) and not any(
+        s["Effect"] == "Deny" and matches(s) for s in statements
+    )
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_default_deploy_role_can_deploy_what_the_environment_stacks_declare(
+    stack_run, stack: str
+) -> None:
+    """Evaluated against the real resource ARNs: the enforcer's role under /platform/ with the boundary,
+    passed to Lambda, and its function named <environment>-...; everything else on the default actions."""
+    from platform_infra.config.bootstrap import DEFAULT_DEPLOY_ACTIONS
+    from platform_infra.deploy_role import managed_roles_statements, permissions_policy
+
+    run = stack_run(stack)
+    account = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}[stack]
+    policy = permissions_policy(
+        f"arn:aws:iam::{account}:role/platform-deploy",
+        DEFAULT_DEPLOY_ACTIONS,
+        managed_roles_statements("aws", account, f"{stack}-"),
+        f"arn:aws:iam::{account}:policy/platform/platform-deploy-boundary",
+    )
+    types = {r.type for r in run.resources if r.custom and r.type.startswith("aws:")}
     assert types <= set(_CREATE_ACTIONS), types - set(_CREATE_ACTIONS)
-    missing = [
-        action
-        for type_token in sorted(types)
-        for action in _CREATE_ACTIONS[type_token]
-        if not any(fnmatchcase(action, allowed) for allowed in DEFAULT_DEPLOY_ACTIONS)
-    ]
+    missing = []
+    for resource in run.resources:
+        if not resource.custom or resource.type not in _CREATE_ACTIONS:
+            continue
+        inputs = resource.plain_inputs
+        context: dict[str, str] = {}
+        arn = "*"
+        if resource.type == "aws:iam/role:Role":
+            arn = f"arn:aws:iam::{account}:role{inputs.get('path', '/')}{resource.name}"
+            context["iam:PermissionsBoundary"] = str(inputs.get("permissionsBoundary"))
+        elif resource.type == "aws:iam/rolePolicy:RolePolicy":
+            [role] = [r for r in run.of_type("aws:iam/role:Role") if r.parent == resource.parent]
+            arn = f"arn:aws:iam::{account}:role{role.plain_inputs.get('path', '/')}{role.name}"
+            context["iam:PermissionsBoundary"] = str(role.plain_inputs.get("permissionsBoundary"))
+        elif resource.type in ("aws:lambda/function:Function", "aws:lambda/permission:Permission"):
+            name = inputs.get("name") or inputs.get("function")
+            arn = f"arn:aws:lambda:eu-west-1:{account}:function:{name}"
+        for action in _CREATE_ACTIONS[resource.type]:
+            target, extra = arn, context
+            if action == "iam:PassRole":
+                [role] = [r for r in run.of_type("aws:iam/role:Role") if r.parent == resource.parent]
+                target = f"arn:aws:iam::{account}:role{role.plain_inputs.get('path', '/')}{role.name}"
+                extra = {"iam:PassedToService": "lambda.amazonaws.com"}
+            if not _allowed(policy, action, target, extra):
+                missing.append((resource.type, action, target))
     assert not missing, f"the default deploy role could not deploy {stack}: {missing}"
+
+
+def test_a_role_outside_the_path_or_without_the_boundary_cannot_be_created() -> None:
+    from platform_infra.deploy_role import managed_roles_statements, permissions_policy
+
+    policy = permissions_policy(
+        "arn:aws:iam::111111111111:role/platform-deploy",
+        (),
+        managed_roles_statements("aws", "111111111111", "dev-"),
+    )
+    boundary = {
+        "iam:PermissionsBoundary": "arn:aws:iam::111111111111:policy/platform/platform-deploy-boundary"
+    }
+    inside = "arn:aws:iam::111111111111:role/platform/x"
+    assert _allowed(policy, "iam:CreateRole", inside, boundary)
+    assert not _allowed(policy, "iam:CreateRole", inside, {})
+    assert not _allowed(policy, "iam:CreateRole", "arn:aws:iam::111111111111:role/admin", boundary)
+    assert not _allowed(policy, "iam:PassRole", inside, {"iam:PassedToService": "ec2.amazonaws.com"})
+    assert not _allowed(
+        policy, "lambda:UpdateFunctionCode", "arn:aws:lambda:eu-west-1:111111111111:function:x", {}
+    )

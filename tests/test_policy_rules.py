@@ -300,6 +300,78 @@ CASES = [
         trust({"Principal": {"AWS": "arn:aws:iam::444444444444:root"}}),
         "whole account",
     ),
+    (
+        "iam-no-privilege-escalation",
+        "aws:iam/rolePolicy:RolePolicy",
+        {
+            "policy": json.dumps(
+                {
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "iam:PassRole",
+                            "Resource": "arn:aws:iam::111111111111:role/platform/*",
+                            "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
+                        }
+                    ]
+                }
+            )
+        },
+        permissions(["iam:PassRole", "lambda:*"], "*"),
+        "iam:PassRole on every role",
+    ),
+    (
+        "iam-role-changes-need-boundary",
+        "aws:iam/rolePolicy:RolePolicy",
+        {
+            "policy": json.dumps(
+                {
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "iam:CreateRole",
+                            "Resource": "arn:aws:iam::111111111111:role/platform/*",
+                            "Condition": {
+                                "StringEquals": {
+                                    "iam:PermissionsBoundary": "arn:aws:iam::111111111111:policy/platform/b"
+                                }
+                            },
+                        }
+                    ]
+                }
+            )
+        },
+        permissions("iam:CreateRole", "arn:aws:iam::111111111111:role/platform/*"),
+        "iam:CreateRole without the iam:PermissionsBoundary condition",
+    ),
+    (
+        "iam-pull-request-trust-read-only",
+        ROLE,
+        {
+            **trust(
+                {
+                    "Principal": {"Federated": GITHUB},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {"token.actions.githubusercontent.com:sub": "repo:o/r:pull_request"}
+                    },
+                }
+            ),
+            "tags": {"platform:access": "read-only"},
+        },
+        {
+            **trust(
+                {
+                    "Principal": {"Federated": GITHUB},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    # A wildcard admits repo:o/r:pull_request as well.
+                    "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:o/r:*"}},
+                }
+            ),
+            "tags": {"platform:access": "deploy"},
+        },
+        "admits pull-request tokens",
+    ),
 ]
 
 

@@ -62,7 +62,114 @@ SELF_PROTECTION_ACTIONS = (
     "iam:UpdateRole",
 )
 
+#: Roles the stacks create (e.g. the retention enforcer's) live under this path; the deploy role may create
+#: and change roles only there, only with :data:`BOUNDARY_POLICY_NAME` as their permissions boundary, and pass
+#: them only to :data:`PASSABLE_SERVICES`.
+MANAGED_ROLE_PATH = "/platform/"
+BOUNDARY_POLICY_NAME = "platform-deploy-boundary"
+#: The services the stacks hand roles to (the retention enforcer is a Lambda function).
+PASSABLE_SERVICES = ("lambda.amazonaws.com",)
+#: IAM actions the deploy role holds on roles under :data:`MANAGED_ROLE_PATH` (iam:PermissionsBoundary is
+#: a condition key of the first group only: AWS IAM service authorization reference).
+BOUNDED_ROLE_ACTIONS = (
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePolicy",
+)
+PATH_ROLE_ACTIONS = (
+    "iam:DeleteRole",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListInstanceProfilesForRole",
+    "iam:ListRolePolicies",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+)
+#: What roles under the boundary may ever do: write their logs and metrics. Everything IAM is denied, so a
+#: role the pipeline creates can neither widen itself nor drop or change the boundary.
+BOUNDARY_ALLOWED_ACTIONS = (
+    "cloudwatch:PutMetricData",
+    "kms:Decrypt",
+    "kms:GenerateDataKey",
+    "logs:*",
+    "xray:PutTelemetryRecords",
+    "xray:PutTraceSegments",
+)
+
 PolicyDocument = dict[str, Any]
+
+
+def boundary_policy_arn(partition: str, account_id: str) -> str:
+    """ARN of the permissions boundary every stack-created role must carry in ``account_id``."""
+    return f"arn:{partition}:iam::{account_id}:policy{MANAGED_ROLE_PATH}{BOUNDARY_POLICY_NAME}"
+
+
+def boundary_policy() -> PolicyDocument:
+    """The boundary: logs and metrics only, and never anything IAM (no changing or removing a boundary)."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": "Workloads",
+                "Effect": "Allow",
+                "Action": list(BOUNDARY_ALLOWED_ACTIONS),
+                "Resource": "*",
+            },
+            {"Sid": "NeverIam", "Effect": "Deny", "Action": ["iam:*", "sts:AssumeRole"], "Resource": "*"},
+        ],
+    }
+
+
+def managed_roles_statements(
+    partition: str, account_id: str, function_prefix: str | None
+) -> list[dict[str, Any]]:
+    """What lets the deploy role manage the stacks' own roles and functions, without an escalation path.
+
+    Roles only under :data:`MANAGED_ROLE_PATH`, created and changed only with the boundary
+    (``iam:PermissionsBoundary``), passed only to :data:`PASSABLE_SERVICES` (``iam:PassedToService``);
+    Lambda only on functions named ``<function_prefix>*`` (changing another function's code would run it
+    with that function's role).
+    """
+    roles = f"arn:{partition}:iam::{account_id}:role{MANAGED_ROLE_PATH}*"
+    boundary = boundary_policy_arn(partition, account_id)
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ManageRolesWithBoundary",
+            "Effect": "Allow",
+            "Action": list(BOUNDED_ROLE_ACTIONS),
+            "Resource": roles,
+            "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}},
+        },
+        {
+            "Sid": "ManageRolesUnderPath",
+            "Effect": "Allow",
+            "Action": list(PATH_ROLE_ACTIONS),
+            "Resource": roles,
+        },
+        {
+            "Sid": "PassRolesToTheStacksServices",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": roles,
+            "Condition": {"StringEquals": {"iam:PassedToService": list(PASSABLE_SERVICES)}},
+        },
+    ]
+    if function_prefix is not None:
+        statements.append(
+            {
+                "Sid": "ManageTheStacksFunctions",
+                "Effect": "Allow",
+                "Action": "lambda:*",
+                "Resource": f"arn:{partition}:lambda:*:{account_id}:function:{function_prefix}*",
+            }
+        )
+    return statements
 
 
 @dataclass(frozen=True)
@@ -145,13 +252,20 @@ def trust_policy(
     return {"Version": POLICY_VERSION, "Statement": [statement]}
 
 
-def permissions_policy(role_arn: str, allowed_actions: Sequence[str]) -> PolicyDocument:
-    """The deploy role's inline policy: ``allowed_actions`` on ``*`` and a deny on rewriting itself."""
+def permissions_policy(
+    role_arn: str,
+    allowed_actions: Sequence[str],
+    extra_statements: Sequence[dict[str, Any]] = (),
+    boundary_arn: str | None = None,
+) -> PolicyDocument:
+    """The deploy role's inline policy: ``allowed_actions`` on ``*``, ``extra_statements``, and denies on
+    rewriting itself and (when given) the boundary policy."""
     statements: list[dict[str, Any]] = []
     if allowed_actions:
         statements.append(
             {"Sid": "Deploy", "Effect": "Allow", "Action": sorted(allowed_actions), "Resource": "*"}
         )
+    statements += list(extra_statements)
     statements.append(
         {
             "Sid": "DenySelfModification",
@@ -160,6 +274,20 @@ def permissions_policy(role_arn: str, allowed_actions: Sequence[str]) -> PolicyD
             "Resource": role_arn,
         }
     )
+    if boundary_arn is not None:
+        statements.append(
+            {
+                "Sid": "DenyBoundaryChanges",
+                "Effect": "Deny",
+                "Action": [
+                    "iam:CreatePolicyVersion",
+                    "iam:DeletePolicy",
+                    "iam:DeletePolicyVersion",
+                    "iam:SetDefaultPolicyVersion",
+                ],
+                "Resource": boundary_arn,
+            }
+        )
     return {"Version": POLICY_VERSION, "Statement": statements}
 
 
@@ -187,6 +315,9 @@ class DeployRoleArgs:
     :param wait_for: resources the role must wait for, typically the pipeline role: IAM refuses a trust
         policy naming a principal that does not exist yet (a component's ``depends_on`` does not reach it).
     :param description: the role's description (default: a deploy role assumed by the pipeline).
+    :param manage_stack_roles: create the permissions boundary policy in the target account and let the role
+        manage the stacks' own roles (under :data:`MANAGED_ROLE_PATH`, with that boundary) and functions.
+    :param function_prefix: name prefix of the Lambda functions the stacks create (``<environment>-``).
     """
 
     role_name: str
@@ -205,6 +336,8 @@ class DeployRoleArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     wait_for: Sequence[pulumi.Resource] = ()
     description: str | None = None
+    manage_stack_roles: bool = False
+    function_prefix: str | None = None
 
 
 class DeployRole(pulumi.ComponentResource):
@@ -218,6 +351,8 @@ class DeployRole(pulumi.ComponentResource):
     """True when the role holds AdministratorAccess (also tagged :data:`ADMINISTRATOR_TAG`)."""
     trust_policy: pulumi.Output[str]
     """The trust policy JSON (secret when it holds an external id)."""
+    boundary: aws.iam.Policy | None
+    """The permissions boundary of the stacks' roles, when ``manage_stack_roles`` created it."""
 
     def __init__(self, name: str, args: DeployRoleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(name, args)
@@ -254,12 +389,30 @@ class DeployRole(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for) or None),
         )
+        extra: list[dict[str, Any]] = []
+        boundary_arn = None
+        self.boundary = None
+        if args.manage_stack_roles:
+            boundary_arn = boundary_policy_arn(args.partition, args.account_id)
+            self.boundary = aws.iam.Policy(
+                f"{name}-boundary",
+                aws.iam.PolicyArgs(
+                    name=BOUNDARY_POLICY_NAME,
+                    path=MANAGED_ROLE_PATH,
+                    description="Permissions boundary of every role the platform's stacks create",
+                    policy=json.dumps(boundary_policy(), indent=2),
+                ),
+                opts=child,
+            )
+            extra = managed_roles_statements(args.partition, args.account_id, args.function_prefix)
         aws.iam.RolePolicy(
             f"{name}-deploy",
             aws.iam.RolePolicyArgs(
                 name="platform-deploy",
                 role=self.role.name,
-                policy=json.dumps(permissions_policy(self.arn, args.allowed_actions), indent=2),
+                policy=json.dumps(
+                    permissions_policy(self.arn, args.allowed_actions, extra, boundary_arn), indent=2
+                ),
             ),
             opts=child,
         )

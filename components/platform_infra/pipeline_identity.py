@@ -25,6 +25,7 @@ import pulumi_azure_native as azure_native
 
 from platform_infra.deploy_role import POLICY_VERSION, PRINCIPAL_ARN_PATTERN
 from platform_infra.environment import AZURE_LOCATION_PATTERN, IAM_ROLE_NAME_PATTERN, MAX_SESSION_SECONDS
+from platform_infra.iam_escalation import ACCESS_TAG, GITHUB_OIDC_HOST
 from platform_infra.rbac import is_privileged_role, role_assignment_name, role_definition_id
 from platform_infra.validation import (
     GUID_PATTERN,
@@ -33,7 +34,6 @@ from platform_infra.validation import (
     require_pattern,
 )
 
-GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_ISSUER = f"https://{GITHUB_OIDC_HOST}"
 AWS_AUDIENCE = "sts.amazonaws.com"
 AZURE_AUDIENCE = "api://AzureADTokenExchange"
@@ -183,6 +183,8 @@ class PipelineIdentityArgs:
         can hold only one provider per URL, so several identities share one: see :class:`GitHubOidcProvider`).
     :param partition: ARN partition.
     :param purpose: what the role is for, in its description (e.g. ``deploy dev``, ``preview prod``).
+    :param read_only: the role only reaches read-only roles (tagged :data:`ACCESS_TAG` = ``read-only``; the
+        policy pack allows pull-request subjects only on such roles).
     """
 
     account_id: str
@@ -194,6 +196,7 @@ class PipelineIdentityArgs:
     oidc_provider_arn: pulumi.Input[str] | None = None
     partition: str = "aws"
     purpose: str = "deploy"
+    read_only: bool = False
 
 
 class GitHubOidcProvider(pulumi.ComponentResource):
@@ -279,6 +282,7 @@ class PipelineIdentity(pulumi.ComponentResource):
                 ),
                 max_session_duration=args.max_session_duration_seconds,
                 force_detach_policies=True,
+                tags={ACCESS_TAG: "read-only" if args.read_only else "deploy"},
             ),
             opts=child,
         )

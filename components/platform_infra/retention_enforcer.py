@@ -17,6 +17,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from platform_infra.deploy_role import MANAGED_ROLE_PATH, boundary_policy_arn
 from platform_infra.environment import Environment
 from platform_infra.log_groups import (
     declare_lambda_log_group,
@@ -142,6 +143,10 @@ class RetentionEnforcer(pulumi.ComponentResource):
             f"{name}-role",
             aws.iam.RoleArgs(
                 description=f"Runs {self.function_name}: sets retention on CloudWatch log groups",
+                # The deploy role may create roles only under this path and only with this boundary
+                # (deploy_role.managed_roles_statements); the boundary allows logs and metrics only.
+                path=MANAGED_ROLE_PATH,
+                permissions_boundary=boundary_policy_arn(partition, account),
                 assume_role_policy=json.dumps(
                     {
                         "Version": "2012-10-17",

@@ -79,29 +79,14 @@ from platform_infra.validation.limits import require_s3_bucket_name, require_uni
 
 BOOTSTRAP_KEY = "bootstrap"
 
-#: The deploy role's default rights: what this platform's AWS capabilities declare (log groups, alarms,
-#: topics and their KMS key, the retention enforcer's Lambda, its execution role and EventBridge schedule,
-#: and tags). Anything more is added per target with allowedActions/policyArns. The IAM actions let the
-#: role create roles and pass them to Lambda, and such a role is not bound by the deploy role's own
-#: permissions boundary: narrow allowedActions where the pipeline must not be able to do that.
+#: The deploy role's default rights on every resource: what this platform's AWS capabilities declare (log
+#: groups, alarms, topics and their KMS key, the EventBridge schedule, tags). IAM and Lambda are not here:
+#: the deploy role manages only the stacks' own roles (under a path, with a permissions boundary, passed
+#: only to Lambda) and functions (deploy_role.managed_roles_statements); anything more is added per target
+#: with allowedActions/policyArns, and the policy pack refuses escalation paths among them.
 DEFAULT_DEPLOY_ACTIONS = (
     "cloudwatch:*",
     "events:*",
-    "iam:CreateRole",
-    "iam:DeleteRole",
-    "iam:DeleteRolePolicy",
-    "iam:GetRole",
-    "iam:GetRolePolicy",
-    "iam:ListAttachedRolePolicies",
-    "iam:ListInstanceProfilesForRole",
-    "iam:ListRolePolicies",
-    "iam:PassRole",
-    "iam:PutRolePolicy",
-    "iam:TagRole",
-    "iam:UntagRole",
-    "iam:UpdateAssumeRolePolicy",
-    "iam:UpdateRole",
-    "iam:UpdateRoleDescription",
     "kms:CreateAlias",
     "kms:CreateKey",
     "kms:DeleteAlias",
@@ -117,7 +102,6 @@ DEFAULT_DEPLOY_ACTIONS = (
     "kms:UntagResource",
     "kms:UpdateAlias",
     "kms:UpdateKeyDescription",
-    "lambda:*",
     "logs:*",
     "sns:*",
     "tag:GetResources",

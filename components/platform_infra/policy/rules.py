@@ -23,6 +23,7 @@ blocks, so only ``policy/__main__.py`` does that.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -36,6 +37,7 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
+from platform_infra.iam_escalation import ACCESS_TAG, BOUNDARY_KEY, GITHUB_OIDC_HOST, escalation_findings
 from platform_infra.validation.rules import purge_protection_problem
 
 WEB_APP = "azure-native:web:WebApp"
@@ -388,6 +390,39 @@ def _no_star_star(args: ResourceValidationArgs) -> Iterator[str]:
                 yield f"{where} Statement[{index}] allows everything except NotAction on every resource."
 
 
+def _escalation(args: ResourceValidationArgs, *, boundary: bool) -> Iterator[str]:
+    for where, document in _documents_of(args):
+        for finding in escalation_findings(document):
+            if (BOUNDARY_KEY in finding) == boundary:
+                yield f"{where} {finding}."
+
+
+def _no_escalation(args: ResourceValidationArgs) -> Iterator[str]:
+    yield from _escalation(args, boundary=False)
+
+
+def _role_changes_need_boundary(args: ResourceValidationArgs) -> Iterator[str]:
+    yield from _escalation(args, boundary=True)
+
+
+def _pull_request_trust(args: ResourceValidationArgs) -> Iterator[str]:
+    """A role a pull request can assume must be tagged read-only (what the preview identities are)."""
+    document = _policy_document(args.props.get("assumeRolePolicy"))
+    tags = args.props.get("tags") or {}
+    if isinstance(tags, Mapping) and tags.get(ACCESS_TAG) == "read-only":
+        return
+    for index, statement in enumerate(_statements(document)):
+        if not _allows(statement):
+            continue
+        for subject in _condition_keys(statement).get(f"{GITHUB_OIDC_HOST}:sub", []):
+            # A wildcard (repo:org/repo:*) admits the pull-request subject as well.
+            if fnmatch.fnmatchcase("repo:x/y:pull_request", re.sub(r"^repo:[^:]+", "repo:x/y", subject)):
+                yield (
+                    f"assumeRolePolicy.Statement[{index}] admits pull-request tokens ({subject}) on a role "
+                    f"not tagged {ACCESS_TAG}=read-only: code of any pull request could use it."
+                )
+
+
 def _administrator_access(args: ResourceValidationArgs) -> Iterator[str]:
     key = POLICY_ATTACHMENT_INPUTS[args.resource_type]
     for arn in _as_list(args.props.get(key)):
@@ -543,6 +578,30 @@ POLICIES: list[ResourceValidationPolicy] = [
         "list the actions and resources the principal needs instead of Action '*' with Resource '*'.",
         (*POLICY_DOCUMENT_TYPES, IAM_ROLE),
         _no_star_star,
+    ),
+    _rule(
+        "iam-no-privilege-escalation",
+        "IAM policies allow no known privilege-escalation path (roles, policy versions, trust policies, "
+        "PassRole, users' credentials, other functions' code) on every resource.",
+        "scope IAM actions to a role path with the iam:PermissionsBoundary condition, iam:PassRole to that "
+        "path with iam:PassedToService, and Lambda to the stack's function names (deploy_role.py).",
+        (*POLICY_DOCUMENT_TYPES, IAM_ROLE),
+        _no_escalation,
+    ),
+    _rule(
+        "iam-role-changes-need-boundary",
+        "Creating or changing a role's permissions requires the iam:PermissionsBoundary condition.",
+        'add "Condition": {"StringEquals": {"iam:PermissionsBoundary": "<boundary policy ARN>"}}.',
+        (*POLICY_DOCUMENT_TYPES, IAM_ROLE),
+        _role_changes_need_boundary,
+    ),
+    _rule(
+        "iam-pull-request-trust-read-only",
+        "Only read-only roles (tagged platform:access=read-only) trust GitHub pull-request subjects.",
+        "trust the GitHub environment of the deploy job (repo:<org>/<repo>:environment:<name>) instead, and "
+        "give pull requests the read-only preview identity.",
+        (IAM_ROLE,),
+        _pull_request_trust,
     ),
     _rule(
         "iam-administrator-access",

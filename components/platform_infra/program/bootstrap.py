@@ -100,6 +100,7 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
                 oidc_provider_arn=oidc_provider_arn,
                 partition=shared_env.aws.partition,
                 purpose=f"preview {target.name} (read-only)",
+                read_only=True,
             ),
             opts=shared_opts,
         )
@@ -122,6 +123,9 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
                 policy_arns=role.policy_arns,
                 allowed_actions=role.allowed_actions,
                 administrator_access=role.administrator_access,
+                manage_stack_roles=True,
+                # The retention enforcer's function is <environment>-<name> (retention_enforcer.py).
+                function_prefix=f"{target.name}-",
                 partition=target.environment.aws.partition,
                 # IAM refuses a trust policy naming a role that does not exist yet.
                 wait_for=[pipeline.role],
