@@ -3,7 +3,7 @@
 
     python3 tasks.py plan dev        # set up .venv, then print the offline plan of the dev stack
     python3 tasks.py test            # set up .venv, then run the test suite
-    python3 tasks.py lint            # ruff + pyright
+    python3 tasks.py lint            # ruff + pyright + the stack files against their JSON Schema
     python3 tasks.py setup           # only set up .venv (what `pulumi up` runs in)
     python3 tasks.py infra ARGS...   # any `infra` subcommand inside the environment
     python3 tasks.py examples [--lowest]  # the wheel in a fresh virtualenv plans examples/
@@ -237,6 +237,16 @@ def main(argv: list[str]) -> None:
         _run([_venv_bin("ruff"), "check", "."])
         _run([_venv_bin("ruff"), "format", "--check", "."])
         _run([_venv_bin("pyright")])
+        # The shipped stack files against the schema `infra schema` generates (as editors check them).
+        stacks = sorted(ROOT.glob("Pulumi.*.yaml"))
+        _run(
+            [
+                _venv_bin("check-jsonschema"),
+                "--schemafile",
+                ROOT / "schema" / "pulumi-stack.schema.json",
+                *stacks,
+            ]
+        )
 
 
 if __name__ == "__main__":

@@ -111,6 +111,7 @@ COMMANDS: dict[str, str] = {
     "plan-diff": "platform_infra.cli.plan_diff:add_plan_diff_parser",
     "release": "platform_infra.release.cli:add_release_parser",
     "access": "platform_infra.cli.access:add_access_parser",
+    "schema": "platform_infra.cli.schema:add_schema_parser",
 }
 """Subcommand name -> ``module:function`` registering its parser (imported only when needed)."""
 
@@ -168,7 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = args.handler(args)
     except (ValidationError, plan_module.PlanError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        for line in str(error).splitlines():  # every config problem on its own line
+            print(f"error: {line}", file=sys.stderr)
         code = 2
     except BrokenPipeError:
         if not console:

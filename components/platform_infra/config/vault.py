@@ -118,7 +118,8 @@ class SecretConfig(ConfigModel):
     content_type: Annotated[str, Text()] = field("Content type shown in the portal.", _DEFAULTS.content_type)
     rotation: Rotation = field(
         "When the value changes: never, every_deploy, every_<N>_days, or {policy: every_n_days, days: N}.",
-        RotationPolicy.never(),
+        "never",
+        validate_default=True,
     )
     expires_in_days: Annotated[int, Int(1)] | None = field(
         "Expiry after the start of the value's validity (rotating secrets only); default twice the period, "
