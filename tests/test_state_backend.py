@@ -296,3 +296,59 @@ def test_azure_ip_ranges_the_storage_firewall_refuses_are_refused(ip_range: str)
                 allowed_ip_ranges=["203.0.113.7", ip_range],
             ),
         )
+
+
+def test_the_replica_expires_old_versions_like_the_source(aws_run: MockRun) -> None:
+    """Without its own lifecycle rule, the replica would keep every old state version forever."""
+    rules = {
+        bucket: _for_bucket(
+            aws_run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", bucket
+        )
+        for bucket in (BUCKET, REPLICA)
+    }
+    assert rules[REPLICA].inputs["rules"] == rules[BUCKET].inputs["rules"]
+    assert rules[REPLICA].inputs["rules"][0]["noncurrentVersionExpiration"]["noncurrentDays"] == 90
+    replica_versioning = _for_bucket(aws_run, "aws:s3/bucketVersioning:BucketVersioning", REPLICA)
+    assert replica_versioning.urn in rules[REPLICA].depends_on
+    assert rules[REPLICA].provider_urn.endswith("::replica")
+
+
+def test_state_access_is_logged_to_a_hardened_expiring_bucket(aws_run: MockRun) -> None:
+    """Amazon S3 User Guide, "Enabling Amazon S3 server access logging": SSE-S3 on the destination (SSE-KMS
+    is not supported there), and the logging service principal granted by bucket policy, limited to this
+    source bucket and account."""
+    logs = f"{BUCKET}-access-logs"
+    logging = aws_run.one("aws:s3/bucketLogging:BucketLogging")
+    assert (logging.inputs["bucket"], logging.inputs["targetBucket"], logging.inputs["targetPrefix"]) == (
+        BUCKET,
+        logs,
+        "state/",
+    )
+    encryption = _for_bucket(
+        aws_run,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        logs,
+    )
+    assert encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    block = _for_bucket(aws_run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", logs)
+    assert all(
+        block.inputs[f] is True for f in ("blockPublicAcls", "blockPublicPolicy", "restrictPublicBuckets")
+    )
+    lifecycle = _for_bucket(aws_run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", logs)
+    assert lifecycle.inputs["rules"][0]["expiration"]["days"] == 365
+    policy_resource = _for_bucket(aws_run, "aws:s3/bucketPolicy:BucketPolicy", logs)
+    statements = json.loads(policy_resource.inputs["policy"])["Statement"]
+    [deliver] = [s for s in statements if s["Effect"] == "Allow"]
+    assert deliver["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert deliver["Condition"] == {
+        "ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{BUCKET}"},
+        "StringEquals": {"aws:SourceAccount": "444444444444"},
+    }
+    assert policy_resource.urn in logging.depends_on
+    protected = [b for b in aws_run.of_type("aws:s3/bucket:Bucket") if b.inputs["bucket"] == logs]
+    assert protected and protected[0].protect
+
+
+def test_an_access_log_bucket_name_too_long_is_refused() -> None:
+    with pytest.raises(ValidationError, match=r"access_log_bucket_name"):
+        AwsStateBackend("state", _aws_args(bucket_name="a" * 60))

@@ -269,6 +269,9 @@ class AwsStateBackendArgs:
     :param partition: ARN partition.
     :param wait_for: resources to create first, typically the pipeline role: KMS and S3 refuse a policy
         naming a principal that does not exist yet (a component's ``depends_on`` does not reach children).
+    :param access_log_bucket_name: bucket receiving the state bucket's server access logs (who read or wrote
+        which state object); default ``<bucket_name>-access-logs``.
+    :param access_log_days: days access logs are kept.
     """
 
     bucket_name: str
@@ -284,6 +287,13 @@ class AwsStateBackendArgs:
     protect: bool = True
     partition: str = "aws"
     wait_for: Sequence[pulumi.Resource] = ()
+    access_log_bucket_name: str | None = None
+    access_log_days: int = 365
+
+    @property
+    def resolved_access_log_bucket_name(self) -> str:
+        """The access-log bucket's name (explicit, or ``<bucket_name>-access-logs``)."""
+        return self.access_log_bucket_name or f"{self.bucket_name}-access-logs"
 
 
 class AwsStateBackend(pulumi.ComponentResource):
@@ -299,6 +309,8 @@ class AwsStateBackend(pulumi.ComponentResource):
     """Alias per environment (``alias/<prefix>-<env>``)."""
     replica_bucket: aws.s3.Bucket | None
     """The replica bucket, when replication is on."""
+    access_log_bucket: aws.s3.Bucket
+    """The bucket receiving the state bucket's server access logs."""
     login_url: str
     """``pulumi login`` URL of the backend."""
     secrets_providers: dict[str, str]
@@ -381,6 +393,8 @@ class AwsStateBackend(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self._source_versioning]),
         )
 
+        self.access_log_bucket = self._access_logs(name, args, bucket_arn)
+
         self.replica_bucket = None
         if args.replication is not None:
             self.replica_bucket = self._replicate(name, args, root)
@@ -422,6 +436,97 @@ class AwsStateBackend(pulumi.ComponentResource):
             }
         )
 
+    def _access_logs(self, name: str, args: AwsStateBackendArgs, source_arn: str) -> aws.s3.Bucket:
+        """Server access logging of the state bucket into its own hardened, expiring log bucket.
+
+        Amazon S3 User Guide, "Enabling Amazon S3 server access logging": the destination's default
+        encryption may only be SSE-S3 (not SSE-KMS), and with ACLs disabled (BucketOwnerEnforced) the
+        logging service principal ``logging.s3.amazonaws.com`` is granted s3:PutObject by bucket policy,
+        limited with aws:SourceArn and aws:SourceAccount to this source bucket.
+        """
+        log_name = args.resolved_access_log_bucket_name
+        log_arn = f"arn:{args.partition}:s3:::{log_name}"
+        opts = pulumi.ResourceOptions(parent=self)
+        logs = aws.s3.Bucket(
+            f"{name}-access-logs",
+            aws.s3.BucketArgs(bucket=log_name, force_destroy=False),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-access-logs-encryption",
+            aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
+                bucket=logs.bucket,
+                rules=[
+                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                        apply_server_side_encryption_by_default=(
+                            aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                                sse_algorithm="AES256"
+                            )
+                        )
+                    )
+                ],
+            ),
+            opts=opts,
+        )
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{name}-access-logs-public-access",
+            aws.s3.BucketPublicAccessBlockArgs(
+                bucket=logs.bucket,
+                block_public_acls=True,
+                block_public_policy=True,
+                ignore_public_acls=True,
+                restrict_public_buckets=True,
+            ),
+            opts=opts,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-access-logs-ownership",
+            aws.s3.BucketOwnershipControlsArgs(
+                bucket=logs.bucket,
+                rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            ),
+            opts=opts,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-access-logs-lifecycle",
+            aws.s3.BucketLifecycleConfigurationArgs(
+                bucket=logs.bucket,
+                rules=[
+                    aws.s3.BucketLifecycleConfigurationRuleArgs(
+                        id="expire-access-logs",
+                        status="Enabled",
+                        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                        expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                            days=args.access_log_days
+                        ),
+                        abort_incomplete_multipart_upload=(
+                            aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                                days_after_initiation=7
+                            )
+                        ),
+                    )
+                ],
+            ),
+            opts=opts,
+        )
+        policy = aws.s3.BucketPolicy(
+            f"{name}-access-logs-policy",
+            aws.s3.BucketPolicyArgs(
+                bucket=logs.bucket,
+                policy=json.dumps(access_log_bucket_policy(log_arn, source_arn, args.account_id)),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+        )
+        aws.s3.BucketLogging(
+            f"{name}-access-logging",
+            aws.s3.BucketLoggingInitArgs(
+                bucket=self.bucket.bucket, target_bucket=logs.bucket, target_prefix="state/"
+            ),
+            # The service may write only once the policy grants it.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        return logs
+
     def _replicate(self, name: str, args: AwsStateBackendArgs, root: str) -> aws.s3.Bucket:
         """The replica bucket (own key, same hardening) in another region, and the replication rule."""
         replication = args.replication
@@ -450,6 +555,16 @@ class AwsStateBackend(pulumi.ComponentResource):
             args.protect,
             replication.provider,
             (),
+        )
+        # The replica keeps old state versions exactly as long as the source does (not forever).
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-replica-lifecycle",
+            aws.s3.BucketLifecycleConfigurationArgs(
+                bucket=replica.bucket, rules=[_noncurrent_expiry_rule(args.noncurrent_version_days)]
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=replication.provider, depends_on=[replica_versioning]
+            ),
         )
         source_arn = f"arn:{args.partition}:s3:::{args.bucket_name}"
         role = aws.iam.Role(
@@ -523,6 +638,49 @@ class AwsStateBackend(pulumi.ComponentResource):
             ),
         )
         return replica
+
+
+def _noncurrent_expiry_rule(days: int) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
+    """Old state versions expire after ``days``; incomplete uploads after 7 days."""
+    return aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id="expire-old-state-versions",
+        status="Enabled",
+        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+        noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+            noncurrent_days=days
+        ),
+        abort_incomplete_multipart_upload=(
+            aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(days_after_initiation=7)
+        ),
+    )
+
+
+def access_log_bucket_policy(log_arn: str, source_arn: str, account_id: str) -> dict[str, Any]:
+    """TLS only; S3's logging service may write the source bucket's logs, for that bucket and account only."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [log_arn, f"{log_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+            {
+                "Sid": "S3ServerAccessLogsPolicy",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": f"{log_arn}/state/*",
+                "Condition": {
+                    "ArnLike": {"aws:SourceArn": source_arn},
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                },
+            },
+        ],
+    }
 
 
 def _replication_policy(
@@ -669,6 +827,17 @@ def _validate_aws(name: str, args: AwsStateBackendArgs) -> None:
     )
     require_pattern(f"{prefix}.account_id", args.account_id, AWS_ACCOUNT_ID_PATTERN, "a 12-digit account id")
     require_pattern(f"{prefix}.region", args.region, AWS_REGION_PATTERN, "an AWS region like eu-west-1")
+    require_pattern(
+        f"{prefix}.access_log_bucket_name",
+        args.resolved_access_log_bucket_name,
+        BUCKET_NAME_PATTERN,
+        "3-63 lower-case letters, digits, '-', '.' (the default <bucket_name>-access-logs may be too long)",
+    )
+    if args.resolved_access_log_bucket_name == args.bucket_name:
+        raise ValidationError(
+            f"{prefix}.access_log_bucket_name", "equals bucket_name", value=args.bucket_name
+        )
+    require_int(f"{prefix}.access_log_days", args.access_log_days, minimum=1, maximum=3650)
     require_pattern(f"{prefix}.alias_prefix", args.alias_prefix, KMS_ALIAS_PATTERN, "letters, digits, /_-")
     if args.alias_prefix.lower().startswith("aws"):
         raise ValidationError(

@@ -248,6 +248,8 @@ class StateBackendSettings:
     replica_bucket_name: str | None
     protect: bool
     azure: AzureStateSettings | None
+    access_log_bucket_name: str | None = None
+    access_log_days: int = 365
 
 
 @dataclass(frozen=True)
@@ -484,6 +486,12 @@ class StateBackendConfig(ConfigModel):
         Annotated[str, Text(BUCKET_NAME_PATTERN, BUCKET_NAME_ALLOWED, then=[require_s3_bucket_name])] | None
     ) = config_field("The replica bucket (with replicaRegion).", None)
     protect: Bool = config_field("Protect the state resources from deletion.", True)
+    access_log_bucket_name: (
+        Annotated[str, Text(BUCKET_NAME_PATTERN, BUCKET_NAME_ALLOWED, then=[require_s3_bucket_name])] | None
+    ) = config_field(
+        "Bucket of the state bucket's server access logs; default <bucketName>-access-logs.", None
+    )
+    access_log_days: Annotated[int, Int(1, 3650)] = config_field("Days access logs are kept.", 365)
     azure: AzureStateConfig | None = config_field("The Azure state backend.", None)
 
     @model_validator(mode="after")
@@ -802,6 +810,8 @@ def build_bootstrap(
             replica_region=state.replica_region,
             replica_bucket_name=state.replica_bucket_name,
             protect=state.protect,
+            access_log_bucket_name=state.access_log_bucket_name,
+            access_log_days=state.access_log_days,
             azure=AzureStateSettings(
                 resource_group_name=azure.resource_group_name,
                 storage_account_name=azure.storage_account_name,

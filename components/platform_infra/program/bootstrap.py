@@ -191,6 +191,8 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
             alias_prefix=state.alias_prefix,
             noncurrent_version_days=state.noncurrent_version_days,
             replication=replication,
+            access_log_bucket_name=state.access_log_bucket_name,
+            access_log_days=state.access_log_days,
             protect=state.protect,
             partition=shared_env.aws.partition,
             # Key and bucket policies name the pipeline roles, which must exist first.
