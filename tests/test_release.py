@@ -494,6 +494,50 @@ def test_canary_that_passes_promotes_with_the_swap(fake: FakeAzure, release) -> 
     assert fake.production() == V2
 
 
+def test_an_interrupted_canary_removes_its_rule_and_its_lock(
+    fake: FakeAzure, servers: FakeAzure, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C or a cancelled CI job (SIGTERM, made a KeyboardInterrupt) in the middle of a canary step."""
+    from platform_infra.release.progress import Reporter
+
+    _stage(fake, V2)
+    clock = FakeClock()
+    reads = []
+
+    def metrics_factory(subscription: str):
+        real = _metrics(servers.arm_url)
+
+        def read(resource_id: str, start: float, end: float):
+            reads.append(resource_id)
+            if len(reads) == 3:
+                raise KeyboardInterrupt
+            return real(resource_id, start, end)
+
+        return read
+
+    deps = release_cli.ReleaseDependencies(
+        client_factory=lambda subscription: _client(servers.arm_url),
+        metrics_factory=metrics_factory,
+        clock=clock,
+        wall=clock.wall,
+        sleep=clock.sleep,
+        reporter=Reporter(lambda _: None),
+        scheme="http",
+        polling_interval=0,
+        owner="test-run",
+    )
+    argv = ["release", "canary", "--image", I2, "--steps", "5,25", "--bake", "5m", "--interval", "5"]
+    args = cli.build_parser().parse_args(
+        [*argv, "--subscription", SUBSCRIPTION, "--resource-group", RESOURCE_GROUP, "--app", APP]
+    )
+    assert release_cli.handle(args, deps) == 130
+    assert "canary interrupted" in capsys.readouterr().err
+    assert fake.ramp_history == [[5.0], []] and fake.ramp_rules == []
+    assert "platform-release-lock" not in fake.tags
+    assert fake.swaps_requested == 0
+    assert fake.production() == V1
+
+
 def test_canary_with_too_little_traffic_does_not_promote(fake: FakeAzure, release) -> None:
     _stage(fake, V2)
     fake.requests_per_minute = 10  # 5% of it: 0.5 requests a minute

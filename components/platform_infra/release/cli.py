@@ -16,7 +16,9 @@ import logging
 import math
 import os
 import re
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -353,6 +355,23 @@ def add_release_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=handle)
 
 
+def _stop_on_sigterm() -> Any:
+    """Turn SIGTERM into KeyboardInterrupt, so cleanup runs when CI cancels the job (GitHub Actions and
+    Azure Pipelines send SIGINT, then SIGTERM, before killing the process)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
+
+
+def _restore_signal(previous: Any) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _error(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 2
@@ -435,6 +454,7 @@ def handle(args: argparse.Namespace, deps: ReleaseDependencies | None = None) ->
         owner=deps.owner or default_owner(),
     )
     started = deps.clock()
+    previous_handler = _stop_on_sigterm()
     try:
         if args.step == "deploy":
             engine.deploy(args.image, args.version)
@@ -453,5 +473,17 @@ def handle(args: argparse.Namespace, deps: ReleaseDependencies | None = None) ->
         reporter.say(f"[release {args.app}] FAILED after {deps.clock() - started:.0f}s")
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # Ctrl-C, or a cancelled/timed-out CI job (SIGTERM): the engine has removed any canary rule and the
+        # lock on its way out; a swap already requested keeps running on Azure.
+        reporter.done()
+        print(
+            f"error: {args.step} interrupted after {deps.clock() - started:.0f}s; check the app with "
+            "`infra release verify --target production` before releasing again",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        _restore_signal(previous_handler)
     reporter.say(f"[release {args.app}] {args.step}: done in {deps.clock() - started:.0f}s")
     return 0
