@@ -12,10 +12,8 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import (
-    PlainValidator,
     PrivateAttr,
     ValidationInfo,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -42,6 +40,7 @@ from platform_infra.config.base import (
     Int,
     Problem,
     Problems,
+    Rule,
     Text,
     TextList,
     field,
@@ -72,13 +71,14 @@ def _settings(value: object) -> dict[str, str]:
 
 Settings = Annotated[
     dict[str, str],
-    PlainValidator(_settings),
-    WithJsonSchema(
+    Rule(
+        _settings,
         {
             "type": "object",
             "propertyNames": _SETTING_NAME_SCHEMA,
             "additionalProperties": {"type": ["string", "number", "boolean"]},
-        }
+        },
+        "setting names: " + APP_SETTING_NAME_ALLOWED,
     ),
 ]
 """App settings: valid setting names to plain values (numbers and booleans become strings)."""
@@ -108,13 +108,14 @@ def _vault_settings(value: object) -> dict[str, str]:
 
 VaultSettings = Annotated[
     dict[str, str],
-    PlainValidator(_vault_settings),
-    WithJsonSchema(
+    Rule(
+        _vault_settings,
         {
             "type": "object",
             "propertyNames": _SETTING_NAME_SCHEMA,
             "additionalProperties": {"type": "string", "pattern": SECRET_NAME_PATTERN.pattern},
-        }
+        },
+        "setting name -> " + SECRET_NAME_ALLOWED,
     ),
 ]
 

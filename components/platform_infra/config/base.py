@@ -163,11 +163,15 @@ class Rule:
     :param check: returns the accepted value or raises :class:`Problem`; pydantic's own checks never run,
         so every message is this project's.
     :param schema: what editors and ``infra schema`` are told about the value.
+    :param allowed: what is accepted, in words (the generated docs' "allowed" column).
     """
 
-    def __init__(self, check: Callable[[Any], Any], schema: Mapping[str, Any]) -> None:
+    def __init__(
+        self, check: Callable[[Any], Any], schema: Mapping[str, Any], allowed: str | None = None
+    ) -> None:
         self.check = check
         self.schema = dict(schema)
+        self.allowed = allowed
 
     def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
         from pydantic_core import core_schema
@@ -194,6 +198,7 @@ def Text(
     return Rule(
         lambda v: _then(text(v, pattern, allowed), then),
         {"type": "string", "minLength": 1, **_schema_pattern(pattern)},
+        None if allowed == "a string" else allowed,
     )
 
 
@@ -212,7 +217,13 @@ def Int(
         schema["minimum"] = minimum
     if maximum is not None:
         schema["maximum"] = maximum
-    return Rule(lambda v: _then(_integer(v, minimum, maximum), then), schema)
+    if minimum is not None and maximum is not None:
+        allowed: str | None = f"{minimum} to {maximum}"
+    elif minimum is not None:
+        allowed = f">= {minimum}"
+    else:
+        allowed = f"<= {maximum}" if maximum is not None else None
+    return Rule(lambda v: _then(_integer(v, minimum, maximum), then), schema, allowed)
 
 
 def _boolean(value: object) -> bool:
@@ -223,7 +234,7 @@ def _boolean(value: object) -> bool:
     return value
 
 
-Bool = Annotated[bool, Rule(_boolean, {"type": "boolean"})]
+Bool = Annotated[bool, Rule(_boolean, {"type": "boolean"}, "true, false")]
 """true/false (the strings "true"/"false" are accepted too, as ``pulumi config set`` writes them)."""
 
 
@@ -233,7 +244,7 @@ def _number(value: object) -> float:
     return value
 
 
-Number = Annotated[float, Rule(_number, {"type": "number"})]
+Number = Annotated[float, Rule(_number, {"type": "number"}, "a number")]
 """A finite number."""
 
 
@@ -245,12 +256,16 @@ def _choice(value: object, choices: Collection[str]) -> str:
 
 def Choice(*choices: str) -> Rule:
     """One of ``choices`` (case-sensitive, as the cloud APIs are)."""
-    return Rule(lambda v: _choice(v, choices), {"enum": list(choices)})
+    return Rule(lambda v: _choice(v, choices), {"enum": list(choices)}, ", ".join(choices))
 
 
-def Checked(check: Callable[..., Any], schema: Mapping[str, Any], **kwargs: Any) -> Rule:
-    """A value accepted by a component's own check ``check(key, value, ...)`` (the rule stated once)."""
-    return Rule(lambda v: rule(check, v, **kwargs), schema)
+def Checked(
+    check: Callable[..., Any], schema: Mapping[str, Any], allowed: str | None = None, **kwargs: Any
+) -> Rule:
+    """A value accepted by a shared check ``check(key, value, ...)`` (the rule stated once)."""
+    if allowed is None and "enum" in schema:
+        allowed = ", ".join(str(value) for value in schema["enum"])
+    return Rule(lambda v: rule(check, v, **kwargs), schema, allowed)
 
 
 def plain_map(value: object) -> dict[str, str]:
@@ -291,7 +306,11 @@ def TextList(pattern: re.Pattern[str] | None = None, allowed: str = "a string") 
             raise Problems(problems)
         return tuple(value)
 
-    return Rule(check, {"type": "array", "items": {"type": "string", **_schema_pattern(pattern)}})
+    return Rule(
+        check,
+        {"type": "array", "items": {"type": "string", **_schema_pattern(pattern)}},
+        None if allowed == "a string" else f"each: {allowed}",
+    )
 
 
 def each(check: Callable[..., T], **kwargs: Any) -> Callable[[object], tuple[T, ...]]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import pulumi
-from pydantic import PlainValidator, WithJsonSchema, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
 from platform_infra.config.base import (
     Bool,
@@ -23,6 +23,7 @@ from platform_infra.config.base import (
     Int,
     Problem,
     Problems,
+    Rule,
     Text,
     TextList,
 )
@@ -339,8 +340,8 @@ def _azure_roles(value: object) -> dict[str, str]:
 
 AzureRoles = Annotated[
     dict[str, str],
-    PlainValidator(_azure_roles),
-    WithJsonSchema(
+    Rule(
+        _azure_roles,
         {
             "type": "array",
             "items": {
@@ -349,7 +350,8 @@ AzureRoles = Annotated[
                     {"type": "string", "pattern": GUID_PATTERN.pattern},
                 ]
             },
-        }
+        },
+        "built-in role names or role definition GUIDs; privileged roles are refused",
     ),
 ]
 """Azure role names or GUIDs, read as name -> role definition GUID."""

@@ -6,9 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import PlainValidator, WithJsonSchema
-
-from platform_infra.config.base import ConfigModel, Int, Problem, Problems, Text, field, rule, text
+from platform_infra.config.base import ConfigModel, Int, Problem, Problems, Rule, Text, field, rule, text
 from platform_infra.environment import (
     AWS_REGION_PATTERN,
     AZURE_LOCATION_PATTERN,
@@ -55,8 +53,7 @@ def _guid(value: object) -> str:
 
 GuidLower = Annotated[
     str,
-    PlainValidator(_guid),
-    WithJsonSchema({"type": "string", "pattern": GUID_PATTERN.pattern}),
+    Rule(_guid, {"type": "string", "pattern": GUID_PATTERN.pattern}, GUID_ALLOWED),
 ]
 """A GUID (subscription, tenant, principal), normalised to lower case."""
 
@@ -69,7 +66,7 @@ def _tier(value: object) -> Tier:
     return Tier(value)
 
 
-TierValue = Annotated[Tier, PlainValidator(_tier), WithJsonSchema({"enum": [t.value for t in Tier]})]
+TierValue = Annotated[Tier, Rule(_tier, {"enum": [t.value for t in Tier]}, "dev, staging, prod")]
 
 
 class AwsConfig(ConfigModel):
@@ -122,14 +119,15 @@ def _tags(value: object) -> dict[str, str]:
 
 Tags = Annotated[
     dict[str, str],
-    PlainValidator(_tags),
-    WithJsonSchema(
+    Rule(
+        _tags,
         {
             "type": "object",
             "required": list(REQUIRED_TAGS),
             "propertyNames": {"pattern": TAG_KEY_PATTERN.pattern, "not": {"const": "environment"}},
             "additionalProperties": {"type": "string", "minLength": 1},
-        }
+        },
+        "tag names of 1-128 letters, digits and _.:=+@- (not environment); owner and cost-centre required",
     ),
 ]
 """Tags on every resource: ``owner`` and ``cost-centre`` are required; ``environment`` is always added."""

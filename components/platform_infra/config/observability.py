@@ -338,6 +338,7 @@ class MonitoringConfig(ConfigModel):
                 "minimum": MIN_WORKSPACE_RETENTION_DAYS,
                 "maximum": MAX_WORKSPACE_RETENTION_DAYS,
             },
+            f"{MIN_WORKSPACE_RETENTION_DAYS} to {MAX_WORKSPACE_RETENTION_DAYS} days",
         ),
     ] = field("Workspace retention in days.", DEFAULT_RETENTION_DAYS)
     sku: Annotated[str, Choice(*WORKSPACE_SKUS)] = field("Workspace SKU.", "PerGB2018")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import PlainValidator, ValidationInfo, WithJsonSchema, field_validator, model_validator
+from pydantic import ValidationInfo, field_validator, model_validator
 
 from platform_infra.config.base import (
     Bool,
@@ -19,6 +19,7 @@ from platform_infra.config.base import (
     Int,
     Problem,
     Problems,
+    Rule,
     Text,
     TextList,
     field,
@@ -30,6 +31,7 @@ from platform_infra.key_vault import (
     DEFAULT_PASSWORD_LENGTH,
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
+    ROTATION_ALLOWED,
     ROTATION_SCHEMA,
     SECRET_NAME_ALLOWED,
     SECRET_NAME_PATTERN,
@@ -58,7 +60,7 @@ def _rotation(value: object) -> RotationPolicy:
         raise Problem.of(error, at=[part for part in error.key.split(".") if part]) from None
 
 
-Rotation = Annotated[RotationPolicy, PlainValidator(_rotation), WithJsonSchema(ROTATION_SCHEMA)]
+Rotation = Annotated[RotationPolicy, Rule(_rotation, ROTATION_SCHEMA, ROTATION_ALLOWED)]
 
 
 def _date(value: object) -> date:
@@ -72,7 +74,7 @@ def _date(value: object) -> date:
     raise Problem("is not a date", value=value, allowed='a quoted date like "2030-01-31"')
 
 
-Date = Annotated[date, PlainValidator(_date), WithJsonSchema({"type": "string", "format": "date"})]
+Date = Annotated[date, Rule(_date, {"type": "string", "format": "date"}, 'a quoted date like "2030-01-31"')]
 
 #: Component field name -> config key, so the component's own checks report config keys.
 SECRET_FIELD_KEYS = {
