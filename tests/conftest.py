@@ -9,14 +9,13 @@ inputs, outputs and options.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from platform_infra.cli.mocks import MockRun, PlatformMocks, run_with_mocks
-from platform_infra.cli.offline import TRANSFORMATIONS
+from platform_infra.cli.offline import TRANSFORMATIONS, batch_gc
 from platform_infra.cli.plan import run_stack
 from platform_infra.environment import (
     AwsTarget,
@@ -101,11 +100,10 @@ def stack_run() -> Callable[..., MockRun]:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Freeze what collection allocated (the SDKs' modules and classes, every test module).
+    """Freeze what collection allocated and collect rarely, as the ``infra`` console script does.
 
-    It lives until the end of the session; frozen, the cyclic collector stops re-traversing it on every
-    full collection the mock runs trigger (docs.python.org, ``gc.freeze``: "move all objects tracked by
-    the garbage collector into a permanent generation, i.e. ignore them in all the future collections").
+    The session is a batch process too: the SDKs' modules and classes and every test module live until
+    the end, and with CPython's default thresholds each full collection the mock runs trigger re-traverses
+    all of it (see :func:`platform_infra.cli.offline.batch_gc`).
     """
-    gc.collect()
-    gc.freeze()
+    batch_gc()

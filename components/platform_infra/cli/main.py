@@ -13,7 +13,6 @@ belongs in the cost of an offline plan. The library itself is imported lazily to
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib
 import json
 import logging
@@ -23,6 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from platform_infra.cli import offline
 from platform_infra.cli import plan as plan_module
 from platform_infra.validation import ValidationError
 
@@ -163,9 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         arguments = ["plan-diff", *arguments[2:]]
     args = build_parser(arguments[0] if arguments else None).parse_args(arguments)
     if console:
-        # What start-up allocated (modules, classes, the parser) lives until exit: frozen, the cyclic
-        # collector no longer re-traverses it on every full collection the run triggers.
-        gc.freeze()
+        offline.batch_gc()  # a console run plans and exits: see batch_gc for what it saves
     try:
         code = args.handler(args)
     except (ValidationError, plan_module.PlanError) as error:
