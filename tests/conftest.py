@@ -9,6 +9,7 @@ inputs, outputs and options.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ from typing import Any
 import pytest
 from platform_infra.cli.mocks import MockRun, PlatformMocks, run_with_mocks
 from platform_infra.cli.offline import TRANSFORMATIONS, batch_gc
-from platform_infra.cli.plan import run_stack
+from platform_infra.cli.plan import StackFiles, run_stack
+from platform_infra.config import DEPLOYMENT_ID_VARIABLE
 from platform_infra.environment import (
     AwsTarget,
     AzureTarget,
@@ -87,6 +89,25 @@ def pulumi_run() -> RunProgram:
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def shipped_runs() -> Callable[[str], tuple[StackFiles, MockRun]]:
+    """A shipped stack run as is (its stack file, no overrides), once per session: ``shipped_runs("prod")``.
+
+    The same (files, run) is handed to every test that asks, so only tests that read it may use it; a test
+    that changes config, the environment or the clock runs its own (``stack_run``, ``run_stack``). Keyed by
+    ``$PLATFORM_DEPLOYMENT_ID`` too, which changes what ``every_deploy`` secrets register.
+    """
+    runs: dict[tuple[str, str | None], tuple[StackFiles, MockRun]] = {}
+
+    def get(stack: str) -> tuple[StackFiles, MockRun]:
+        key = (stack, os.environ.get(DEPLOYMENT_ID_VARIABLE))
+        if key not in runs:
+            runs[key] = run_stack(stack, REPO_ROOT)
+        return runs[key]
+
+    return get
 
 
 @pytest.fixture

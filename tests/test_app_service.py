@@ -14,7 +14,6 @@ from platform_infra.app_service import (
     BlueGreenAppServiceArgs,
 )
 from platform_infra.cli.mocks import MockRun, run_with_mocks
-from platform_infra.cli.plan import run_stack
 from platform_infra.environment import Tier
 from platform_infra.validation import ValidationError
 
@@ -286,9 +285,9 @@ def test_prod_accepts_two_instances_and_isolated_and_standard_tiers(pulumi_run) 
 
 
 @pytest.fixture(scope="module")
-def shipped() -> dict[str, MockRun]:
-    """The three shipped stack files, each run once for the tests below."""
-    return {stack: run_stack(stack)[1] for stack in ("dev", "staging", "prod")}
+def shipped(shipped_runs) -> dict[str, MockRun]:
+    """The three shipped stack files, each run once per session (shared, read only)."""
+    return {stack: shipped_runs(stack)[1] for stack in ("dev", "staging", "prod")}
 
 
 def test_shipped_stacks_declare_every_configured_app(shipped: dict[str, MockRun]) -> None:

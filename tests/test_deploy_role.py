@@ -202,14 +202,14 @@ def _allowed(policy: dict, action: str, resource: str, context: dict[str, str]) 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_the_default_deploy_role_can_deploy_what_the_environment_stacks_declare(
-    stack_run, stack: str
+    shipped_runs, stack: str
 ) -> None:
     """Evaluated against the real resource ARNs: the enforcer's role under /platform/ with the boundary,
     passed to Lambda, and its function named <environment>-...; everything else on the default actions."""
     from platform_infra.config.bootstrap import DEFAULT_DEPLOY_ACTIONS
     from platform_infra.deploy_role import managed_roles_statements, permissions_policy
 
-    run = stack_run(stack)
+    _, run = shipped_runs(stack)
     account = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}[stack]
     policy = permissions_policy(
         f"arn:aws:iam::{account}:role/platform-deploy",

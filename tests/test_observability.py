@@ -12,8 +12,8 @@ from platform_infra.validation import ValidationError
 
 
 @pytest.fixture(scope="module")
-def shipped() -> dict[str, MockRun]:
-    return {stack: run_stack(stack)[1] for stack in ("dev", "prod")}
+def shipped(shipped_runs) -> dict[str, MockRun]:
+    return {stack: shipped_runs(stack)[1] for stack in ("dev", "prod")}
 
 
 def test_prod_declares_everything_the_issue_asks_for(shipped: dict[str, MockRun]) -> None:
@@ -73,8 +73,8 @@ def test_dev_keeps_logs_briefly_and_does_not_notify_on_ok(shipped: dict[str, Moc
     )
 
 
-def test_plan_json_shows_the_lambda_code_archive() -> None:
-    files, run = run_stack("dev")
+def test_plan_json_shows_the_lambda_code_archive(shipped_runs) -> None:
+    files, run = shipped_runs("dev")
     plan = json.loads(json.dumps(build_plan(files, run)))
     function = next(r for r in plan["resources"] if r["type"] == "aws:lambda/function:Function")
     assert function["inputs"]["code"] == {

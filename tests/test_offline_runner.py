@@ -29,10 +29,24 @@ SHIPPED_STACKS = project_stacks(REPO_ROOT)
 INFRA = Path(sys.executable).parent / "infra"
 
 
+DEPLOYMENT = "offline-runner-test"
+"""`every_deploy` secrets key on the deployment: fixed, every run of a stack here is one deployment."""
+
+
 @pytest.fixture(autouse=True)
 def _one_deployment(monkeypatch: pytest.MonkeyPatch) -> None:
-    # `every_deploy` secrets key on the deployment: fixed, two runs of one stack are one deployment.
-    monkeypatch.setenv("PLATFORM_DEPLOYMENT_ID", "offline-runner-test")
+    monkeypatch.setenv("PLATFORM_DEPLOYMENT_ID", DEPLOYMENT)
+
+
+@pytest.fixture(scope="module")
+def unoptimised_plans() -> dict[str, str]:
+    """Each shipped stack's plan document (``--json`` text) from the runner without the offline hooks."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PLATFORM_DEPLOYMENT_ID", DEPLOYMENT)
+        return {
+            stack: json.dumps(plan_stack(stack, REPO_ROOT, offline_hooks=False), indent=2)
+            for stack in SHIPPED_STACKS
+        }
 
 
 def test_without_the_hooks_the_sdk_aliases_reach_the_monitor() -> None:
@@ -79,20 +93,23 @@ def test_the_hook_leaves_options_without_sdk_aliases_alone() -> None:
 
 
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
-def test_plan_document_is_byte_identical_with_and_without_the_hooks(stack: str) -> None:
-    plain = json.dumps(plan_stack(stack, REPO_ROOT, offline_hooks=False), indent=2)
+def test_plan_document_is_byte_identical_with_and_without_the_hooks(
+    stack: str, unoptimised_plans: dict[str, str]
+) -> None:
     hooked = json.dumps(plan_stack(stack, REPO_ROOT), indent=2)
-    assert hooked == plain
+    assert hooked == unoptimised_plans[stack]
 
 
-def test_plan_document_has_a_stable_dependency_order() -> None:
+def test_plan_document_has_a_stable_dependency_order(unoptimised_plans: dict[str, str]) -> None:
     """The SDK collects dependencies in a set (hash order); the plan lists them sorted."""
-    document = plan_stack("dev", REPO_ROOT)
+    document = json.loads(unoptimised_plans["dev"])
     orders = [r["options"]["dependsOn"] for r in document["resources"] if "dependsOn" in r.get("options", {})]
     assert orders and all(order == sorted(order) for order in orders)
 
 
-def test_console_plan_all_writes_every_stack_like_the_unoptimised_runner(tmp_path: Path) -> None:
+def test_console_plan_all_writes_every_stack_like_the_unoptimised_runner(
+    tmp_path: Path, unoptimised_plans: dict[str, str]
+) -> None:
     """One process plans every shipped stack (GC frozen, fast exit); each file is complete and identical
     to the plan the runner without hooks produces, and every status line reached stderr."""
     out = tmp_path / "plans"
@@ -106,12 +123,13 @@ def test_console_plan_all_writes_every_stack_like_the_unoptimised_runner(tmp_pat
     assert result.returncode == 0, result.stderr
     assert sorted(p.stem for p in out.iterdir()) == SHIPPED_STACKS
     for stack in SHIPPED_STACKS:
-        expected = json.dumps(plan_stack(stack, REPO_ROOT, offline_hooks=False), indent=2) + "\n"
-        assert (out / f"{stack}.json").read_text() == expected, stack
+        assert (out / f"{stack}.json").read_text() == unoptimised_plans[stack] + "\n", stack
         assert f"wrote the offline plan of stack '{stack}' to {out / stack}.json" in result.stderr
 
 
-def test_console_output_to_a_pipe_is_complete_and_the_exit_code_kept(tmp_path: Path) -> None:
+def test_console_output_to_a_pipe_is_complete_and_the_exit_code_kept(
+    unoptimised_plans: dict[str, str],
+) -> None:
     """stdout is a pipe (block-buffered): the fast exit flushes it. A bad stack exits 2 with its error."""
     ok = subprocess.run(
         [str(INFRA), "plan", "dev", "shared", "--json"], capture_output=True, cwd=REPO_ROOT, timeout=300
@@ -119,7 +137,7 @@ def test_console_output_to_a_pipe_is_complete_and_the_exit_code_kept(tmp_path: P
     assert ok.returncode == 0, ok.stderr
     documents = json.loads(ok.stdout)  # > 150 KB: several pipe buffers
     assert list(documents) == ["dev", "shared"]
-    assert documents["dev"] == json.loads(json.dumps(plan_stack("dev", REPO_ROOT)))
+    assert documents["dev"] == json.loads(unoptimised_plans["dev"])
 
     bad = subprocess.run(
         [str(INFRA), "plan", "dev", "nosuch"], capture_output=True, text=True, cwd=REPO_ROOT, timeout=300

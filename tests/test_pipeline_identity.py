@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from platform_infra.cli.mocks import MockRun, run_with_mocks
-from platform_infra.cli.plan import run_stack
 from platform_infra.pipeline_identity import (
     AzurePipelineIdentity,
     AzurePipelineIdentityArgs,
@@ -204,16 +203,16 @@ def test_role_assignments_are_deterministic_and_constrained(azure_run: MockRun) 
     assert "roleAssignments/delete" in constrained.inputs["condition"]
 
 
-def test_shipped_pipeline_may_assign_every_role_the_environment_stacks_assign() -> None:
+def test_shipped_pipeline_may_assign_every_role_the_environment_stacks_assign(shipped_runs) -> None:
     """The constrained grant's condition must allow each role a stack assigns, or `pulumi up` is refused."""
-    _, shared = run_stack("shared")
+    _, shared = shipped_runs("shared")
     conditions = [
         a.inputs["condition"]
         for a in shared.of_type("azure-native:authorization:RoleAssignment")
         if "condition" in a.inputs
     ]
     assert conditions
-    _, prod = run_stack("prod")
+    _, prod = shipped_runs("prod")
     assigned = {
         a.inputs["roleDefinitionId"].rsplit("/", 1)[1]
         for a in prod.of_type("azure-native:authorization:RoleAssignment")

@@ -12,7 +12,6 @@ from platform_infra.cli.plan import (
     SECRET_PLACEHOLDER,
     PlanError,
     build_plan,
-    plan_stack,
     read_stack_files,
     render_tree,
     run_stack,
@@ -28,8 +27,8 @@ def _stack_file(stack: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def plans() -> dict[str, dict]:
-    return {stack: plan_stack(stack) for stack in ENVIRONMENT_STACKS}
+def plans(shipped_runs) -> dict[str, dict]:
+    return {stack: build_plan(*shipped_runs(stack)) for stack in ENVIRONMENT_STACKS}
 
 
 @pytest.mark.parametrize("stack", ENVIRONMENT_STACKS)

@@ -16,8 +16,8 @@ def test_the_three_environments_are_shipped() -> None:
 
 
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
-def test_every_resource_uses_an_explicit_provider_of_this_run(stack_run, stack: str) -> None:
-    run = stack_run(stack)
+def test_every_resource_uses_an_explicit_provider_of_this_run(shipped_runs, stack: str) -> None:
+    _, run = shipped_runs(stack)
     provider_urns = {r.urn for r in run.resources if r.is_provider}
     custom = [r for r in run.resources if r.custom and not r.is_provider]
     for resource in custom:
@@ -29,16 +29,16 @@ def test_every_resource_uses_an_explicit_provider_of_this_run(stack_run, stack: 
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
-def test_environment_stacks_export_where_they_deploy(stack_run, stack: str) -> None:
-    outputs = stack_run(stack).stack_outputs
+def test_environment_stacks_export_where_they_deploy(shipped_runs, stack: str) -> None:
+    outputs = shipped_runs(stack)[1].stack_outputs
     assert outputs["environment"] == stack
     assert outputs["tier"] == stack
     assert outputs["awsDeployRoleArn"].startswith(f"arn:aws:iam::{outputs['awsAccountId']}:role/")
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
-def test_apps_read_their_secrets_from_the_stacks_vault_with_both_slots(stack_run, stack: str) -> None:
-    run = stack_run(stack)
+def test_apps_read_their_secrets_from_the_stacks_vault_with_both_slots(shipped_runs, stack: str) -> None:
+    _, run = shipped_runs(stack)
     vault_name = run.one("azure-native:keyvault:Vault").inputs["vaultName"]
     reference = (
         f"@Microsoft.KeyVault(SecretUri=https://{vault_name}.vault.azure.net/secrets/database-admin-password)"
