@@ -2,7 +2,7 @@
 """One entry point for a fresh machine that has nothing but Python 3.11+.
 
     python3 tasks.py plan dev        # set up .venv, then print the offline plan of the dev stack
-    python3 tasks.py test            # set up .venv, then run the test suite
+    python3 tasks.py test            # set up .venv, then run the test suite (all cores; ARGS: as given)
     python3 tasks.py lint            # ruff + pyright + the stack files against their JSON Schema
     python3 tasks.py setup           # only set up .venv (what `pulumi up` runs in)
     python3 tasks.py infra ARGS...   # any `infra` subcommand inside the environment
@@ -232,7 +232,10 @@ def main(argv: list[str]) -> None:
     elif command == "examples":
         examples(lowest="--lowest" in rest)
     elif command == "test":
-        _run([_venv_bin("python"), "-m", "pytest", *rest])
+        # The whole suite runs on every core (pytest-xdist); one file per worker, so a module's shared
+        # stack runs are made once. With arguments (a file, -k, ...) pytest runs them as given, in one
+        # process: starting workers costs more than a few tests take.
+        _run([_venv_bin("python"), "-m", "pytest", *(rest or ["-n", "auto", "--dist", "loadfile"])])
     else:  # lint
         _run([_venv_bin("ruff"), "check", "."])
         _run([_venv_bin("ruff"), "format", "--check", "."])
