@@ -133,3 +133,33 @@ def test_kms_key_arn_may_come_from_another_resource(pulumi_run) -> None:
 def test_a_known_output_that_is_not_a_key_arn_is_refused_naming_the_argument(pulumi_run) -> None:
     with pytest.raises(Exception, match=r"LogGroups\(svc\).kms_key_arn: is not a KMS key ARN"):
         pulumi_run(_with_key("alias/not-an-arn"))
+
+
+def test_a_created_customer_managed_key_encrypts_every_group(pulumi_run) -> None:
+    """CloudWatch Logs User Guide, "Encrypt log data in CloudWatch Logs using AWS KMS": the key policy lets
+    logs.<region>.amazonaws.com use the key with an encryption context naming this account's log groups."""
+    import json as _json
+
+    from platform_infra.log_groups import LogGroups, LogGroupsArgs, LogGroupSpec
+
+    from tests.conftest import make_environment, make_providers
+
+    def program() -> None:
+        env = make_environment("prod")
+        LogGroups(
+            "svc",
+            LogGroupsArgs(
+                environment=env, groups=[LogGroupSpec("/platform/prod/audit")], create_kms_key=True
+            ),
+            opts=make_providers(env).resource_options(),
+        )
+
+    run = pulumi_run(program, stack="prod")
+    key = run.one("aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    assert key.protect
+    statement = _json.loads(key.inputs["policy"])["Statement"][1]
+    assert statement["Principal"]["Service"].startswith("logs.")
+    assert statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"].endswith(":log-group:*")
+    group = run.one("aws:cloudwatch/logGroup:LogGroup")
+    assert group.inputs["kmsKeyId"] == key.outputs["arn"]

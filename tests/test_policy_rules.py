@@ -390,7 +390,11 @@ def test_rule_passes_good_and_fails_bad_resource(
 
 
 def test_every_rule_has_cases() -> None:
-    tested = {case[0] for case in CASES} | {"keyvault-purge-protection-prod", "explicit-provider"}
+    tested = {case[0] for case in CASES} | {
+        "keyvault-purge-protection-prod",
+        "explicit-provider",
+        "cloudwatch-audit-log-group-cmk-prod",
+    }
     assert tested == {policy.name for policy in POLICIES}
 
 
@@ -497,3 +501,17 @@ def test_policy_pack_starts_and_serves(tmp_path: Path) -> None:
             process.wait()
     assert line.isdigit(), (line, errors.read_text())
     assert (pack / "PulumiPolicy.yaml").read_text().count("name: python") == 1
+
+
+def test_prod_audit_log_groups_need_a_customer_managed_key() -> None:
+    rule = "cloudwatch-audit-log-group-cmk-prod"
+    config = {"prodStacks": ["prod"]}
+    group = "aws:cloudwatch/logGroup:LogGroup"
+    bad = {"name": "/platform/prod/audit", "retentionInDays": 2557}
+    good = {**bad, "kmsKeyId": "arn:aws:kms:eu-west-1:333333333333:key/abc"}
+    assert violations(rule, group, good, stack="prod", config=config) == []
+    [message] = violations(rule, group, bad, stack="prod", config=config)
+    assert "customer-managed KMS key" in message
+    # Not prod, or not an audit group: no finding.
+    assert violations(rule, group, bad, stack="dev", config=config) == []
+    assert violations(rule, group, {"name": "/platform/prod/api"}, stack="prod", config=config) == []

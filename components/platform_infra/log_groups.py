@@ -9,6 +9,7 @@ exist before the function does.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from platform_infra.environment import Environment
+from platform_infra.environment import Environment, Tier
 from platform_infra.validation import ValidationError, validate_when_known
 
 #: Every retention (days) that ``PutRetentionPolicy`` accepts; anything else is refused by the API.
@@ -95,12 +96,48 @@ class LogGroupsArgs:
     :param retention_days: retention of every group that does not set its own.
     :param kms_key_arn: optional KMS key ARN encrypting every group; its key policy must allow
         ``logs.<region>.amazonaws.com`` to use it.
+    :param create_kms_key: create a customer-managed key (rotation on) for the groups instead, whose policy
+        lets CloudWatch Logs of this account and region use it for this account's log groups only.
     """
 
     environment: Environment
     groups: Sequence[LogGroupSpec] = field(default_factory=tuple)
     retention_days: int = 30
     kms_key_arn: pulumi.Input[str] | None = None
+    create_kms_key: bool = False
+
+
+def log_group_key_policy(partition: str, region: str, account: str) -> dict[str, object]:
+    """Key policy of a log-group CMK (CloudWatch Logs User Guide, "Encrypt log data in CloudWatch Logs using
+    AWS KMS"): the account administers it; ``logs.<region>.amazonaws.com`` may use it only with an encryption
+    context naming a log group of this account (``kms:EncryptionContext:aws:logs:arn``)."""
+    groups = f"arn:{partition}:logs:{region}:{account}:log-group:*"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministersKeyThroughIam",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "CloudWatchLogsOfThisAccount",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": [
+                    "kms:Decrypt*",
+                    "kms:Describe*",
+                    "kms:Encrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:ReEncrypt*",
+                ],
+                "Resource": "*",
+                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": groups}},
+            },
+        ],
+    }
 
 
 class LogGroups(pulumi.ComponentResource):
@@ -112,6 +149,8 @@ class LogGroups(pulumi.ComponentResource):
 
     log_groups: dict[str, aws.cloudwatch.LogGroup]
     """The declared groups by log group name."""
+    kms_key: aws.kms.Key | None
+    """The groups' customer-managed key, when ``create_kms_key`` made one."""
     arns: dict[str, pulumi.Output[str]]
     """Each group's ARN by log group name."""
 
@@ -128,7 +167,25 @@ class LogGroups(pulumi.ComponentResource):
                 raise ValidationError(f"{prefix}.groups[{index}].name", "is declared twice", value=spec.name)
             seen.add(spec.name)
 
+        if args.create_kms_key and args.kms_key_arn is not None:
+            raise ValidationError(
+                f"{prefix}.create_kms_key", "conflicts with kms_key_arn", allowed="one of the two"
+            )
         super().__init__("platform:logs:LogGroups", name, None, opts)
+        self.kms_key = None
+        if args.create_kms_key:
+            env = args.environment.aws
+            self.kms_key = aws.kms.Key(
+                f"{name}-logs-key",
+                aws.kms.KeyArgs(
+                    description=f"Encrypts the {args.environment.name} log groups declared by {name}",
+                    enable_key_rotation=True,
+                    deletion_window_in_days=30,
+                    policy=json.dumps(log_group_key_policy(env.partition, env.region, env.account_id)),
+                ),
+                opts=pulumi.ResourceOptions(parent=self, protect=args.environment.tier is Tier.PROD),
+            )
+            kms_key_arn = self.kms_key.arn
         self.log_groups = {}
         for spec in args.groups:
             resource_name = f"{name}-{spec.name.strip('/').replace('/', '-')}"

@@ -101,7 +101,8 @@ def policy_config(stack: str, config: Mapping[str, str]) -> dict[str, dict[str, 
     """The policy pack config a stack is judged with, derived from its own config.
 
     * ``keyvault-purge-protection-prod.prodStacks`` is ``[stack]`` when ``platform:tier`` is ``prod``, else
-      empty: the tier, not the stack's name, decides what is production.
+      empty: the tier, not the stack's name, decides what is production (the same for
+      ``cloudwatch-audit-log-group-cmk-prod``).
     * ``iam-role-trust-named-principals.externalIdAccounts`` lists the AWS accounts for which the stack
       configures an external id: its own account (``platform:aws.accountId``) when ``platform:awsExternalId``
       is set; in the bootstrap stack, each target's ``accountId`` (``platform:bootstrap.targets``) for which
@@ -128,6 +129,7 @@ def policy_config(stack: str, config: Mapping[str, str]) -> dict[str, dict[str, 
             accounts.append(str(account))
     return {
         "keyvault-purge-protection-prod": {"prodStacks": [stack] if tier == "prod" else []},
+        "cloudwatch-audit-log-group-cmk-prod": {"prodStacks": [stack] if tier == "prod" else []},
         "iam-role-trust-named-principals": {"externalIdAccounts": sorted(set(accounts))},
     }
 

@@ -124,6 +124,10 @@ class LogsConfig(ConfigModel):
         "Default retention of declared groups (and of the enforcer's own group).", DEFAULT_RETENTION_DAYS
     )
     kms_key_arn: KmsKeyArn | None = field("KMS key ARN encrypting the declared groups.", None)
+    create_kms_key: Bool = field(
+        "Create a customer-managed KMS key (rotation on) for the declared groups (not with kmsKeyArn).",
+        False,
+    )
     log_groups: tuple[LogGroupConfig, ...] = field("Log groups to declare.", ())
     enforcer_section: EnforcerConfig | None = field("The retention enforcer.", None, alias="enforcer")
 
@@ -139,6 +143,14 @@ class LogsConfig(ConfigModel):
         if problems:
             raise Problems(problems)
         return groups
+
+    @model_validator(mode="after")
+    def _one_key(self) -> LogsConfig:
+        if self.create_kms_key and self.kms_key_arn is not None:
+            raise Problem(
+                "conflicts with kmsKeyArn", allowed="one of createKmsKey and kmsKeyArn", at=("createKmsKey",)
+            )
+        return self
 
     @model_validator(mode="after")
     def _enforcer_bounds(self) -> LogsConfig:

@@ -423,6 +423,15 @@ def _pull_request_trust(args: ResourceValidationArgs) -> Iterator[str]:
                 )
 
 
+def _audit_log_group_cmk(args: ResourceValidationArgs) -> Iterator[str]:
+    prod = _config(args, "prodStacks", list(DEFAULT_PROD_STACKS))
+    if stack_of(args.urn) not in prod:
+        return
+    name = str(args.props.get("name", ""))
+    if "audit" in name.lower() and not args.props.get("kmsKeyId"):
+        yield f"the prod audit log group {name} is not encrypted with a customer-managed KMS key (kmsKeyId)."
+
+
 def _administrator_access(args: ResourceValidationArgs) -> Iterator[str]:
     key = POLICY_ATTACHMENT_INPUTS[args.resource_type]
     for arn in _as_list(args.props.get(key)):
@@ -602,6 +611,14 @@ POLICIES: list[ResourceValidationPolicy] = [
         "give pull requests the read-only preview identity.",
         (IAM_ROLE,),
         _pull_request_trust,
+    ),
+    _rule(
+        "cloudwatch-audit-log-group-cmk-prod",
+        "In prod, audit log groups (a name containing 'audit') are encrypted with a customer-managed key.",
+        "set platform:logs.createKmsKey: true (or kmsKeyArn) for the stack.",
+        (LOG_GROUP,),
+        _audit_log_group_cmk,
+        config_schema=_PURGE_CONFIG,
     ),
     _rule(
         "iam-administrator-access",

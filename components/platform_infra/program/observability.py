@@ -78,6 +78,7 @@ def declare_aws_observability(config: StackConfig, providers: EnvironmentProvide
                 groups=logs.group_specs,
                 retention_days=logs.retention_days,
                 kms_key_arn=logs.kms_key_arn,
+                create_kms_key=logs.create_kms_key,
             ),
             opts=providers.resource_options(),
         )
