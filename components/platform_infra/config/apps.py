@@ -130,7 +130,8 @@ class AppConfig(ConfigModel):
         "Explicit globally unique site name; unset lets the provider generate one.", None
     )
     sku: Annotated[str, Text(allowed=SKU_ALLOWED)] = field(
-        "App Service plan SKU with deployment slots (Standard, Premium or Isolated), e.g. P1v3."
+        "App Service plan SKU with deployment slots (Standard, Premium or Isolated), e.g. P1v3; Free, "
+        "Shared and Basic have no slots and are refused."
     )
     capacity: Annotated[int, Int(1)] = field("Plan instances; at least 2 in prod.")
     health_check_path: Annotated[str, Text(HEALTH_CHECK_PATH_PATTERN, HEALTH_CHECK_PATH_ALLOWED)] = field(
@@ -148,7 +149,9 @@ class AppConfig(ConfigModel):
         tuple[str, ...], TextList(APP_SETTING_NAME_PATTERN, APP_SETTING_NAME_ALLOWED)
     ] = field("Setting names that stay with their slot on a swap.", ())
     key_vault_settings: VaultSettings = field(
-        "App setting name -> Key Vault secret name of platform:vault, resolved as a Key Vault reference.", {}
+        "App setting name -> a secret declared in platform:vault.secrets, passed as a Key Vault reference "
+        "(@Microsoft.KeyVault(SecretUri=...)); refused without platform:vault.",
+        {},
     )
     application_insights: Bool = field(
         "One Application Insights component per slot (needs platform:monitoring).", False

@@ -98,22 +98,26 @@ class SecretConfig(ConfigModel):
     length: Annotated[int, Int(MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH)] = field(
         "Password length.", DEFAULT_PASSWORD_LENGTH
     )
-    lower: Bool = field("Use lower-case letters.", True)
+    lower: Bool = field("Use lower-case letters (at least one class must be on).", True)
     upper: Bool = field("Use upper-case letters.", True)
     numeric: Bool = field("Use digits.", True)
     special: Bool = field("Use special characters (from specials).", True)
     min_lower: Annotated[int, Int(0, MAX_PASSWORD_LENGTH)] = field(
-        "At least this many lower-case letters.", 1
+        "At least this many lower-case letters (0 when lower is off; the minimums add up to at most length).",
+        1,
     )
     min_upper: Annotated[int, Int(0, MAX_PASSWORD_LENGTH)] = field(
-        "At least this many upper-case letters.", 1
+        "At least this many upper-case letters (0 when upper is off).", 1
     )
-    min_numeric: Annotated[int, Int(0, MAX_PASSWORD_LENGTH)] = field("At least this many digits.", 1)
+    min_numeric: Annotated[int, Int(0, MAX_PASSWORD_LENGTH)] = field(
+        "At least this many digits (0 when numeric is off).", 1
+    )
     min_special: Annotated[int, Int(0, MAX_PASSWORD_LENGTH)] = field(
         "At least this many special characters (0 when special is off).", 1
     )
     override_special: Annotated[str, Text()] = field(
-        "The special characters allowed (printable ASCII punctuation the consumer accepts).",
+        "The special characters allowed: printable ASCII punctuation; leave out what the consumer "
+        "cannot take (quotes or ; in connection strings).",
         _DEFAULTS.override_special,
         alias="specials",
     )
@@ -124,8 +128,8 @@ class SecretConfig(ConfigModel):
         validate_default=True,
     )
     expires_in_days: Annotated[int, Int(1)] | None = field(
-        "Expiry after the start of the value's validity (rotating secrets only); default twice the period, "
-        "or 90 for every_deploy.",
+        "Days to expiry from the start of the value's validity: more than N for every_<N>_days (default 2N), "
+        "90 by default for every_deploy; not allowed with never (use expiresOn).",
         None,
     )
     expires_on: Date | None = field(
