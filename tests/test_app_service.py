@@ -30,6 +30,12 @@ INSIGHTS = "azure-native:applicationinsights:Component"
 KV_REFERENCE = "@Microsoft.KeyVault(SecretUri=https://kv-dev.vault.azure.net/secrets/db-password)"
 
 
+ASE_ID = (
+    "/subscriptions/11111111-1111-4111-8111-111111111111/resourceGroups/rg-ase/providers/"
+    "Microsoft.Web/hostingEnvironments/ase-prod"
+)
+
+
 def _args(tier: Tier = Tier.DEV, **overrides: Any) -> BlueGreenAppServiceArgs:
     values: dict[str, Any] = {
         "environment": make_environment(tier),
@@ -267,7 +273,12 @@ def test_prod_accepts_two_instances_and_isolated_and_standard_tiers(pulumi_run) 
             ("g", "P1mv4"),
             ("h", "I2mv2"),
         ):
-            BlueGreenAppService(name, _args(Tier.PROD, sku=sku), opts=providers.resource_options())
+            ase = ASE_ID if sku.startswith("I") else None
+            BlueGreenAppService(
+                name,
+                _args(Tier.PROD, sku=sku, app_service_environment_id=ase),
+                opts=providers.resource_options(),
+            )
 
     run = pulumi_run(program, stack="prod")
     tiers = {r.name: r.plain_inputs["sku"]["tier"] for r in run.of_type(PLAN)}
@@ -318,8 +329,10 @@ def test_staging_mirrors_prod_apart_from_sizes(shipped: dict[str, MockRun]) -> N
         result = {}
         for resource in run.of_type(WEB_APP):
             inputs = resource.plain_inputs
+            # Each environment pulls from the registry in its own subscription (platform{env}acr): the
+            # repository and tag must match, the registry host is the environment's.
             result[resource.name] = (
-                inputs["siteConfig"]["linuxFxVersion"],
+                inputs["siteConfig"]["linuxFxVersion"].replace(f"platform{run.stack}acr", "ENVacr"),
                 inputs["siteConfig"]["healthCheckPath"],
             )
         for resource in run.of_type(SETTINGS) + run.of_type(SLOT_SETTINGS):

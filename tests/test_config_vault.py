@@ -175,16 +175,17 @@ def test_prod_exports_vault_and_secret_uris(prod_plan: tuple[dict[str, Any], Any
     )
 
 
-def test_prod_grants_both_slots_of_every_app_and_the_deployer(prod_plan: tuple[dict[str, Any], Any]) -> None:
+def test_prod_grants_both_slots_of_every_reading_app_and_the_deployer(
+    prod_plan: tuple[dict[str, Any], Any],
+) -> None:
+    """Apps that read the vault (keyVaultSettings: api) get Secrets User per slot; web reads nothing."""
     _, run = prod_plan
     names = {
-        r.name for r in run.of_type("azure-native:authorization:RoleAssignment") if "vault-access" in r.name
+        r.name
+        for r in run.of_type("azure-native:authorization:RoleAssignment")
+        if r.name.endswith(("-secrets-user", "-secrets-officer"))
     }
-    apps = {r.name for r in run.resources if r.type == "platform:app:BlueGreenAppService"}
-    assert apps
-    expected = {
-        f"vault-access-{app}-{slot}-secrets-user" for app in apps for slot in ("production", "staging")
-    }
+    expected = {f"api-{slot}-secrets-user" for slot in ("production", "staging")}
     assert names == expected | {"vault-access-deployer-secrets-officer"}
 
 

@@ -217,7 +217,9 @@ def test_shipped_pipeline_may_assign_every_role_the_environment_stacks_assign(sh
         a.inputs["roleDefinitionId"].rsplit("/", 1)[1]
         for a in prod.of_type("azure-native:authorization:RoleAssignment")
     }
-    assert assigned == {SECRETS_USER, "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"}  # Secrets User and Officer
+    # Secrets User and Officer (the vault), AcrPull (container apps' slots on the registry).
+    officer, acr_pull = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7", "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+    assert assigned == {SECRETS_USER, officer, acr_pull}
     for condition in conditions:
         allowed = condition.split("GuidEquals {", 1)[1].split("}", 1)[0].split(", ")
         assert assigned <= set(allowed), condition

@@ -222,6 +222,109 @@ CASES: list[tuple[str, str, Edit, str]] = [
         ),
         "repeats the Azure subscription of platform:bootstrap.targets[0].subscriptionId",
     ),
+    (
+        "prod",
+        "platform:apps[0].sku",
+        _set("platform:apps[0].sku", "I1v2"),
+        "runs only in an App Service Environment",
+    ),
+    (
+        "dev",
+        "platform:apps[0].appServiceEnvironmentId",
+        _set(
+            "platform:apps[0].appServiceEnvironmentId",
+            "/subscriptions/11111111-1111-4111-8111-111111111111/resourceGroups/rg/providers/"
+            "Microsoft.Web/hostingEnvironments/ase",
+        ),
+        "applies to Isolated SKUs only",
+    ),
+    (
+        "dev",
+        "platform:apps[0].zoneRedundant",
+        _set("platform:apps[0].zoneRedundant", True),
+        "is not available for a Standard plan",
+    ),
+    (
+        "prod",
+        "platform:apps[1].keyVaultSettings.API_SIGNING_KEY",
+        _set("platform:network", None),
+        "platform:vault.defaultAction keeps App Service out",
+    ),
+    (
+        "prod",
+        "platform:apps[0].image",
+        _set("platform:registry", None),
+        "platform:registry is not set",
+    ),
+    (
+        "prod",
+        "platform:apps[0].image",
+        _set("platform:apps[0].image", "otherregistry.azurecr.io/web:1.0.0"),
+        "not on the registry platform:registry.id names",
+    ),
+    (
+        "prod",
+        "platform:registry.id",
+        _set(
+            "platform:registry.id",
+            "/subscriptions/11111111-1111-4111-8111-111111111111/resourceGroups/rg/providers/"
+            "Microsoft.ContainerRegistry/registries/platformprodacr",
+        ),
+        "is in another subscription",
+    ),
+    ("prod", "platform:network.appSubnets.api", _set("platform:network.appSubnets.api", None), "is not set"),
+    (
+        "prod",
+        "platform:network.appSubnets.web",
+        _set("platform:network.appSubnets.web", "10.99.1.0/26"),
+        "is outside the address space",
+    ),
+    (
+        "prod",
+        "platform:network.appSubnets.api",
+        _set("platform:network.appSubnets.api", "10.30.1.0/27"),
+        "overlaps platform:network.appSubnets.web",
+    ),
+    (
+        "prod",
+        "platform:network.appSubnets.api",
+        _set("platform:network.appSubnets.api", "10.30.1.64/29"),
+        "is smaller than /28",
+    ),
+    (
+        "prod",
+        "platform:apps[0].capacity",
+        lambda c: (
+            c["platform:apps"][0].update(capacity=6),
+            c["platform:network"]["appSubnets"].update(web="10.30.1.0/28"),
+        ),
+        "carries 5 instances",
+    ),
+    (
+        "prod",
+        "platform:network.addressSpace",
+        _set("platform:network.addressSpace", "203.0.113.0/24"),
+        "is not a private IPv4 range",
+    ),
+    (
+        "prod",
+        "platform:network.appSubnets.worker",
+        _set("platform:network.appSubnets.worker", "10.30.2.0/26"),
+        "names no app of platform:apps",
+    ),
+    ("prod", "platform:access", _set("platform:access", None), "none are listed"),
+    (
+        "prod",
+        "platform:access.trustedIpRanges[0]",
+        _set("platform:access.trustedIpRanges[0]", "10.0.0.0/8"),
+        "is not a public range",
+    ),
+    (
+        "prod",
+        "platform:access.trustedIpRanges[0]",
+        _set("platform:access.trustedIpRanges[0]", "0.0.0.0/0"),
+        "opens the firewall to every address",
+    ),
 ]
 
 

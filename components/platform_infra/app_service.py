@@ -24,11 +24,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_azure_native import applicationinsights, resources, web
+from pulumi_azure_native import applicationinsights, authorization, resources, web
 
 from platform_infra.environment import Environment, Tier
+from platform_infra.rbac import BUILTIN_ROLE_GUIDS, role_assignment_name, role_definition_id
 from platform_infra.release.probe import HEALTHY_STATUS
 from platform_infra.validation import ValidationError
+from platform_infra.validation.limits import AZURE_ZONAL_LOCATIONS, require_public_ipv4_range
 
 STAGING_SLOT = "staging"
 """Name of the pre-production slot every app gets."""
@@ -165,6 +167,160 @@ def sku_tier(key: str, sku: object, capacity: object, tier: Tier, *, stack: str 
     return found
 
 
+ZONE_REDUNDANT_TIERS = frozenset(
+    {
+        "PremiumV2",
+        "Premium0V3",
+        "PremiumV3",
+        "PremiumMV3",
+        "PremiumV4",
+        "PremiumMV4",
+        "IsolatedV2",
+        "IsolatedMV2",
+    }
+)
+"""Tiers whose plans can be zone-redundant ("Reliability in Azure App Service", availability zone support:
+Premium v2, v3 and v4 and Isolated v2, in a region with availability zones)."""
+MIN_ZONE_REDUNDANT_CAPACITY = 2
+"""The current rule ("Reliability in Azure App Service"): a zone-redundant plan runs at least two instances
+(it used to be three; Azure spreads them over the region's zones)."""
+ISOLATED_TIERS = frozenset({"Isolated", "IsolatedV2", "IsolatedMV2"})
+"""Isolated plans exist only inside an App Service Environment (they are its dedicated workers)."""
+ASE_ID_PATTERN = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/Microsoft\.Web/hostingEnvironments/[^/]+$",
+    re.IGNORECASE,
+)
+ASE_ID_ALLOWED = (
+    "/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Web/hostingEnvironments/<name>"
+)
+SUBNET_ID_PATTERN = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/Microsoft\.Network/"
+    r"virtualNetworks/[^/]+/subnets/[^/]+$",
+    re.IGNORECASE,
+)
+SUBNET_ID_ALLOWED = "a subnet resource id (/subscriptions/.../virtualNetworks/<vnet>/subnets/<name>)"
+ACR_PULL_ROLE = BUILTIN_ROLE_GUIDS["AcrPull"]
+"""Built-in role AcrPull ("Pull artifacts from a container registry"; source in rbac/builtin_roles.json)."""
+
+
+def zone_redundancy(
+    key: str,
+    requested: bool | None,
+    found: SkuTier,
+    capacity: int,
+    location: str,
+    tier: Tier,
+    *,
+    stack: str | None = None,
+) -> bool:
+    """Whether a plan is zone-redundant: as requested, or by default in prod where the SKU and region allow.
+
+    :param key: the config key or argument to name in errors (``platform:apps[0].zoneRedundant``).
+    :param requested: the explicit choice, or None for the default.
+    """
+    possible = found.tier in ZONE_REDUNDANT_TIERS and location in AZURE_ZONAL_LOCATIONS
+    if requested is None:
+        return possible and tier is Tier.PROD and capacity >= MIN_ZONE_REDUNDANT_CAPACITY
+    if requested and found.tier not in ZONE_REDUNDANT_TIERS:
+        raise ValidationError(
+            key,
+            f"is not available for a {found.tier} plan",
+            value=True,
+            allowed="a Premium v2/v3/v4 or Isolated v2 SKU, or false",
+            stack=stack,
+        )
+    if requested and location not in AZURE_ZONAL_LOCATIONS:
+        raise ValidationError(
+            key,
+            f"is not available in {location} (no availability zones)",
+            value=True,
+            allowed="a location with availability zones, or false",
+            stack=stack,
+        )
+    if requested and capacity < MIN_ZONE_REDUNDANT_CAPACITY:
+        raise ValidationError(
+            key,
+            f"needs at least {MIN_ZONE_REDUNDANT_CAPACITY} instances (capacity is {capacity})",
+            value=True,
+            allowed=f"capacity >= {MIN_ZONE_REDUNDANT_CAPACITY}, or false",
+            stack=stack,
+        )
+    return bool(requested)
+
+
+def require_environment_for_isolated(
+    key: str, found: SkuTier, environment_id: object, *, sku_key: str, stack: str | None = None
+) -> str | None:
+    """An Isolated SKU needs an App Service Environment id, and only an Isolated SKU takes one.
+
+    :param key: the key of the environment id (``platform:apps[0].appServiceEnvironmentId``).
+    :param sku_key: the key of the SKU, named when an Isolated SKU has no environment.
+    """
+    isolated = found.tier in ISOLATED_TIERS
+    if environment_id is None:
+        if isolated:
+            raise ValidationError(
+                sku_key,
+                f"is an {found.tier} SKU, which runs only in an App Service Environment",
+                allowed=f"set {key}, or a Standard/Premium SKU",
+                stack=stack,
+            )
+        return None
+    if not isolated:
+        raise ValidationError(
+            key, f"applies to Isolated SKUs only, not {found.tier}", value=environment_id, stack=stack
+        )
+    if not isinstance(environment_id, str) or not ASE_ID_PATTERN.fullmatch(environment_id):
+        raise ValidationError(
+            key,
+            "is not an App Service Environment id",
+            value=environment_id,
+            allowed=ASE_ID_ALLOWED,
+            stack=stack,
+        )
+    return environment_id
+
+
+@dataclass(frozen=True)
+class AccessRestrictions:
+    """Who may reach a site: everything else gets 403 (``ipSecurityRestrictions`` with a Deny default).
+
+    :param ip_ranges: public IPv4 ranges allowed in (e.g. the pipeline runners' egress addresses).
+    :param subnet_ids: subnets allowed in through their ``Microsoft.Web`` service endpoint (e.g. self-hosted
+        runners inside the VNet).
+    """
+
+    ip_ranges: Sequence[str] = ()
+    subnet_ids: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class SlotRoleGrant:
+    """A role each slot's identity gets on some scope (a vault, a registry).
+
+    The assignment's name is a uuid5 of ``scope_key``, ``<app>-<slot>`` and the role, so it is the same on
+    every run. The app's settings depend on it: App Service resolves Key Vault references and pulls the image
+    when the settings change (the update restarts the site), which must happen after access exists.
+
+    :param label: short name of the grant (``secrets-user``, ``acr-pull``), part of the resource name.
+    :param scope: the ARM id the role is granted on.
+    :param scope_key: the same id as a plain string (known before deployment) for the name.
+    :param role_definition_guid: the built-in role's GUID.
+    :param subscription_id: the subscription of the role definition id.
+    :param previous_name: former logical name, ``{app}``/``{slot}`` filled in, kept as an alias so a stack
+        that declared the grant elsewhere adopts it instead of creating a duplicate (Azure refuses one).
+    :param previous_parent_urn: the former parent's URN for that alias.
+    """
+
+    label: str
+    scope: pulumi.Input[str]
+    scope_key: str
+    role_definition_guid: str
+    subscription_id: str
+    previous_name: str | None = None
+    previous_parent_urn: pulumi.Input[str] | None = None
+
+
 @dataclass(frozen=True)
 class BlueGreenAppServiceArgs:
     """Arguments of :class:`BlueGreenAppService`.
@@ -186,6 +342,21 @@ class BlueGreenAppServiceArgs:
         required with ``application_insights`` (Azure no longer creates classic components).
     :param resource_group_name: an existing resource group to use instead of creating one.
     :param site_name: the globally unique site name (``<site_name>.azurewebsites.net``); generated when unset.
+    :param virtual_network_subnet_id: regional VNet integration for both slots (a subnet delegated to
+        Microsoft.Web/serverFarms, used by this plan only); all outbound traffic is then routed into the VNet
+        (``outboundVnetRouting.applicationTraffic``, formerly ``vnetRouteAllEnabled``), which Key Vault
+        references to a vault behind a private endpoint need.
+    :param app_service_environment_id: the App Service Environment an Isolated plan runs in (required for
+        Isolated SKUs, refused otherwise); its apps are in the VNet already, so no integration subnet.
+    :param zone_redundant: spread the plan over availability zones (Premium v2+/Isolated v2, 2+ instances).
+    :param staging_access: who may reach the staging slot and both SCM (Kudu) sites; None leaves them open.
+    :param production_access: who may reach production; None keeps it public (the usual case).
+    :param registry_id: ARM id of the Azure Container Registry the image comes from; both slots get AcrPull
+        on it and pull with their own identity (``acrUseManagedIdentityCreds``).
+    :param registry_scope_key: the registry id as a plain string (for deterministic assignment names).
+    :param role_grants: further roles both slots' identities need (e.g. Key Vault Secrets User).
+    :param settings_depend_on: what must exist before the settings are applied (the update restarts the
+        site, which then resolves Key Vault references), e.g. the vault's private endpoint and DNS record.
     """
 
     environment: Environment
@@ -202,6 +373,37 @@ class BlueGreenAppServiceArgs:
     log_analytics_workspace_id: pulumi.Input[str] | None = None
     resource_group_name: pulumi.Input[str] | None = None
     site_name: str | None = None
+    virtual_network_subnet_id: pulumi.Input[str] | None = None
+    app_service_environment_id: str | None = None
+    zone_redundant: bool = False
+    staging_access: AccessRestrictions | None = None
+    production_access: AccessRestrictions | None = None
+    registry_id: pulumi.Input[str] | None = None
+    registry_scope_key: str | None = None
+    role_grants: Sequence[SlotRoleGrant] = ()
+    settings_depend_on: Sequence[pulumi.Resource] = ()
+
+
+def validate_access(key: str, access: AccessRestrictions, *, stack: str | None = None) -> None:
+    """Allow rules App Service accepts: public IPv4 ranges (not everyone) and subnet ids; at least one."""
+    if not access.ip_ranges and not access.subnet_ids:
+        raise ValidationError(
+            key,
+            "allows no one (the site would answer 403 to everything, the pipeline's checks included)",
+            allowed="at least one IP range or subnet",
+            stack=stack,
+        )
+    for index, ip_range in enumerate(access.ip_ranges):
+        require_public_ipv4_range(f"{key}.ip_ranges[{index}]", ip_range, allow_any=False, stack=stack)
+    for index, subnet in enumerate(access.subnet_ids):
+        if not isinstance(subnet, str) or not SUBNET_ID_PATTERN.fullmatch(subnet):
+            raise ValidationError(
+                f"{key}.subnet_ids[{index}]",
+                "is not a subnet id",
+                value=subnet,
+                allowed=SUBNET_ID_ALLOWED,
+                stack=stack,
+            )
 
 
 def validate_args(name: str, args: BlueGreenAppServiceArgs) -> SkuTier:
@@ -285,6 +487,41 @@ def validate_args(name: str, args: BlueGreenAppServiceArgs) -> SkuTier:
             "is required with application_insights (classic Application Insights is retired)",
             allowed="a Log Analytics workspace id, or application_insights off",
         )
+    require_environment_for_isolated(
+        key("app_service_environment_id"), found, args.app_service_environment_id, sku_key=key("sku")
+    )
+    if args.app_service_environment_id is not None and args.virtual_network_subnet_id is not None:
+        raise ValidationError(
+            key("virtual_network_subnet_id"),
+            "does not apply in an App Service Environment (its apps are in the VNet already)",
+            allowed="no integration subnet for an Isolated plan",
+        )
+    if args.zone_redundant:
+        zone_redundancy(
+            key("zone_redundant"),
+            True,
+            found,
+            args.capacity,
+            args.environment.azure.location,
+            args.environment.tier,
+        )
+    for arg, access in (
+        ("staging_access", args.staging_access),
+        ("production_access", args.production_access),
+    ):
+        if access is not None:
+            validate_access(key(arg), access)
+    if (args.registry_id is None) != (args.registry_scope_key is None):
+        raise ValidationError(
+            key("registry_id"), "and registry_scope_key go together", allowed="both or neither"
+        )
+    if args.registry_id is not None and args.container_image is None:
+        raise ValidationError(
+            key("registry_id"), "applies to container apps only", allowed="container_image, or no registry"
+        )
+    labels = [grant.label for grant in args.role_grants]
+    if len(set(labels)) != len(labels) or ("acr-pull" in labels and args.registry_id is not None):
+        raise ValidationError(key("role_grants"), "repeats a label", value=labels, allowed="unique labels")
     if not args.staging_always_on and args.environment.tier is Tier.PROD:
         raise ValidationError(
             key("staging_always_on"),
@@ -362,6 +599,12 @@ class BlueGreenAppService(pulumi.ComponentResource):
                 kind="linux",
                 reserved=True,  # Linux plan
                 sku=web.SkuDescriptionArgs(name=args.sku, tier=found.tier, capacity=args.capacity),
+                zone_redundant=True if args.zone_redundant else None,
+                hosting_environment_profile=web.HostingEnvironmentProfileArgs(
+                    id=args.app_service_environment_id
+                )
+                if args.app_service_environment_id
+                else None,
                 tags=tags,
             ),
             opts=child,
@@ -389,7 +632,11 @@ class BlueGreenAppService(pulumi.ComponentResource):
         # Only a container image is a release concern; a runtime stack (PYTHON|3.12) stays Pulumi's.
         image_opts = IMAGE_IGNORE_CHANGES if args.container_image else []
 
-        def site_config(always_on: bool) -> web.SiteConfigArgs:
+        integrated = args.virtual_network_subnet_id is not None
+        scm_rules = _allow_rules(args.staging_access) if args.staging_access is not None else None
+
+        def site_config(always_on: bool, access: AccessRestrictions | None) -> web.SiteConfigArgs:
+            main_rules = _allow_rules(access) if access is not None else None
             return web.SiteConfigArgs(
                 always_on=always_on,
                 ftps_state=web.FtpsState.DISABLED,
@@ -398,9 +645,22 @@ class BlueGreenAppService(pulumi.ComponentResource):
                 http20_enabled=True,
                 health_check_path=args.health_check_path,
                 linux_fx_version=linux_fx_version,
-                # Registry pulls with the slot's own identity: no registry password in settings.
-                acr_use_managed_identity_creds=bool(args.container_image),
+                # Registry pulls with the slot's own identity (AcrPull below): no registry password anywhere.
+                acr_use_managed_identity_creds=True if args.registry_id is not None else None,
+                # Key Vault references to a vault behind a private endpoint resolve only when the app's
+                # traffic goes through the VNet ("Access network-restricted vaults"; same flag as the site's
+                # outboundVnetRouting.applicationTraffic in newer API versions).
+                vnet_route_all_enabled=True if integrated else None,
+                # Access restrictions (MicrosoftDocs/azure-docs app-service-ip-restrictions.md): rules for the
+                # site and, separately, for its SCM (Kudu) site; unmatched traffic is denied.
+                ip_security_restrictions=main_rules,
+                ip_security_restrictions_default_action=web.DefaultAction.DENY if main_rules else None,
+                scm_ip_security_restrictions=scm_rules,
+                scm_ip_security_restrictions_default_action=web.DefaultAction.DENY if scm_rules else None,
+                scm_ip_security_restrictions_use_main=False if scm_rules else None,
             )
+
+        outbound = web.OutboundVnetRoutingArgs(application_traffic=True) if integrated else None
 
         identity = web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED)
         self.web_app = web.WebApp(
@@ -416,7 +676,9 @@ class BlueGreenAppService(pulumi.ComponentResource):
                 client_affinity_enabled=False,
                 identity=identity,
                 key_vault_reference_identity="SystemAssigned",
-                site_config=site_config(always_on=True),
+                site_config=site_config(always_on=True, access=args.production_access),
+                virtual_network_subnet_id=args.virtual_network_subnet_id,
+                outbound_vnet_routing=outbound,
                 tags={**tags, "slot": PRODUCTION_SLOT},
             ),
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=[*image_opts, *RELEASE_IGNORE_CHANGES]),
@@ -437,11 +699,65 @@ class BlueGreenAppService(pulumi.ComponentResource):
                 client_affinity_enabled=False,
                 identity=identity,
                 key_vault_reference_identity="SystemAssigned",
-                site_config=site_config(always_on=args.staging_always_on),
+                # Pre-release code: closed to everyone but the configured ranges (the pipeline's checks).
+                site_config=site_config(always_on=args.staging_always_on, access=args.staging_access),
+                # A slot has its own networking settings; without these it would not be integrated.
+                virtual_network_subnet_id=args.virtual_network_subnet_id,
+                outbound_vnet_routing=outbound,
                 tags={**tags, "slot": STAGING_SLOT},
             ),
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=image_opts),
         )
+
+        self.production_principal_id = _principal_id(self.web_app.identity)
+        self.staging_principal_id = _principal_id(self.staging_slot.identity)
+        self.principal_ids = {
+            PRODUCTION_SLOT: self.production_principal_id,
+            STAGING_SLOT: self.staging_principal_id,
+        }
+        grants = list(args.role_grants)
+        if args.registry_id is not None and args.registry_scope_key is not None:
+            grants.append(
+                SlotRoleGrant(
+                    label="acr-pull",
+                    scope=args.registry_id,
+                    scope_key=args.registry_scope_key,
+                    role_definition_guid=ACR_PULL_ROLE,
+                    subscription_id=env.azure.subscription_id,
+                )
+            )
+        self.role_assignments: dict[str, authorization.RoleAssignment] = {}
+        for grant in grants:
+            for slot, principal in self.principal_ids.items():
+                aliases: list[pulumi.Input[pulumi.Alias]] = []
+                if grant.previous_name is not None:
+                    aliases.append(
+                        pulumi.Alias(
+                            name=grant.previous_name.format(app=name, slot=slot),
+                            parent=grant.previous_parent_urn,
+                        )
+                    )
+                self.role_assignments[f"{slot}/{grant.label}"] = authorization.RoleAssignment(
+                    f"{name}-{slot}-{grant.label}",
+                    authorization.RoleAssignmentArgs(
+                        role_assignment_name=role_assignment_name(
+                            grant.scope_key, f"{name}-{slot}", grant.role_definition_guid
+                        ),
+                        scope=grant.scope,
+                        principal_id=principal,
+                        principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+                        role_definition_id=role_definition_id(
+                            grant.subscription_id, grant.role_definition_guid
+                        ),
+                        description=f"{grant.label} for {name}-{slot}",
+                    ),
+                    # The name is fixed per app, slot and role: a replacement must delete the old one first.
+                    opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, aliases=aliases),
+                )
+        slot_grants = {
+            slot: [a for label, a in self.role_assignments.items() if label.startswith(f"{slot}/")]
+            for slot in (PRODUCTION_SLOT, STAGING_SLOT)
+        }
 
         # Azure's own swap gate on both slots, non-sticky (same value everywhere, so a swap moves nothing).
         base_settings: dict[str, pulumi.Input[str]] = {
@@ -474,7 +790,14 @@ class BlueGreenAppService(pulumi.ComponentResource):
             web.WebAppApplicationSettingsArgs(
                 name=self.web_app.name, resource_group_name=rg, properties=production_settings
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.slot_configuration_names]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[
+                    self.slot_configuration_names,
+                    *slot_grants[PRODUCTION_SLOT],
+                    *args.settings_depend_on,
+                ],
+            ),
         )
         self.staging_settings = web.WebAppApplicationSettingsSlot(
             f"{name}-{STAGING_SLOT}-settings",
@@ -482,18 +805,18 @@ class BlueGreenAppService(pulumi.ComponentResource):
                 name=self.web_app.name, slot=STAGING_SLOT, resource_group_name=rg, properties=staging_settings
             ),
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.staging_slot, self.slot_configuration_names]
+                parent=self,
+                depends_on=[
+                    self.staging_slot,
+                    self.slot_configuration_names,
+                    *slot_grants[STAGING_SLOT],
+                    *args.settings_depend_on,
+                ],
             ),
         )
 
         self.default_host_name = self.web_app.default_host_name
         self.staging_host_name = self.staging_slot.default_host_name
-        self.production_principal_id = _principal_id(self.web_app.identity)
-        self.staging_principal_id = _principal_id(self.staging_slot.identity)
-        self.principal_ids = {
-            PRODUCTION_SLOT: self.production_principal_id,
-            STAGING_SLOT: self.staging_principal_id,
-        }
         self.slot_resource_ids = {PRODUCTION_SLOT: self.web_app.id, STAGING_SLOT: self.staging_slot.id}
         self.register_outputs(
             {
@@ -508,6 +831,22 @@ class BlueGreenAppService(pulumi.ComponentResource):
         )
 
 
+def _allow_rules(access: AccessRestrictions) -> list[web.IpSecurityRestrictionArgs]:
+    rules = [
+        web.IpSecurityRestrictionArgs(
+            name=f"allow-ip-{index}", action="Allow", priority=100 + index, ip_address=ip_range
+        )
+        for index, ip_range in enumerate(access.ip_ranges)
+    ]
+    rules += [
+        web.IpSecurityRestrictionArgs(
+            name=f"allow-subnet-{index}", action="Allow", priority=200 + index, vnet_subnet_resource_id=subnet
+        )
+        for index, subnet in enumerate(access.subnet_ids)
+    ]
+    return rules
+
+
 def _principal_id(
     identity: pulumi.Output[web.outputs.ManagedServiceIdentityResponse | None],
 ) -> pulumi.Output[str]:
@@ -515,12 +854,15 @@ def _principal_id(
 
 
 __all__ = [
+    "ACR_PULL_ROLE",
     "DEFAULT_HEALTH_CHECK_PATH",
     "PRODUCTION_SLOT",
     "SLOT_TIERS",
     "STAGING_SLOT",
+    "AccessRestrictions",
     "BlueGreenAppService",
     "BlueGreenAppServiceArgs",
     "SkuTier",
+    "SlotRoleGrant",
     "sku_tier",
 ]

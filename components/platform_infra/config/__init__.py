@@ -46,6 +46,7 @@ from platform_infra.config.environment import (
     TierValue,
     build_environment,
 )
+from platform_infra.config.network import AccessConfig, NetworkConfig, RegistryConfig
 from platform_infra.config.observability import (
     AlarmsConfig,
     LogsConfig,
@@ -119,6 +120,15 @@ class EnvironmentStack(_CommonKeys):
     monitoring: MonitoringConfig | None = config_field(
         "The Log Analytics workspace and the app alerts.", None
     )
+    network: NetworkConfig | None = config_field(
+        "The VNet: the apps' integration subnets and the vault's private endpoint (docs/network.md).", None
+    )
+    access: AccessConfig | None = config_field(
+        "Who may reach the staging slots and SCM sites (closed to everyone else); required with apps.", None
+    )
+    registry: RegistryConfig | None = config_field(
+        "The container registry the apps pull from with their own identities (AcrPull).", None
+    )
 
     @field_validator("apps")
     @classmethod
@@ -145,6 +155,9 @@ class StackConfig:
     :param vault: the Key Vault and its generated secrets (``platform:vault``), or None.
     :param observability: log retention, alarms, Azure Monitor (``platform:logs``/``alarms``/``monitoring``).
     :param bootstrap: the shared-services bootstrap (``platform:bootstrap``); None for environment stacks.
+    :param network: the VNet, integration subnets and private endpoints (``platform:network``), or None.
+    :param access: allow lists of the staging slots and SCM sites (``platform:access``), or None.
+    :param registry: the container registry the apps pull from (``platform:registry``), or None.
     :param deployment_id: the pipeline run (``$PLATFORM_DEPLOYMENT_ID``), so that ``every_deploy`` secrets
         rotate once per run: a preview saved with ``--save-plan`` and the ``up --plan`` that applies it
         then agree. None outside a pipeline (each run is then its own deployment).
@@ -156,6 +169,9 @@ class StackConfig:
     observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
     bootstrap: BootstrapConfig | None = None
     deployment_id: str | None = None
+    network: NetworkConfig | None = None
+    access: AccessConfig | None = None
+    registry: RegistryConfig | None = None
 
 
 def load_stack_config(
@@ -220,6 +236,9 @@ def load_stack_config(
             logs=validated.logs, alarms=validated.alarms, monitoring=validated.monitoring
         ),
         deployment_id=deployment_id,
+        network=validated.network,
+        access=validated.access,
+        registry=validated.registry,
     )
     check_references(config, stack)
     return config

@@ -22,6 +22,8 @@ from platform_infra.app_service import (
     APP_INSIGHTS_SETTING,
     APP_SETTING_NAME_ALLOWED,
     APP_SETTING_NAME_PATTERN,
+    ASE_ID_ALLOWED,
+    ASE_ID_PATTERN,
     DEFAULT_HEALTH_CHECK_PATH,
     HEALTH_CHECK_PATH_ALLOWED,
     HEALTH_CHECK_PATH_PATTERN,
@@ -32,6 +34,7 @@ from platform_infra.app_service import (
     SITE_NAME_ALLOWED,
     SITE_NAME_PATTERN,
     SKU_ALLOWED,
+    require_environment_for_isolated,
     sku_tier,
 )
 from platform_infra.config.base import (
@@ -157,6 +160,15 @@ class AppConfig(ConfigModel):
         "One Application Insights component per slot (needs platform:monitoring).", False
     )
     staging_always_on: Bool = field("Keep the staging slot warm; must be true in prod.", True)
+    app_service_environment_id: Annotated[str, Text(ASE_ID_PATTERN, ASE_ID_ALLOWED)] | None = field(
+        "The App Service Environment of an Isolated plan (required for Isolated SKUs, refused otherwise).",
+        None,
+    )
+    zone_redundant: Bool | None = field(
+        "Spread the plan over availability zones (Premium v2+/Isolated v2, 2+ instances, a zonal region); "
+        "default: on in prod where possible.",
+        None,
+    )
     _key: str = PrivateAttr("")
     _secret_settings: bool = PrivateAttr(False)
 
@@ -186,7 +198,10 @@ class AppConfig(ConfigModel):
         tier = (info.context or {}).get("tier")
         if isinstance(tier, Tier):
             try:
-                sku_tier("x.sku", self.sku, self.capacity, tier)
+                found = sku_tier("x.sku", self.sku, self.capacity, tier)
+                require_environment_for_isolated(
+                    "x.appServiceEnvironmentId", found, self.app_service_environment_id, sku_key="x.sku"
+                )
             except ValidationError as error:
                 problems.append(Problem.of(error, at=(error.key.rsplit(".", 1)[-1],)))
         if (self.image is None) == (self.runtime is None):

@@ -8,6 +8,7 @@ from platform_infra.config import load_stack_config
 from platform_infra.environment import EnvironmentProviders, EnvironmentProvidersArgs
 from platform_infra.program.apps import app_outputs, declare_apps
 from platform_infra.program.bootstrap import declare_bootstrap
+from platform_infra.program.network import declare_network, declare_registry, declare_vault_endpoint
 from platform_infra.program.observability import (
     declare_app_monitoring,
     declare_aws_observability,
@@ -23,8 +24,10 @@ def main() -> None:
 
     Config is validated in full first, so a bad value stops the run before anything is registered.
     Capabilities are declared in dependency order: the Log Analytics workspace (logs land there), the
-    Key Vault (apps reference its secrets), the apps, then what needs the apps (vault access for their
-    identities, diagnostic settings and alerts), then the AWS logs and alarms.
+    Key Vault (apps reference its secrets), the network and the vault's private endpoint (the apps reach
+    the vault through it), the registry, the apps (with their own vault and registry grants), then what
+    needs the apps (the deployer's vault access, diagnostic settings and alerts), then the AWS logs and
+    alarms.
     """
     stack = pulumi.get_stack()
     config = load_stack_config(stack)
@@ -43,21 +46,29 @@ def main() -> None:
     vault = declare_vault(
         config, providers, log_analytics_workspace_id=workspace_id, deployment_id=config.deployment_id
     )
+    network = declare_network(config, providers)
+    # The vault reached privately: its private endpoint and DNS record exist before any app resolves it.
+    endpoint = (
+        declare_vault_endpoint(config, providers, network, vault)
+        if network is not None and vault is not None
+        else None
+    )
+    registry = declare_registry(config, providers)
     apps = declare_apps(
         config,
         providers,
         secret_reference=vault.reference if vault is not None else None,
         log_analytics_workspace_id=workspace_id,
+        vault=vault,
+        network=network,
+        registry=registry,
+        settings_depend_on=[endpoint.dns_zone_group] if endpoint is not None else [],
     )
     pulumi.export("apps", app_outputs(apps))
     if vault is not None:
-        # Both slots of every app read the vault (a swap must not lose access); labels keep names stable.
-        declare_vault_access(
-            config,
-            providers,
-            vault,
-            {f"{app.logical_name}-{slot}": pid for app in apps for slot, pid in app.principal_ids.items()},
-        )
+        # The apps' own Secrets User grants live with each app (their settings wait for them); the vault
+        # keeps the deployer's Secrets Officer.
+        declare_vault_access(config, providers, vault, {})
         pulumi.export("vault", vault_outputs(vault))
     declare_app_monitoring(config, providers, monitored_apps(apps), workspace)
     aws_observability = declare_aws_observability(config, providers)

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pulumi
 
-from platform_infra.app_service import BlueGreenAppService, BlueGreenAppServiceArgs
+from platform_infra.app_service import (
+    AccessRestrictions,
+    BlueGreenAppService,
+    BlueGreenAppServiceArgs,
+    SlotRoleGrant,
+    sku_tier,
+    zone_redundancy,
+)
 from platform_infra.config import StackConfig
 from platform_infra.environment import EnvironmentProviders
+from platform_infra.key_vault import KEY_VAULT_SECRETS_USER, SecretVault
+from platform_infra.network import EnvironmentNetwork
+from platform_infra.program.network import RegistryRef
 from platform_infra.validation import ValidationError
+
+VAULT_ACCESS_TYPE = "platform:security:VaultAccess"
 
 SecretReference = Callable[[str], pulumi.Output[str]]
 """Turns a Key Vault secret name into an app setting value ``@Microsoft.KeyVault(SecretUri=...)``."""
+
+
+VAULT_ACCESS_NAME = "vault-access"
+"""Logical name of the VaultAccess component that used to hold the apps' Secrets User assignments."""
 
 
 def declare_apps(
@@ -21,14 +37,27 @@ def declare_apps(
     *,
     secret_reference: SecretReference | None = None,
     log_analytics_workspace_id: pulumi.Input[str] | None = None,
+    vault: SecretVault | None = None,
+    network: EnvironmentNetwork | None = None,
+    registry: RegistryRef | None = None,
+    settings_depend_on: Sequence[pulumi.Resource] = (),
 ) -> list[BlueGreenAppService]:
     """One :class:`BlueGreenAppService` per entry of ``platform:apps``, in config order.
+
+    Apps that read the vault (``keyVaultSettings``) get Key Vault Secrets User on it for both slots, and
+    container apps on the registry get AcrPull; each app's settings wait for its grants. With a network,
+    both slots are VNet-integrated through the app's own subnet. Staging slots and SCM sites accept only
+    ``platform:access``'s callers; production too when ``productionIpRanges`` is set.
 
     :param config: the validated stack config.
     :param providers: the environment's providers (every child resource uses them).
     :param secret_reference: resolves ``keyVaultSettings`` secret names to Key Vault reference values;
         required as soon as any app has ``keyVaultSettings``.
     :param log_analytics_workspace_id: workspace for the apps' Application Insights components.
+    :param vault: the stack's vault (the scope of the Secrets User grants).
+    :param network: the stack's network (integration subnets).
+    :param registry: the container registry (the scope of the AcrPull grants).
+    :param settings_depend_on: what the settings wait for besides the grants (the vault's private endpoint).
     """
     # Check every app before declaring any, so a bad entry registers nothing.
     for app in config.apps:
@@ -60,6 +89,28 @@ def declare_apps(
         if secret_reference is not None:
             for setting, secret_name in app.key_vault_settings.items():
                 settings[setting] = secret_reference(secret_name)
+        grants: list[SlotRoleGrant] = []
+        if vault is not None and app.key_vault_settings:
+            grants.append(
+                SlotRoleGrant(
+                    label="secrets-user",
+                    scope=vault.vault_id,
+                    scope_key=vault.scope,
+                    role_definition_guid=KEY_VAULT_SECRETS_USER,
+                    subscription_id=config.environment.azure.subscription_id,
+                    # Declared by the VaultAccess component before: adopt those assignments, since Azure
+                    # refuses a second one with the same name while the first still exists.
+                    previous_name=f"{VAULT_ACCESS_NAME}-{{app}}-{{slot}}-secrets-user",
+                    previous_parent_urn=pulumi.resource.create_urn(VAULT_ACCESS_NAME, VAULT_ACCESS_TYPE),
+                )
+            )
+        on_registry = (
+            registry is not None
+            and config.registry is not None
+            and app.image is not None
+            and app.image.lower().startswith(config.registry.login_server + "/")
+        )
+        access = config.access
         services.append(
             BlueGreenAppService(
                 app.name,
@@ -79,6 +130,28 @@ def declare_apps(
                     if app.application_insights
                     else None,
                     site_name=app.site_name,
+                    virtual_network_subnet_id=network.app_subnet_ids.get(app.name) if network else None,
+                    app_service_environment_id=app.app_service_environment_id,
+                    zone_redundant=zone_redundancy(
+                        f"{app.key}.zoneRedundant",
+                        app.zone_redundant,
+                        sku_tier(f"{app.key}.sku", app.sku, app.capacity, config.environment.tier),
+                        app.capacity,
+                        config.environment.azure.location,
+                        config.environment.tier,
+                    ),
+                    staging_access=AccessRestrictions(access.trusted_ip_ranges, access.trusted_subnet_ids)
+                    if access is not None
+                    else None,
+                    production_access=AccessRestrictions(
+                        access.production_ip_ranges, access.trusted_subnet_ids
+                    )
+                    if access is not None and access.production_ip_ranges
+                    else None,
+                    registry_id=registry.id if on_registry and registry is not None else None,
+                    registry_scope_key=registry.scope if on_registry and registry is not None else None,
+                    role_grants=grants,
+                    settings_depend_on=list(settings_depend_on) if app.key_vault_settings else [],
                 ),
                 opts=providers.resource_options(),
             )
