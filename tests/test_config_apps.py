@@ -35,6 +35,22 @@ def _read(apps: Any, tier: Tier = Tier.PROD, stack: str = "prod") -> tuple[AppCo
         if names:
             values["vault"] = {"name": "kv-apps-test", "secrets": [{"name": name} for name in sorted(names)]}
         values["monitoring"] = {}
+        # The network path, access lists and registry every stack with apps declares (docs/network.md).
+        app_names = [
+            app["name"] for app in apps if isinstance(app, dict) and isinstance(app.get("name"), str)
+        ]
+        values["network"] = {
+            "addressSpace": "10.0.0.0/16",
+            "privateEndpointSubnet": "10.0.0.0/27",
+            "appSubnets": {
+                name: f"10.0.{index + 1}.0/26" for index, name in enumerate(dict.fromkeys(app_names))
+            },
+        }
+        values["access"] = {"trustedIpRanges": ["198.51.100.0/24"]}
+        values["registry"] = {
+            "id": f"/subscriptions/{VALID['azure']['subscriptionId']}/resourceGroups/rg-registry/providers/"
+            "Microsoft.ContainerRegistry/registries/myregistry"
+        }
     return load_stack_config(stack, DictConfigSource(values), environ={}).apps
 
 

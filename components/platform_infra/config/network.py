@@ -54,6 +54,7 @@ SUBNET_ID_PATTERN = re.compile(
     re.IGNORECASE,
 )
 SUBNET_ID_ALLOWED = "a subnet resource id (/subscriptions/.../virtualNetworks/<vnet>/subnets/<name>)"
+NETWORK_KEY = "platform:network"
 _ResourceGroup = Annotated[str, Text(AZURE_RESOURCE_GROUP_PATTERN, AZURE_RESOURCE_GROUP_ALLOWED)]
 _PublicRanges = Annotated[
     tuple[str, ...],
@@ -88,13 +89,14 @@ class NetworkConfig(ConfigModel):
                 self.private_endpoint_subnet,
                 self.app_subnets,
                 subnet_keys={
-                    "addressSpace": ".addressSpace",
-                    "private-endpoints": ".privateEndpointSubnet",
-                    **{app: f".appSubnets.{app}" for app in self.app_subnets},
+                    "addressSpace": f"{NETWORK_KEY}.addressSpace",
+                    "private-endpoints": f"{NETWORK_KEY}.privateEndpointSubnet",
+                    **{app: f"{NETWORK_KEY}.appSubnets.{app}" for app in self.app_subnets},
                 },
             )
         except ValidationError as error:
-            raise Problem.of(error, at=tuple(error.key[1:].split("."))) from None
+            # Keys are full so that "overlaps <other key>" names the other subnet as a user reads it.
+            raise Problem.of(error, at=tuple(error.key.removeprefix(f"{NETWORK_KEY}.").split("."))) from None
         return self
 
 

@@ -79,8 +79,8 @@ def declare_registry(config: StackConfig, providers: EnvironmentProviders) -> Re
         "registry",
         ContainerRegistryArgs(
             environment=config.environment,
-            registry_name=registry.name,
-            sku=registry.sku,
+            registry_name=registry.registry_name,
+            sku=registry.sku or "Basic",
             resource_group_name=registry.resource_group_name,
         ),
         opts=providers.resource_options(),
