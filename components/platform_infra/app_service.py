@@ -206,7 +206,7 @@ ACR_PULL_ROLE = BUILTIN_ROLE_GUIDS["AcrPull"]
 def zone_redundancy(
     key: str,
     requested: bool | None,
-    found: SkuTier,
+    sku: str,
     capacity: int,
     location: str,
     tier: Tier,
@@ -217,14 +217,17 @@ def zone_redundancy(
 
     :param key: the config key or argument to name in errors (``platform:apps[0].zoneRedundant``).
     :param requested: the explicit choice, or None for the default.
+    :param sku: the plan SKU (already accepted by :func:`sku_tier`).
     """
-    possible = found.tier in ZONE_REDUNDANT_TIERS and location in AZURE_ZONAL_LOCATIONS
+    found = next((t for t in SLOT_TIERS if t.pattern.match(sku)), None)
+    tier_name = found.tier if found is not None else sku
+    possible = tier_name in ZONE_REDUNDANT_TIERS and location in AZURE_ZONAL_LOCATIONS
     if requested is None:
         return possible and tier is Tier.PROD and capacity >= MIN_ZONE_REDUNDANT_CAPACITY
-    if requested and found.tier not in ZONE_REDUNDANT_TIERS:
+    if requested and tier_name not in ZONE_REDUNDANT_TIERS:
         raise ValidationError(
             key,
-            f"is not available for a {found.tier} plan",
+            f"is not available for a {tier_name} plan",
             value=True,
             allowed="a Premium v2/v3/v4 or Isolated v2 SKU, or false",
             stack=stack,
@@ -500,7 +503,7 @@ def validate_args(name: str, args: BlueGreenAppServiceArgs) -> SkuTier:
         zone_redundancy(
             key("zone_redundant"),
             True,
-            found,
+            args.sku,
             args.capacity,
             args.environment.azure.location,
             args.environment.tier,

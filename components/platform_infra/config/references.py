@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING
 
-from platform_infra.app_service import sku_tier, zone_redundancy
+from platform_infra.app_service import zone_redundancy
 from platform_infra.network import max_integration_instances
 from platform_infra.validation import ValidationError
 from platform_infra.validation.limits import require_declared, require_unique
@@ -110,7 +110,7 @@ def _check_network(config: StackConfig, stack: str) -> None:
             zone_redundancy(
                 f"{app.key}.zoneRedundant",
                 app.zone_redundant,
-                sku_tier(f"{app.key}.sku", app.sku, app.capacity, env.tier, stack=stack),
+                app.sku,
                 app.capacity,
                 env.azure.location,
                 env.tier,

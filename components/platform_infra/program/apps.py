@@ -11,7 +11,6 @@ from platform_infra.app_service import (
     BlueGreenAppService,
     BlueGreenAppServiceArgs,
     SlotRoleGrant,
-    sku_tier,
     zone_redundancy,
 )
 from platform_infra.config import StackConfig
@@ -135,7 +134,7 @@ def declare_apps(
                     zone_redundant=zone_redundancy(
                         f"{app.key}.zoneRedundant",
                         app.zone_redundant,
-                        sku_tier(f"{app.key}.sku", app.sku, app.capacity, config.environment.tier),
+                        app.sku,
                         app.capacity,
                         config.environment.azure.location,
                         config.environment.tier,
