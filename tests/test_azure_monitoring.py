@@ -88,7 +88,12 @@ def test_workspace_has_the_retention_and_prod_protection(prod: MockRun) -> None:
     assert workspace.protect and workspace.retain_on_delete
     assert prod.one("azure-native:resources:ResourceGroup").urn in workspace.depends_on
     component = prod.one("platform:monitoring:LogAnalyticsWorkspace")
-    assert "operationalinsights" in component.outputs["workspaceId"]
+    # ARM's format (Workspaces - Create Or Update): the environment's subscription, group and name.
+    subscription = make_environment("prod").azure.subscription_id
+    assert component.outputs["workspaceId"] == (
+        f"/subscriptions/{subscription}/resourceGroups/{workspace.inputs['resourceGroupName']}"
+        f"/providers/Microsoft.OperationalInsights/workspaces/{workspace.inputs['workspaceName']}"
+    )
     assert component.outputs["customerId"] == workspace.outputs["customerId"]
 
 

@@ -163,7 +163,9 @@ def test_prod_plan_shows_secrets_as_secret_and_no_password_in_clear(
         assert is_secret_value(password.outputs["result"])
         assert unwrap_secrets(password.outputs["result"]) not in text
     secrets = [r for r in plan["resources"] if r["type"] == "azure-native:keyvault:Secret"]
-    assert {s["inputs"]["properties"] for s in secrets} == {"[secret]"}
+    # Redacted at the leaf: the value is masked, the rest of the secret's properties stays reviewable.
+    assert [s["inputs"]["properties"]["value"] for s in secrets] == ["[secret]"] * len(secrets)
+    assert {s["inputs"]["properties"]["contentType"] for s in secrets} == {"text/plain"}
 
 
 def test_prod_exports_vault_and_secret_uris(prod_plan: tuple[dict[str, Any], Any]) -> None:
@@ -203,4 +205,4 @@ def test_prod_vault_logs_go_to_the_environment_workspace(prod_plan: tuple[dict[s
     setting = run.one("azure-native:monitor:DiagnosticSetting", "vault-diagnostics")
     (workspace,) = run.of_type("azure-native:operationalinsights:Workspace")
     assert setting.inputs["workspaceId"].endswith(f"/{workspace.outputs['name']}")
-    assert setting.inputs["resourceUri"].endswith("/keyvault/vault")
+    assert setting.inputs["resourceUri"].endswith("/providers/Microsoft.KeyVault/vaults/kv-platform-prod-001")

@@ -11,7 +11,6 @@ from typing import Any
 import pulumi
 import pytest
 from platform_infra.cli.mocks import (
-    FAKE_SUBSCRIPTION,
     MockRun,
     PlatformMocks,
     is_secret_value,
@@ -47,8 +46,9 @@ SUBNET = f"{RG}/rg-net/providers/Microsoft.Network/virtualNetworks/v/subnets/s"
 # 2025-01-20 is day 20108 since 1970-01-01; 30-day periods start on days divisible by 30: this one on
 # 2025-01-12 (day 20100), the next on 2025-02-11.
 NOW = datetime(2025, 1, 20, 12, 0, tzinfo=UTC)
-#: The id the mocks give the vault (azure-native ids are computed from the logical name there).
-VAULT_ID = f"/subscriptions/{FAKE_SUBSCRIPTION}/resourceGroups/mock/providers/keyvault/vault"
+#: The prod vault's ARM id as the mocks give it: Azure's format (PUT path of Vaults - Create Or Update),
+#: from the provider's subscription, the vault's resource group and its name.
+VAULT_ID = f"{RG}/rg-prod-vault/providers/Microsoft.KeyVault/vaults/kv-platform-prod"
 
 SPECS = (
     GeneratedSecretSpec(

@@ -10,8 +10,10 @@ principal ids, generated passwords as secrets) so that programs that depend on t
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,12 +22,33 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 from pulumi.runtime.stack import Stack
 
+from platform_infra.cli.azure_types import AZURE_TYPES
+
 SECRET_SIG = rpc._special_secret_sig
 SIG_KEY = rpc._special_sig_key
 STACK_TYPE = "pulumi:pulumi:Stack"
 
 #: Fake ids the mocks hand out: recognisably fake, deterministic, and valid as ARM/ARN strings.
 FAKE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+#: Account and region of AWS resources whose provider names neither (a default provider, say).
+FAKE_ACCOUNT = "000000000000"
+FAKE_REGION = "eu-west-1"
+
+
+def _aws_region_and_account(provider: Mapping[str, Any]) -> tuple[str, str]:
+    """The region and account an AWS provider targets (its ``region`` and first ``allowedAccountIds``).
+
+    The SDK hands a provider's list-valued config to the engine JSON-encoded, so it may arrive as a string.
+    """
+    region = provider.get("region") or FAKE_REGION
+    accounts = provider.get("allowedAccountIds") or []
+    if isinstance(accounts, str):
+        try:
+            accounts = json.loads(accounts)
+        except ValueError:
+            accounts = []
+    account = accounts[0] if isinstance(accounts, list) and accounts else FAKE_ACCOUNT
+    return str(region), str(account)
 
 
 def is_secret_value(value: Any) -> bool:
@@ -44,15 +67,78 @@ def unwrap_secrets(value: Any) -> Any:
     return value
 
 
-def redact_secrets(value: Any, placeholder: str = "[secret]") -> Any:
-    """The value with every secret replaced by ``placeholder`` (what may be printed or written)."""
+def redact_secrets(value: Any, placeholder: str = "[secret]", known: Collection[str] = ()) -> Any:
+    """The value with every secret replaced by ``placeholder`` (what may be printed or written).
+
+    Pulumi marks a whole input property secret when any output inside it is secret (the SDK serialises a
+    property as one value, so the engine sees one secret: a trust policy with one secret external id, a Key
+    Vault secret's ``properties`` with one secret ``value``). With ``known`` (the secret values this run
+    knows: encrypted config, secret outputs the mocks produced), only the leaves that hold one of them are
+    masked and the rest of the structure stays readable; a secret that holds none of them (a literal wrapped
+    in ``Output.secret``, say) is masked as a whole, because its secret part cannot be told apart.
+    """
     if is_secret_value(value):
-        return placeholder
+        masked, found = _mask_known_leaves(unwrap_secrets(value), placeholder, _usable(known))
+        return masked if found else placeholder
     if isinstance(value, Mapping):
-        return {k: redact_secrets(v, placeholder) for k, v in value.items() if k != SIG_KEY}
+        return {k: redact_secrets(v, placeholder, known) for k, v in value.items() if k != SIG_KEY}
     if isinstance(value, list):
-        return [redact_secrets(v, placeholder) for v in value]
+        return [redact_secrets(v, placeholder, known) for v in value]
     return value
+
+
+def _usable(known: Collection[str]) -> list[str]:
+    # An empty secret would match every string; masking everything is safe, but says nothing.
+    return [k for k in known if k]
+
+
+def _mask_known_leaves(value: Any, placeholder: str, known: list[str]) -> tuple[Any, bool]:
+    """``value`` with every leaf that contains a known secret replaced; whether any was."""
+    if not known:
+        return value, False
+    if isinstance(value, str):
+        if any(secret in value for secret in known):
+            document = _json_document(value)
+            if document is not None:  # a policy document: mask inside it, keep it a JSON string
+                masked, found = _mask_known_leaves(document, placeholder, known)
+                if found:
+                    return json.dumps(masked, indent=2 if "\n" in value else None), True
+            return placeholder, True
+        return value, False
+    if isinstance(value, Mapping):
+        items = {k: _mask_known_leaves(v, placeholder, known) for k, v in value.items() if k != SIG_KEY}
+        return {k: v for k, (v, _) in items.items()}, any(found for _, found in items.values())
+    if isinstance(value, list):
+        entries = [_mask_known_leaves(v, placeholder, known) for v in value]
+        return [v for v, _ in entries], any(found for _, found in entries)
+    if isinstance(value, int | float) and not isinstance(value, bool) and str(value) in known:
+        return placeholder, True
+    return value, False
+
+
+def _json_document(text: str) -> Any:
+    if text[:1] not in "[{":
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def secret_leaves(value: Any) -> set[str]:
+    """The strings that are secret on their own somewhere in ``value`` (a password, an external id).
+
+    A secret aggregate (a whole document marked secret) contributes only the secret strings nested in it:
+    its other leaves may well be public, and taking them as secrets would mask them everywhere.
+    """
+    if is_secret_value(value):
+        inner = value["value"]
+        return {inner} if isinstance(inner, str) else secret_leaves(inner)
+    if isinstance(value, Mapping):
+        return set().union(*(secret_leaves(v) for k, v in value.items() if k != SIG_KEY))
+    if isinstance(value, list):
+        return set().union(*(secret_leaves(v) for v in value))
+    return set()
 
 
 @dataclass
@@ -94,7 +180,8 @@ class RegisteredResource:
         return unwrap_secrets(self.inputs)
 
 
-ComputedOutputs = Callable[[MockResourceArgs], dict[str, Any]]
+ComputedOutputs = Callable[..., dict[str, Any]]
+"""``(args)`` for most packages; ``(args, region, account)`` for AWS, whose ARNs need the provider's."""
 
 
 def _digest(*parts: str) -> str:
@@ -115,10 +202,41 @@ def _random_password(args: MockResourceArgs) -> dict[str, Any]:
     return {"result": pulumi.Output.secret(value), "bcryptHash": pulumi.Output.secret("$2a$10$" + fake[:53])}
 
 
+def azure_name(args: MockResourceArgs) -> str:
+    """The resource's own name as Azure will know it: the name input, or what autonaming would make."""
+    kind = AZURE_TYPES.get(args.typ)
+    if kind is None:
+        return args.inputs.get("name") or args.name
+    if kind.fixed_name is not None:
+        return kind.fixed_name
+    given = args.inputs.get(kind.name_key or "")
+    if isinstance(given, str) and given:
+        return given
+    if kind.autoname == "uuid":
+        return _guid("autoname", args.typ, args.name)
+    # azure-native: logical name + 8 random hex characters (resource.NewUniqueName(seed, name, 8, 0)).
+    return args.name + _digest("autoname", args.typ, args.name)[:8]
+
+
+def azure_id(args: MockResourceArgs, name: str, subscription: str = FAKE_SUBSCRIPTION) -> str:
+    """The ARM resource id, built from the type's id path and the resource's inputs."""
+    kind = AZURE_TYPES.get(args.typ)
+    if kind is None:
+        module = args.typ.split(":")[1]
+        return f"/subscriptions/{subscription}/resourceGroups/unknown/providers/{module}/{name}"
+    values = {k: str(v) for k, v in args.inputs.items() if isinstance(v, str | int | float)}
+    values.update({"subscriptionId": subscription, "@": name})
+    path = re.sub(r"\{([^}]+)\}", lambda m: values.get(m.group(1), f"unknown-{m.group(1)}"), kind.path)
+    return path
+
+
 def _azure_native(args: MockResourceArgs) -> dict[str, Any]:
-    """Every azure-native resource gets an ARM id, a name, and identities get principal ids."""
+    """Every azure-native resource gets its name (given or autonamed), and identities get principal ids."""
     inputs = args.inputs
-    outputs: dict[str, Any] = {"name": inputs.get("name") or args.name}
+    outputs: dict[str, Any] = {"name": azure_name(args)}
+    kind = AZURE_TYPES.get(args.typ)
+    if kind is not None and kind.name_key and not inputs.get(kind.name_key):
+        outputs[kind.name_key] = outputs["name"]
     identity = inputs.get("identity")
     if isinstance(identity, Mapping) and "SystemAssigned" in str(identity.get("type", "")):
         outputs["identity"] = {
@@ -133,7 +251,7 @@ def _web_app(args: MockResourceArgs) -> dict[str, Any]:
     """A web app's or slot's public host name (slots are ``<app>-<slot>.azurewebsites.net``)."""
     outputs = _azure_native(args)
     slot = args.inputs.get("slot")
-    site = outputs["name"]
+    site = args.inputs.get("name") if slot else outputs["name"]
     outputs["defaultHostName"] = f"{site}-{slot}.azurewebsites.net" if slot else f"{site}.azurewebsites.net"
     return outputs
 
@@ -149,10 +267,108 @@ def _app_insights(args: MockResourceArgs) -> dict[str, Any]:
     return outputs
 
 
-def _aws(args: MockResourceArgs) -> dict[str, Any]:
-    service = args.typ.split(":")[1].split("/")[0]
-    resource_name = args.inputs.get("name") or args.name
-    return {"arn": f"arn:aws:{service}:eu-west-1:000000000000:{resource_name}", "name": resource_name}
+def _aws(args: MockResourceArgs, region: str = FAKE_REGION, account: str = FAKE_ACCOUNT) -> dict[str, Any]:
+    """A generic AWS resource: its name (given or autonamed) and an ARN in the regional format."""
+    service, kind = _aws_service_and_kind(args.typ)
+    name = aws_name(args)
+    return {"arn": f"arn:aws:{service}:{region}:{account}:{kind}/{name}", "name": name}
+
+
+def _aws_service_and_kind(type_token: str) -> tuple[str, str]:
+    module, resource = type_token.split(":")[1].split("/")
+    return module, re.sub(r"(?<!^)(?=[A-Z])", "-", resource).lower()
+
+
+def aws_name(args: MockResourceArgs, key: str = "name") -> str:
+    """The physical name: the name input, or the bridge's autoname (logical name, '-', 7 random hex)."""
+    given = args.inputs.get(key)
+    if isinstance(given, str) and given:
+        return given
+    prefix = args.inputs.get(f"{key}Prefix")
+    if isinstance(prefix, str) and prefix:
+        return prefix + _digest("autoname", args.typ, args.name)[:26]
+    return f"{args.name}-{_digest('autoname', args.typ, args.name)[:7]}"
+
+
+def _iam(kind: str) -> Callable[..., dict[str, Any]]:
+    """IAM is global: its ARNs have no region (``arn:aws:iam::<account>:role/<path><name>``)."""
+
+    def outputs(
+        args: MockResourceArgs, region: str = FAKE_REGION, account: str = FAKE_ACCOUNT
+    ) -> dict[str, Any]:
+        name = aws_name(args)
+        path = args.inputs.get("path") or "/"
+        return {
+            "name": name,
+            "arn": f"arn:aws:iam::{account}:{kind}{path}{name}",
+            "uniqueId": f"AROA{_digest(name)[:17].upper()}",
+        }
+
+    return outputs
+
+
+def _oidc_provider(
+    args: MockResourceArgs, region: str = FAKE_REGION, account: str = FAKE_ACCOUNT
+) -> dict[str, Any]:
+    """``arn:aws:iam::<account>:oidc-provider/<host and path of the issuer URL>`` (IAM is global)."""
+    url = str(args.inputs.get("url") or args.name).removeprefix("https://")
+    arn = f"arn:aws:iam::{account}:oidc-provider/{url}"
+    return {"arn": arn, "_id": arn}
+
+
+def _iam_role_policy(
+    args: MockResourceArgs, region: str = FAKE_REGION, account: str = FAKE_ACCOUNT
+) -> dict[str, Any]:
+    """An inline policy has no ARN; its id is ``<role>:<policy name>``."""
+    name = aws_name(args)
+    return {"name": name, "_id": f"{args.inputs.get('role')}:{name}"}
+
+
+def _sns_topic(
+    args: MockResourceArgs, region: str = FAKE_REGION, account: str = FAKE_ACCOUNT
+) -> dict[str, Any]:
+    """A topic's id is its ARN, ``arn:aws:sns:<region>:<account>:<name>``."""
+    name = aws_name(args)
+    arn = f"arn:aws:sns:{region}:{account}:{name}"
+    return {"name": name, "arn": arn, "_id": arn}
+
+
+def _sns_subscription(
+    args: MockResourceArgs, region: str = FAKE_REGION, account: str = FAKE_ACCOUNT
+) -> dict[str, Any]:
+    """A subscription's ARN is the topic's ARN plus a UUID."""
+    arn = f"{args.inputs.get('topic')}:{_guid('subscription', args.name)}"
+    return {"arn": arn, "_id": arn}
+
+
+def _named(service: str, separator: str) -> Callable[..., dict[str, Any]]:
+    """ARNs of the form ``arn:aws:<service>:<region>:<account>:<kind><separator><name>``, id = name."""
+
+    def outputs(
+        args: MockResourceArgs, region: str = FAKE_REGION, account: str = FAKE_ACCOUNT
+    ) -> dict[str, Any]:
+        name = aws_name(args)
+        kind = {"logs": "log-group", "cloudwatch": "alarm", "events": "rule", "lambda": "function"}[service]
+        arn = f"arn:aws:{service}:{region}:{account}:{kind}{separator}{name}"
+        extra: dict[str, Any] = {}
+        if service == "lambda":
+            extra = {
+                "qualifiedArn": f"{arn}:$LATEST",
+                "invokeArn": (
+                    f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
+                ),
+            }
+        return {"name": name, "arn": arn, "_id": name, **extra}
+
+    return outputs
+
+
+def _kms_alias(
+    args: MockResourceArgs, region: str = FAKE_REGION, account: str = FAKE_ACCOUNT
+) -> dict[str, Any]:
+    """An alias's name includes ``alias/``; its ARN is ``arn:aws:kms:<region>:<account>:alias/<name>``."""
+    name = aws_name(args)
+    return {"name": name, "arn": f"arn:aws:kms:{region}:{account}:{name}", "_id": name}
 
 
 def _key_vault(args: MockResourceArgs) -> dict[str, Any]:
@@ -194,22 +410,20 @@ def _user_assigned_identity(args: MockResourceArgs) -> dict[str, Any]:
     }
 
 
-def _kms_key(args: MockResourceArgs) -> dict[str, Any]:
+def _kms_key(
+    args: MockResourceArgs, region: str = FAKE_REGION, account: str = FAKE_ACCOUNT
+) -> dict[str, Any]:
     """A KMS key's generated key id and the ARN built from it."""
     key_id = _guid("kms-key", args.name)
-    return {"keyId": key_id, "arn": f"arn:aws:kms:eu-west-1:000000000000:key/{key_id}"}
+    return {"keyId": key_id, "arn": f"arn:aws:kms:{region}:{account}:key/{key_id}", "_id": key_id}
 
 
-def _s3_bucket(args: MockResourceArgs) -> dict[str, Any]:
-    """A bucket's name (given or generated) and ARN."""
-    bucket = args.inputs.get("bucket") or f"{args.name}-mock"
-    return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
-
-
-def _iam_role(args: MockResourceArgs) -> dict[str, Any]:
-    """An IAM role's name and ARN (the account is unknown to the mock)."""
-    name = args.inputs.get("name") or args.name
-    return {"name": name, "arn": f"arn:aws:iam::000000000000:role/{name}"}
+def _s3_bucket(
+    args: MockResourceArgs, region: str = FAKE_REGION, account: str = FAKE_ACCOUNT
+) -> dict[str, Any]:
+    """A bucket's name (given or autonamed) and its ARN, which has neither region nor account."""
+    bucket = aws_name(args, "bucket")
+    return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "_id": bucket, "region": region}
 
 
 def _log_analytics_workspace(args: MockResourceArgs) -> dict[str, Any]:
@@ -226,8 +440,19 @@ COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
     "azure-native:keyvault:Secret": _key_vault_secret,
     "azure-native:managedidentity:UserAssignedIdentity": _user_assigned_identity,
     "aws:kms/key:Key": _kms_key,
+    "aws:kms/alias:Alias": _kms_alias,
     "aws:s3/bucket:Bucket": _s3_bucket,
-    "aws:iam/role:Role": _iam_role,
+    "aws:iam/role:Role": _iam("role"),
+    "aws:iam/policy:Policy": _iam("policy"),
+    "aws:iam/user:User": _iam("user"),
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
+    "aws:iam/rolePolicy:RolePolicy": _iam_role_policy,
+    "aws:sns/topic:Topic": _sns_topic,
+    "aws:sns/topicSubscription:TopicSubscription": _sns_subscription,
+    "aws:cloudwatch/logGroup:LogGroup": _named("logs", ":"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _named("cloudwatch", ":"),
+    "aws:cloudwatch/eventRule:EventRule": _named("events", "/"),
+    "aws:lambda/function:Function": _named("lambda", ":"),
     "azure-native:operationalinsights:Workspace": _log_analytics_workspace,
 }
 """Provider-computed outputs by exact type token; checked before the per-package defaults below."""
@@ -249,18 +474,36 @@ class PlatformMocks(pulumi.runtime.Mocks):
     def __init__(self, call_results: Mapping[str, dict[str, Any]] | None = None) -> None:
         self.call_results = dict(call_results or {})
         self.calls: list[MockCallArgs] = []
+        self._lock = threading.Lock()
+        self._providers: dict[str, dict[str, Any]] = {}
+
+    def _provider_config(self, reference: str) -> dict[str, Any]:
+        """The inputs of the provider a resource names (``<urn>::<id>``); {} for a default provider."""
+        provider_id = reference.rsplit("::", 1)[-1] if reference else ""
+        with self._lock:
+            return self._providers.get(provider_id, {})
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         package = args.typ.split(":")[0]
+        resource_id = f"{args.name}-id"
+        if args.typ.startswith("pulumi:providers:"):
+            with self._lock:
+                self._providers[resource_id] = dict(args.inputs)
+            return resource_id, dict(args.inputs)
         computed = COMPUTED_OUTPUTS.get(args.typ) or PACKAGE_OUTPUTS.get(package)
-        outputs = {**args.inputs, **(computed(args) if computed else {})}
+        provider = self._provider_config(args.provider or "")
+        extra: dict[str, Any] = {}
+        if package == "aws" and computed is not None:
+            region, account = _aws_region_and_account(provider)
+            extra = computed(args, region, account)
+        elif computed is not None:
+            extra = computed(args)
+        outputs = {**args.inputs, **{k: v for k, v in extra.items() if k != "_id"}}
         if package == "azure-native" and args.custom:
-            resource_id = (
-                f"/subscriptions/{FAKE_SUBSCRIPTION}/resourceGroups/mock/providers/"
-                f"{args.typ.split(':')[1]}/{outputs.get('name', args.name)}"
-            )
-        else:
-            resource_id = f"{args.name}-id"
+            subscription = str(provider.get("subscriptionId") or FAKE_SUBSCRIPTION)
+            resource_id = azure_id(args, str(outputs.get("name", args.name)), subscription)
+        elif "_id" in extra:
+            resource_id = extra["_id"]
         return resource_id, outputs
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:

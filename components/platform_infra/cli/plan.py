@@ -4,7 +4,8 @@ It finds the project the way the Pulumi CLI does (the nearest ``Pulumi.yaml`` at
 directory, or ``--root``), reads ``Pulumi.<stack>.yaml``, runs the program that ``Pulumi.yaml``'s ``main``
 names the way Pulumi's Python language host does, and reports every registered resource with its type,
 logical name, parent, provider and inputs (camelCase, as registered). Secret values only ever appear as
-``[secret]``. Encrypted (``secure:``) config cannot be decrypted here, so each one is replaced by a
+``[secret]``, masked at the leaf that holds them (a trust policy keeps its structure, with only the
+external id masked). Encrypted (``secure:``) config cannot be decrypted here, so each one is replaced by a
 placeholder that is itself a secret, and the plan says which.
 """
 
@@ -17,7 +18,7 @@ import math
 import os
 import re
 import runpy
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,10 +31,9 @@ from platform_infra.cli.mocks import (
     STACK_TYPE,
     MockRun,
     RegisteredResource,
-    is_secret_value,
     redact_secrets,
     run_with_mocks,
-    unwrap_secrets,
+    secret_leaves,
 )
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -286,16 +286,6 @@ def resources_on_default_providers(run: MockRun) -> list[RegisteredResource]:
     return [r for r in run.resources if r.custom and not r.is_provider and not r.provider]
 
 
-def _replace_placeholder(value: Any) -> Any:
-    if value == SECRET_PLACEHOLDER:
-        return SECRET
-    if isinstance(value, Mapping):
-        return {k: _replace_placeholder(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_replace_placeholder(v) for v in value]
-    return value
-
-
 def _asset_path(path: Path, root: Path | None) -> str:
     """A file asset's path as a plan shows it: the same wherever the library or project is installed."""
     # A relative asset path is relative to the program's working directory, which is the project folder.
@@ -329,24 +319,46 @@ def describe_assets(value: Any, root: Path | None = None) -> Any:
     return value
 
 
-def _readable_inputs(resource: RegisteredResource) -> dict[str, Any]:
-    """Inputs with secrets redacted; provider config (JSON-encoded by the SDK) decoded for reading.
+def known_secrets(files: StackFiles, run: MockRun) -> set[str]:
+    """The secret strings of a run: encrypted config (placeholders offline) and secrets the mocks produced.
+
+    They let :func:`~platform_infra.cli.mocks.redact_secrets` mask a secret property at the leaf that holds
+    one (the external id inside a trust policy) instead of the whole property.
+    """
+    known: set[str] = set()
+    for key in files.secret_keys:
+        value = files.config.get(key, "")
+        document = None
+        if value[:1] in "[{":
+            with contextlib.suppress(ValueError):
+                document = json.loads(value)
+        known |= _string_leaves(document) if document is not None else {value}
+    for resource in run.resources:
+        known |= secret_leaves(resource.inputs) | secret_leaves(resource.outputs)
+    return known
+
+
+def _string_leaves(value: Any) -> set[str]:
+    if isinstance(value, Mapping):
+        return set().union(*(_string_leaves(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_string_leaves(v) for v in value))
+    return {value} if isinstance(value, str) else set()
+
+
+def _readable_inputs(resource: RegisteredResource, known: Collection[str] = ()) -> dict[str, Any]:
+    """Inputs with secrets redacted at the leaf; provider config (JSON-encoded by the SDK) decoded.
 
     The SDK encodes a provider's nested config as one JSON string, so a single secret inside (the AWS
-    external id inside ``assumeRoles``) makes the whole string secret. Provider config comes from stack
-    config only, and offline its only secrets are this plan's own placeholders: where the placeholder is
-    what made the string secret, the structure is shown with just the placeholder redacted.
+    external id inside ``assumeRoles``) makes the whole string secret; redacted at the leaf, the string is
+    decoded so the plan shows the structure with just the external id masked.
     """
-    inputs = redact_secrets(resource.inputs, SECRET)
+    inputs = redact_secrets(resource.inputs, SECRET, known)
     if resource.is_provider:
-        for key, raw in resource.inputs.items():
-            value = unwrap_secrets(raw)
-            if not (isinstance(value, str) and value[:1] in "[{"):
-                continue
-            if is_secret_value(raw) and SECRET_PLACEHOLDER not in value:
-                continue
-            with contextlib.suppress(ValueError):
-                inputs[key] = _replace_placeholder(json.loads(value))
+        for key, value in inputs.items():
+            if isinstance(value, str) and value[:1] in "[{" and value != SECRET:
+                with contextlib.suppress(ValueError):
+                    inputs[key] = json.loads(value)
     return inputs
 
 
@@ -360,6 +372,7 @@ def build_plan(files: StackFiles, run: MockRun) -> dict[str, Any]:
                 f"stack '{files.stack}': default providers are disabled but these resources have no explicit "
                 f"provider: {names}"
             )
+    known = known_secrets(files, run)
     resources = []
     for resource in sorted(run.resources, key=lambda r: r.urn):
         entry: dict[str, Any] = {
@@ -369,7 +382,7 @@ def build_plan(files: StackFiles, run: MockRun) -> dict[str, Any]:
             "parent": resource.parent or None,
             "provider": resource.provider_urn or None,
             "custom": resource.custom,
-            "inputs": describe_assets(_readable_inputs(resource), files.root),
+            "inputs": describe_assets(_readable_inputs(resource, known), files.root),
         }
         options = {
             "protect": resource.protect,
@@ -384,13 +397,13 @@ def build_plan(files: StackFiles, run: MockRun) -> dict[str, Any]:
         if options:
             entry["options"] = options
         if not resource.custom and resource.outputs:
-            entry["outputs"] = redact_secrets(resource.outputs, SECRET)
+            entry["outputs"] = redact_secrets(resource.outputs, SECRET, known)
         resources.append(entry)
     return {
         "stack": files.stack,
         "project": files.project,
         "substitutedSecrets": files.substituted_secrets,
-        "outputs": redact_secrets(run.stack_outputs, SECRET),
+        "outputs": redact_secrets(run.stack_outputs, SECRET, known),
         "resources": resources,
     }
 
