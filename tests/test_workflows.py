@@ -1,10 +1,22 @@
-"""The CI definitions: schema-valid (vendored schemas, no network) and structurally safe."""
+"""The CI definitions: schema-valid (vendored schemas, no network), hardened, and doing what the docs say.
+
+Pins: every action is pinned to the full commit SHA of a release, with the release in a comment (the SHAs
+are those of the tags in the actions' own repositories: actions/checkout v7.0.1, actions/setup-python
+v7.0.0, aws-actions/configure-aws-credentials v6.2.3, azure/login v3.0.1, actions/upload-artifact v7.0.0,
+actions/download-artifact v8.0.1, actions/github-script v8.0.0); Dependabot keeps them current.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import os
 import re
+import stat
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +25,34 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
-AZURE_FILES = [ROOT / "azure-pipelines.yml", ROOT / ".azure-pipelines" / "pulumi-steps.yml"]
+AZURE_FILES = [
+    ROOT / "azure-pipelines.yml",
+    ROOT / ".azure-pipelines" / "pulumi-steps.yml",
+    ROOT / ".azure-pipelines" / "drift.yml",
+    ROOT / ".azure-pipelines" / "drift-job.yml",
+    ROOT / ".azure-pipelines" / "review-stack.yml",
+]
+PINS = {
+    "actions/checkout": ("3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
+    "actions/setup-python": ("5fda3b95a4ea91299a34e894583c3862153e4b97", "v7.0.0"),
+    "aws-actions/configure-aws-credentials": ("e6de054238d6b7531b4efff3b6587d9aade6a06c", "v6.2.3"),
+    "azure/login": ("f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca", "v3.0.1"),
+    "actions/upload-artifact": ("bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
+    "actions/download-artifact": ("3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", "v8.0.1"),
+    "actions/github-script": ("ed597411d8f924073f98dfc5c65a23a2325f34cd", "v8.0.0"),
+}
+#: GitHub refuses an issue or pull request comment body over 65,536 characters.
+COMMENT_LIMIT = 65536
+WRITE_SCOPES = {
+    "contents",
+    "pull-requests",
+    "issues",
+    "actions",
+    "deployments",
+    "packages",
+    "statuses",
+    "checks",
+}
 
 
 def check_jsonschema(schema: str, *files: Path) -> subprocess.CompletedProcess[str]:
@@ -44,6 +83,10 @@ def load(path: Path) -> dict[str, Any]:
     return document
 
 
+def workflows() -> dict[str, dict[str, Any]]:
+    return {path.name: load(path) for path in sorted(WORKFLOWS.glob("*.yml"))}
+
+
 def steps_text(workflow: dict[str, Any]) -> str:
     """Every `run` script and `uses` of a workflow, for searching."""
     parts = []
@@ -54,10 +97,23 @@ def steps_text(workflow: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def test_github_workflows_match_schema() -> None:
+def all_jobs() -> list[tuple[str, str, dict[str, Any]]]:
+    return [(name, job_name, job) for name, wf in workflows().items() for job_name, job in wf["jobs"].items()]
+
+
+def test_workflows_and_dependabot_match_their_schemas() -> None:
     files = sorted(WORKFLOWS.glob("*.yml"))
-    assert {f.name for f in files} >= {"preview.yml", "deploy.yml", "stack-deploy.yml"}
+    assert {f.name for f in files} >= {
+        "preview.yml",
+        "deploy.yml",
+        "stack-deploy.yml",
+        "drift.yml",
+        "review-stack.yml",
+        "tag-deploy.yml",
+    }
     result = check_jsonschema("vendor.github-workflows", *files)
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = check_jsonschema("vendor.dependabot", ROOT / ".github" / "dependabot.yml")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -75,58 +131,203 @@ def test_schema_check_rejects_a_broken_workflow(tmp_path: Path) -> None:
     assert check_jsonschema("vendor.github-workflows", path).returncode == 1
 
 
-def test_every_action_is_pinned_to_a_version() -> None:
+def test_every_action_is_pinned_to_a_reviewed_commit_with_its_version() -> None:
+    seen = set()
     for path in WORKFLOWS.glob("*.yml"):
-        for job in load(path)["jobs"].values():
-            for step in job.get("steps", []):
-                uses = step.get("uses")
-                if uses and not uses.startswith("./"):
-                    _, _, version = uses.partition("@")
-                    assert version.startswith("v") and version.count(".") == 2, f"{path.name}: {uses}"
+        for line in path.read_text().splitlines():
+            match = re.match(r"\s*(?:-\s+)?uses:\s*(\S+)(.*)$", line)
+            if not match or match.group(1).startswith("./"):
+                continue
+            action, _, ref = match.group(1).partition("@")
+            assert re.fullmatch(r"[0-9a-f]{40}", ref), (
+                f"{path.name}: {action} is not pinned to a commit: {ref}"
+            )
+            assert action in PINS, f"{path.name}: {action} has no reviewed pin"
+            sha, version = PINS[action]
+            assert ref == sha and match.group(2).strip() == f"# {version}", f"{path.name}: {line.strip()}"
+            seen.add(action)
+    # pulumi/actions is not used: the CLI is installed by .ci/install-pulumi, pinned and checksum-verified.
+    assert seen == set(PINS)
 
 
-def test_preview_runs_checks_per_stack_with_oidc_and_fork_fallback() -> None:
+def test_dependabot_keeps_the_actions_current() -> None:
+    config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
+    (update,) = [u for u in config["updates"] if u["package-ecosystem"] == "github-actions"]
+    assert update["directory"] == "/" and update["schedule"]["interval"]
+
+
+def test_checkout_never_keeps_its_token() -> None:
+    for name, job_name, job in all_jobs():
+        for step in job.get("steps", []):
+            if str(step.get("uses", "")).startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, f"{name}:{job_name}"
+
+
+def test_permissions_are_per_job_and_minimal() -> None:
+    for name, wf in workflows().items():
+        if "workflow_call" not in wf["on"]:
+            assert wf.get("permissions") == {}, f"{name}: top-level permissions must be empty"
+    for name, job_name, job in all_jobs():
+        permissions = job.get("permissions")
+        assert isinstance(permissions, dict), f"{name}:{job_name} names no permissions"
+        writes = {scope for scope, level in permissions.items() if level == "write" and scope in WRITE_SCOPES}
+        # A job that can get cloud credentials (OIDC) never also writes to GitHub, and vice versa.
+        if permissions.get("id-token") == "write":
+            assert not writes, f"{name}:{job_name} holds OIDC and {writes}"
+        assert len(writes) <= 1, f"{name}:{job_name}: {writes}"
+
+
+def test_tests_run_in_a_job_without_oidc_or_write_rights() -> None:
+    preview = load(WORKFLOWS / "preview.yml")
+    runners = [
+        (job_name, job)
+        for job_name, job in preview["jobs"].items()
+        if any(
+            "tasks.py test" in str(s.get("run", "")) or ".ci/run" in str(s.get("run", ""))
+            for s in job["steps"]
+        )
+    ]
+    assert runners, "the pull request workflow runs no tests"
+    for job_name, job in runners:
+        assert job["permissions"] == {"contents": "read"}, job_name
+    ci_script = (ROOT / ".ci" / "run").read_text()
+    assert "python3 tasks.py test" in ci_script and "python3 tasks.py lint" in ci_script
+    assert ".ci/checkov" in ci_script and "zizmor" in ci_script
+
+
+def test_every_job_has_a_timeout_and_aws_sessions_outlive_it() -> None:
+    shared = yaml.safe_load((ROOT / "Pulumi.shared.yaml").read_text())["config"]
+    pipeline_max = shared["platform:bootstrap"]["pipeline"]["maxSessionDurationSeconds"]
+    for name, job_name, job in all_jobs():
+        if "uses" in job:  # calls a reusable workflow, whose jobs have their own timeouts
+            continue
+        timeout = job.get("timeout-minutes")
+        assert isinstance(timeout, int) and timeout <= 90, f"{name}:{job_name}"
+        for step in job.get("steps", []):
+            if str(step.get("uses", "")).startswith("aws-actions/configure-aws-credentials@"):
+                duration = step["with"]["role-duration-seconds"]
+                assert duration >= timeout * 60, f"{name}:{job_name}: {duration}s < {timeout} min"
+                if "AWS_PIPELINE_ROLE_ARN" in step["with"]["role-to-assume"]:
+                    assert duration <= pipeline_max, (
+                        f"{name}:{job_name}: the pipeline role allows {pipeline_max}s"
+                    )
+
+
+def test_azure_cli_logs_in_again_before_the_release_steps() -> None:
+    """The CLI's OIDC session cannot be renewed (Azure/login#180): `infra release` must get a fresh one."""
+    steps = load(WORKFLOWS / "stack-deploy.yml")["jobs"]["up"]["steps"]
+    names = [s.get("name", "") for s in steps]
+    logins = [i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith("azure/login@")]
+    up = names.index("pulumi up")
+    assert any(i > up for i in logins) and max(logins) < names.index(
+        "Smoke checks (production slots healthy)"
+    )
+
+
+def test_preview_runs_checks_per_stack_and_previews_the_shared_stack_when_touched() -> None:
     preview = load(WORKFLOWS / "preview.yml")
     assert "pull_request" in preview["on"]
-    assert preview["permissions"]["id-token"] == "write"
-    assert preview["permissions"]["pull-requests"] == "write"
     job = preview["jobs"]["preview"]
-    assert [m["stack"] for m in job["strategy"]["matrix"]["include"]] == ["dev", "staging", "prod"]
+    assert job["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.scope.outputs.stacks) }}"
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
     text = steps_text(preview)
     for command in (
-        "python3 tasks.py setup",
-        "python3 tasks.py test",
         'infra check "$STACK"',
         'infra plan "$STACK" --json',
         "infra plan diff base-plan.json head-plan.json",
         '--policy-pack "$(.venv/bin/infra policy-path)"',
         "pulumi preview",
         "--diff",
+        "bash .ci/run",
     ):
         assert command in text, command
-    cloud_steps = [
+    cloud = [
         s
         for s in job["steps"]
-        if s.get("uses", "").split("@")[0]
-        in {"aws-actions/configure-aws-credentials", "azure/login", "pulumi/actions"}
+        if s.get("uses", "").split("@")[0] in {"aws-actions/configure-aws-credentials", "azure/login"}
         or "pulumi preview --stack" in str(s.get("run", ""))
+        or ".ci/install-pulumi" in str(s.get("run", ""))
     ]
-    assert len(cloud_steps) == 4 and all(s.get("if") == "env.CLOUD == 'true'" for s in cloud_steps)
-    # Forks (no secrets, no OIDC) never take the cloud path.
+    assert len(cloud) == 4 and all(s.get("if") == "env.CLOUD == 'true'" for s in cloud)
     assert "github.event.pull_request.head.repo.full_name == github.repository" in job["env"]["CLOUD"]
-    # No long-lived cloud keys anywhere.
     assert "secrets." not in (WORKFLOWS / "preview.yml").read_text()
+    comment = preview["jobs"]["comment"]
+    assert comment["permissions"] == {"pull-requests": "write"}
+    assert not any("checkout" in str(s.get("uses", "")) for s in comment["steps"])
+
+
+@pytest.mark.parametrize(
+    ("changed", "stacks"),
+    [
+        ("README.md\ncomponents/platform_infra/app_service.py", ["dev", "staging", "prod"]),
+        ("Pulumi.shared.yaml", ["dev", "staging", "prod", "shared"]),
+        ("components/platform_infra/state_backend.py", ["dev", "staging", "prod", "shared"]),
+    ],
+)
+def test_the_shared_stack_is_previewed_when_a_pull_request_touches_it(
+    tmp_path: Path, changed: str, stacks: list[str]
+) -> None:
+    """Run the scope step with a `git` that reports the pull request's changed files."""
+    (step,) = load(WORKFLOWS / "preview.yml")["jobs"]["scope"]["steps"][1:]
+    git = tmp_path / "git"
+    git.write_text(f"#!/bin/sh\nprintf '%s\\n' '{changed}'\n")
+    git.chmod(0o755)
+    output = tmp_path / "output"
+    env = {
+        **os.environ,
+        "PATH": f"{tmp_path}:{os.environ['PATH']}",
+        "GITHUB_OUTPUT": str(output),
+        "BASE_SHA": "b",
+    }
+    subprocess.run(["bash", "-e", "-c", step["run"]], env=env, check=True)
+    key, _, value = output.read_text().strip().partition("=")
+    assert key == "stacks"
+    assert [entry["stack"] for entry in json.loads(value)] == stacks
+
+
+def test_the_comment_is_bounded_as_a_whole(tmp_path: Path) -> None:
+    """Run the report step as the runner would, with every input far over the limit."""
+    (step,) = [
+        s
+        for s in load(WORKFLOWS / "preview.yml")["jobs"]["preview"]["steps"]
+        if s.get("name") == "Compose the report"
+    ]
+    (tmp_path / "plan-diff.md").write_text("| `x` | a | b |\n" * 20000)
+    (tmp_path / "check.txt").write_text("violation ünïcödé\n" * 20000)
+    (tmp_path / "preview.txt").write_text("~ update resource\n" * 20000)
+    summary = tmp_path / "summary.md"
+    env = {**os.environ, "STACK": "dev", "GITHUB_STEP_SUMMARY": str(summary)}
+    subprocess.run(["bash", "-e", "-c", step["run"]], cwd=tmp_path, env=env, check=True)
+    report = (tmp_path / "report.md").read_text()
+    assert len(report) <= COMMENT_LIMIT
+    assert report.startswith("<!-- platform-preview:dev -->")
+    script = next(
+        s
+        for s in load(WORKFLOWS / "preview.yml")["jobs"]["comment"]["steps"]
+        if "with" in s and "script" in s["with"]
+    )
+    assert "const LIMIT = 65536" in script["with"]["script"]
+
+
+def test_prod_plan_artifact_is_recreatable_and_outlives_the_approval_wait() -> None:
+    """A job waiting for required reviewers fails after 30 days (GitHub docs, "Reviewing deployments")."""
+    deploy = load(WORKFLOWS / "deploy.yml")
+    (upload,) = [
+        s for s in deploy["jobs"]["prod-plan"]["steps"] if "upload-artifact" in str(s.get("uses", ""))
+    ]
+    assert upload["with"]["overwrite"] is True
+    assert upload["with"]["retention-days"] >= 30
+    docs = (ROOT / "docs" / "pipelines.md").read_text()
+    assert "Re-run the `prod-plan` job" in docs
 
 
 def test_deploy_promotes_dev_staging_then_approved_prod_plan() -> None:
     deploy = load(WORKFLOWS / "deploy.yml")
     assert deploy["on"]["push"]["branches"] == ["main"]
-    assert deploy["permissions"]["id-token"] == "write"
     assert deploy["concurrency"]["cancel-in-progress"] is False
     jobs = deploy["jobs"]
     assert jobs["staging"]["needs"] == "dev" and jobs["prod-plan"]["needs"] == "staging"
     assert jobs["prod"]["needs"] == "prod-plan"
-    # Manual gate: prod runs in the protected `production` environment, with the saved plan.
     assert jobs["prod"]["with"] == {
         "stack": "prod",
         "environment": "production",
@@ -136,9 +337,8 @@ def test_deploy_promotes_dev_staging_then_approved_prod_plan() -> None:
     }
     plan_text = "\n".join(str(s.get("run", "")) for s in jobs["prod-plan"]["steps"])
     assert "--save-plan prod-plan.json" in plan_text
-    assert "environment" not in jobs["prod-plan"]  # the plan is made before the approval
+    assert "environment" not in jobs["prod-plan"]
     assert jobs["prod-plan"]["concurrency"]["group"] == "pulumi-stack-prod"
-
     stack = load(WORKFLOWS / "stack-deploy.yml")
     up = stack["jobs"]["up"]
     assert up["environment"] == "${{ inputs.environment }}"
@@ -147,7 +347,6 @@ def test_deploy_promotes_dev_staging_then_approved_prod_plan() -> None:
     assert '--plan "$STACK-plan.json"' in text
     for command in (
         "pulumi up",
-        '--policy-pack "$(.venv/bin/infra policy-path)"',
         "infra release verify",
         "infra release deploy",
         "infra release swap",
@@ -155,10 +354,63 @@ def test_deploy_promotes_dev_staging_then_approved_prod_plan() -> None:
         "--target production",
     ):
         assert command in text, command
-    assert stack["permissions"]["id-token"] == "write"
 
 
-def test_azure_pipeline_has_approval_gate_and_saved_plan() -> None:
+def test_a_dev_tag_deploys_that_commit_to_dev() -> None:
+    tag = load(WORKFLOWS / "tag-deploy.yml")
+    assert tag["on"] == {"push": {"tags": ["dev-*"]}}
+    (job,) = tag["jobs"].values()
+    assert job["uses"] == "./.github/workflows/stack-deploy.yml"
+    assert job["with"] == {"stack": "dev", "environment": "dev"}
+    pipeline = yaml.safe_load(AZURE_FILES[0].read_text())
+    assert pipeline["trigger"]["tags"]["include"] == ["dev-*"]
+    stages = {stage["stage"]: stage for stage in pipeline["stages"]}
+    assert "refs/tags/dev-" in stages["DeployDev"]["condition"]
+    assert "refs/heads/main" in stages["DeployStaging"]["condition"]  # a tag never goes further than dev
+
+
+def test_drift_detection_opens_one_issue_per_drifted_stack() -> None:
+    drift = load(WORKFLOWS / "drift.yml")
+    assert drift["on"]["schedule"]
+    detect, report = drift["jobs"]["detect"], drift["jobs"]["report"]
+    assert [e["stack"] for e in detect["strategy"]["matrix"]["include"]] == ["dev", "staging", "prod"]
+    text = steps_text(drift)
+    assert 'pulumi preview --stack "$STACK" --refresh --expect-no-changes' in text
+    assert "format('AWS_PREVIEW_ROLE_ARN_{0}', matrix.identity)" in (WORKFLOWS / "drift.yml").read_text()
+    assert report["permissions"] == {"issues": "write"}
+    script = report["steps"][-1]["with"]["script"]
+    assert "Drift: stack ${stack}" in script and "state: 'closed'" in script
+    ado = (ROOT / ".azure-pipelines" / "drift-job.yml").read_text()
+    assert "--refresh --expect-no-changes" in ado and "Drift: stack ${{ parameters.stack }}" in ado
+    assert yaml.safe_load((ROOT / ".azure-pipelines" / "drift.yml").read_text())["schedules"]
+
+
+def test_review_stacks_deploy_labelled_pull_requests_and_clean_up() -> None:
+    review = load(WORKFLOWS / "review-stack.yml")
+    assert set(review["on"]["pull_request"]["types"]) >= {"labeled", "synchronize", "closed", "unlabeled"}
+    assert review["on"]["schedule"]
+    deploy, destroy = review["jobs"]["deploy"], review["jobs"]["destroy"]
+    assert "'review-stack'" in deploy["if"] and "head.repo.full_name == github.repository" in deploy["if"]
+    assert deploy["environment"] == destroy["environment"] == "review"
+    text = steps_text(review)
+    for command in (
+        'infra review config "$PR"',
+        "infra review admit",
+        "infra review stale",
+        "pulumi destroy",
+        "--remove",
+    ):
+        assert command in text, command
+    assert "AWS_PIPELINE_ROLE_ARN" not in (WORKFLOWS / "review-stack.yml").read_text()
+    # The cleanup decides with the default branch's code, never with the pull request's.
+    checkout = destroy["steps"][0]
+    assert checkout["with"]["ref"] == "${{ github.event.repository.default_branch }}"
+    assert review["jobs"]["comment"]["permissions"] == {"pull-requests": "write"}
+    ado = (ROOT / ".azure-pipelines" / "review-stack.yml").read_text()
+    assert "infra review config" in ado and "infra review stale" in ado and "--remove" in ado
+
+
+def test_azure_pipeline_has_approval_gate_saved_plan_lock_and_timeouts() -> None:
     pipeline = yaml.safe_load(AZURE_FILES[0].read_text())
     stages = {stage["stage"]: stage for stage in pipeline["stages"]}
     assert list(stages) == [
@@ -178,9 +430,98 @@ def test_azure_pipeline_has_approval_gate_and_saved_plan() -> None:
     assert any(s.get("parameters", {}).get("planFile", "").endswith("prod-plan.json") for s in prod_steps)
     [plan] = stages["PlanProd"]["jobs"]
     assert plan["steps"][0]["parameters"]["command"] == "save-plan"
+    # The prod plan's lock: the Exclusive lock check on the connection only PlanProd uses (documented).
+    assert plan["steps"][0]["parameters"]["serviceConnection"] == "platform-azure-preview-prod"
+    assert '"Exclusive lock" check too' in AZURE_FILES[0].read_text()
     assert pipeline["lockBehavior"] == "sequential"
+    for path in AZURE_FILES:
+        document = yaml.safe_load(path.read_text())
+        for stage in document.get("stages", [{"jobs": document.get("jobs", [])}]):
+            for job in stage.get("jobs", []):
+                if "template" not in job:  # a job template (drift-job.yml) sets its own
+                    assert 0 < int(job["timeoutInMinutes"]) <= 60, f"{path.name}: {job}"
     steps = AZURE_FILES[1].read_text()
     assert "--save-plan" in steps and '--plan "$PLAN_FILE"' in steps and "infra release swap" in steps
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS.glob("*.yml"), *AZURE_FILES])
+def test_pulumi_is_installed_pinned_and_verified(path: Path) -> None:
+    text = path.read_text()
+    assert "get.pulumi.com | sh" not in text and "pulumi/actions@" not in text
+    if "pulumi login" in text:
+        assert ".ci/install-pulumi" in text
+
+
+def _fake_release(tmp_path: Path, version: str, tamper: bool = False) -> tuple[Path, str]:
+    """A release folder as get.pulumi.com serves it, and a `curl` on PATH that serves from it."""
+    release = tmp_path / "release"
+    release.mkdir()
+    payload = io.BytesIO()
+    with tarfile.open(fileobj=payload, mode="w:gz") as archive:
+        script = f"#!/bin/sh\necho v{version}\n".encode()
+        info = tarfile.TarInfo("pulumi/pulumi")
+        info.size, info.mode = len(script), 0o755
+        archive.addfile(info, io.BytesIO(script))
+    name = f"pulumi-v{version}-linux-x64.tar.gz"
+    digest = hashlib.sha256(payload.getvalue()).hexdigest()
+    (release / name).write_bytes(payload.getvalue() + (b"tampered" if tamper else b""))
+    (release / f"pulumi-{version}-checksums.txt").write_text(f"{digest}  {name}\n0000  other.zip\n")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    curl = bin_dir / "curl"
+    curl.write_text(
+        "#!/bin/sh\n"
+        'out=""\n'
+        'while [ $# -gt 0 ]; do case "$1" in -o) out=$2; shift;; http*) url=$1;; esac; shift; done\n'
+        f'cp "{release}/${{url##*/}}" "$out"\n'
+    )
+    curl.chmod(curl.stat().st_mode | stat.S_IEXEC)
+    return bin_dir, digest
+
+
+def _install(tmp_path: Path, bin_dir: Path, version: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    return subprocess.run(
+        ["bash", str(ROOT / ".ci" / "install-pulumi"), version, str(tmp_path / "pulumi")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def test_pulumi_install_accepts_the_published_archive(tmp_path: Path) -> None:
+    bin_dir, _ = _fake_release(tmp_path, "3.272.0")
+    result = _install(tmp_path, bin_dir, "3.272.0")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "pulumi" / "pulumi").exists() and "v3.272.0" in result.stdout
+
+
+def test_pulumi_install_refuses_a_tampered_archive(tmp_path: Path) -> None:
+    bin_dir, _ = _fake_release(tmp_path, "3.272.0", tamper=True)
+    result = _install(tmp_path, bin_dir, "3.272.0")
+    assert result.returncode != 0 and not (tmp_path / "pulumi" / "pulumi").exists()
+
+
+def test_pulumi_install_refuses_something_that_is_not_a_version(tmp_path: Path) -> None:
+    result = _install(tmp_path, tmp_path, "latest; rm -rf /")
+    assert result.returncode == 2 and "not a version" in result.stderr
+
+
+def test_zizmor_finds_nothing_medium_or_high() -> None:
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "zizmor"),
+            "--offline",
+            "--min-severity",
+            "medium",
+            str(ROOT / ".github"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("path", [WORKFLOWS / "preview.yml", WORKFLOWS / "stack-deploy.yml", AZURE_FILES[1]])
@@ -194,7 +535,8 @@ def test_policy_check_runs_before_any_cloud_step(path: Path) -> None:
     [
         WORKFLOWS / "stack-deploy.yml",
         WORKFLOWS / "deploy.yml",
-        ROOT / ".azure-pipelines" / "pulumi-steps.yml",
+        WORKFLOWS / "review-stack.yml",
+        AZURE_FILES[1],
     ],
 )
 def test_deployments_refresh_first_so_a_release_is_not_undone(path: Path) -> None:
@@ -204,7 +546,7 @@ def test_deployments_refresh_first_so_a_release_is_not_undone(path: Path) -> Non
         " ".join(line.strip().rstrip("\\") for line in block.splitlines())
         for block in re.findall(r"pulumi (?:up|preview)[^\n]*(?:\\\n[^\n]*)*", text)
     ]
-    commands = [c for c in commands if "--stack" in c]  # the commands themselves, not comments or step names
+    commands = [c for c in commands if "--stack" in c]
     deploying = [c for c in commands if "--save-plan" in c or ("pulumi up" in c and "--plan" not in c)]
     assert deploying, f"no deploying pulumi command found in {path.name}"
     for command in deploying:
@@ -218,6 +560,8 @@ def test_deployments_refresh_first_so_a_release_is_not_undone(path: Path) -> Non
         (WORKFLOWS / "deploy.yml", "${{ github.run_id }}"),
         (WORKFLOWS / "stack-deploy.yml", "${{ github.run_id }}"),
         (WORKFLOWS / "preview.yml", "${{ github.run_id }}"),
+        (WORKFLOWS / "tag-deploy.yml", "${{ github.run_id }}"),
+        (WORKFLOWS / "review-stack.yml", "${{ github.run_id }}"),
         (ROOT / "azure-pipelines.yml", "$(Build.BuildId)"),
     ],
 )
@@ -226,15 +570,6 @@ def test_one_deployment_id_per_run_so_saved_plans_still_apply(path: Path, expect
     document = load(path)
     variables = document.get("env") or document.get("variables") or {}
     assert variables.get("PLATFORM_DEPLOYMENT_ID") == expected
-
-
-def _shared_targets() -> list[dict[str, Any]]:
-    shared = yaml.safe_load((ROOT / "Pulumi.shared.yaml").read_text())["config"]
-    return shared["platform:bootstrap"]["targets"]
-
-
-def _github_environment(target: dict[str, Any]) -> str:
-    return target.get("githubEnvironment", target["name"])
 
 
 def test_every_deploy_job_environment_is_its_own_targets_identity() -> None:
@@ -249,10 +584,6 @@ def test_every_deploy_job_environment_is_its_own_targets_identity() -> None:
         if isinstance(job.get("with"), dict) and "environment" in job["with"]
     }
     assert used == environments
-
-
-def _identities(steps: list[dict[str, Any]], env: dict[str, Any] | None = None) -> str:
-    return "\n".join(str(s.get("with", {})) for s in steps) + str(env or {})
 
 
 def test_pull_requests_use_only_dev_and_staging_preview_identities() -> None:
@@ -354,15 +685,6 @@ def test_deploy_jobs_use_their_environments_identity_and_the_prod_plan_a_read_on
     assert "DEPLOY" not in logins and "AWS_PIPELINE_ROLE_ARN" not in logins
 
 
-def _azure_jobs(stage: dict[str, Any]) -> list[dict[str, Any]]:
-    return list(stage["jobs"])
-
-
-def _azure_templates(job: dict[str, Any]) -> list[dict[str, Any]]:
-    steps = job.get("steps") or job["strategy"]["runOnce"]["deploy"]["steps"]
-    return [s["parameters"] for s in steps if "template" in s]
-
-
 def test_azure_pull_request_builds_never_see_a_deploying_service_connection() -> None:
     """PR builds (Build.Reason PullRequest) run only the Validate and Preview stages; Preview uses only the
     dev/staging preview connections; every deploy stage is off for PRs and names its own connection."""
@@ -415,3 +737,25 @@ def test_previews_make_the_stacks_assume_the_read_only_role() -> None:
         'if [ "${{ parameters.command }}" = preview ] || [ "${{ parameters.command }}" = save-plan ]'
         in AZURE_FILES[1].read_text()
     )
+
+
+def _shared_targets() -> list[dict[str, Any]]:
+    shared = yaml.safe_load((ROOT / "Pulumi.shared.yaml").read_text())["config"]
+    return shared["platform:bootstrap"]["targets"]
+
+
+def _github_environment(target: dict[str, Any]) -> str:
+    return target.get("githubEnvironment", target["name"])
+
+
+def _identities(steps: list[dict[str, Any]], env: dict[str, Any] | None = None) -> str:
+    return "\n".join(str(s.get("with", {})) for s in steps) + str(env or {})
+
+
+def _azure_jobs(stage: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(stage["jobs"])
+
+
+def _azure_templates(job: dict[str, Any]) -> list[dict[str, Any]]:
+    steps = job.get("steps") or job["strategy"]["runOnce"]["deploy"]["steps"]
+    return [s["parameters"] for s in steps if "template" in s]

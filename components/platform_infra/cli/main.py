@@ -110,6 +110,9 @@ COMMANDS: dict[str, str] = {
     "check": "platform_infra.cli.check:add_check_parser",
     "plan-diff": "platform_infra.cli.plan_diff:add_plan_diff_parser",
     "release": "platform_infra.release.cli:add_release_parser",
+    "export": "platform_infra.cli.export:add_export_parser",
+    "checkov-gate": "platform_infra.cli.checkov_gate:add_checkov_gate_parser",
+    "review": "platform_infra.cli.review:add_review_parser",
     "access": "platform_infra.cli.access:add_access_parser",
     "schema": "platform_infra.cli.schema:add_schema_parser",
 }
