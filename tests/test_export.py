@@ -86,10 +86,10 @@ def test_terraform_plan_shape(exports: dict) -> None:
     addresses = _section(document)["addresses"]
     resources = {r["address"]: r for r in document["planned_values"]["root_module"]["resources"]}
     assert set(resources) == set(addresses)
-    provider = resources["aws_iam_openid_connect_provider.pipeline-github"]
+    provider = resources["aws_iam_openid_connect_provider.github-oidc"]
     assert provider["values"]["client_id_list"] == ["sts.amazonaws.com"]
-    assert addresses["aws_iam_openid_connect_provider.pipeline-github"].endswith(
-        "aws:iam/openIdConnectProvider:OpenIdConnectProvider::pipeline-github"
+    assert addresses["aws_iam_openid_connect_provider.github-oidc"].endswith(
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider::github-oidc"
     )
     role = resources["aws_iam_role.deploy-prod"]["values"]
     statement = json.loads(role["assume_role_policy"])["Statement"][0]

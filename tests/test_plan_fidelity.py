@@ -43,7 +43,7 @@ def test_trust_policy_shows_its_structure_with_only_the_external_id_masked(share
     policy = json.loads(role["inputs"]["assumeRolePolicy"])
     (statement,) = policy["Statement"]
     assert statement["Action"] == "sts:AssumeRole"
-    assert statement["Principal"]["AWS"] == ["arn:aws:iam::444444444444:role/platform-pipeline"]
+    assert statement["Principal"]["AWS"] == ["arn:aws:iam::444444444444:role/platform-pipeline-prod"]
     assert statement["Condition"]["StringEquals"] == {"sts:ExternalId": "[secret]"}
     assert SECRET_PLACEHOLDER not in json.dumps(shared_plan)
 
@@ -92,7 +92,7 @@ def test_secret_outputs_of_the_mocks_are_masked_where_they_are_used() -> None:
 
 
 def test_oidc_provider_and_iam_arns_are_global(shared_plan: dict) -> None:
-    role = _resource(shared_plan, "aws:iam/role:Role", "pipeline")
+    role = _resource(shared_plan, "aws:iam/role:Role", "pipeline-prod")
     policy = json.loads(role["inputs"]["assumeRolePolicy"])
     federated = policy["Statement"][0]["Principal"]["Federated"]
     assert federated == "arn:aws:iam::444444444444:oidc-provider/token.actions.githubusercontent.com"
