@@ -42,7 +42,9 @@ def _id_of(run: MockRun, type_: str, name: str) -> str:
         value
         for r in run.resources
         for value in _strings(r.plain_inputs)
-        if value.endswith(f"/{resource.name}") and value.startswith("/subscriptions/")
+        # ARM ids end with the resource's own (given or autonamed) name, not its logical name.
+        if value.endswith(f"/{resource.outputs.get('name') or resource.name}")
+        and value.startswith("/subscriptions/")
     )
 
 
