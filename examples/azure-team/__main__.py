@@ -15,6 +15,13 @@ from platform_infra import (
     VaultAccess,
     VaultAccessArgs,
 )
+from platform_infra.network import (
+    VAULT_PRIVATE_DNS_ZONE,
+    EnvironmentNetwork,
+    EnvironmentNetworkArgs,
+    ServicePrivateEndpoint,
+    ServicePrivateEndpointArgs,
+)
 
 config = pulumi.Config()
 environment = Environment(
@@ -31,6 +38,19 @@ providers = EnvironmentProviders(
     environment.name, EnvironmentProvidersArgs(environment=environment, project=pulumi.get_project())
 )
 opts = providers.resource_options()
+
+# The vault denies public traffic, so the app reaches it privately: both slots are VNet-integrated and the
+# vault has a private endpoint with its privatelink DNS zone linked to the VNet (docs/network.md).
+network = EnvironmentNetwork(
+    "network",
+    EnvironmentNetworkArgs(
+        environment=environment,
+        address_space="10.20.0.0/16",
+        private_endpoint_subnet="10.20.0.0/27",
+        app_subnets={"shop": "10.20.1.0/26"},
+    ),
+    opts=opts,
+)
 
 vault = SecretVault(
     "shop",
@@ -50,6 +70,19 @@ app = BlueGreenAppService(
         capacity=1,
         runtime="PYTHON|3.12",
         app_settings={"DB_PASSWORD": vault.reference("db-password")},
+        virtual_network_subnet_id=network.app_subnet_ids["shop"],
+    ),
+    opts=opts,
+)
+ServicePrivateEndpoint(
+    "vault-endpoint",
+    ServicePrivateEndpointArgs(
+        environment=environment,
+        resource_group_name=network.resource_group_name,
+        subnet_id=network.private_endpoint_subnet_id,
+        target_resource_id=vault.vault_id,
+        group_id="vault",
+        private_dns_zone_id=network.private_dns_zone_ids[VAULT_PRIVATE_DNS_ZONE],
     ),
     opts=opts,
 )
