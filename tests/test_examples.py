@@ -42,6 +42,8 @@ def test_azure_team_plans_with_its_own_components_package_and_no_aws_provider() 
         "azure-native:web:WebAppSlot",
         "azure-native:keyvault:Secret",
         "platform:security:VaultAccess",
+        "azure-native:network:PrivateEndpoint",  # deployable: the vault denies public traffic
+        "azure-native:network:VirtualNetwork",
     } <= types
     assert not any(t.startswith("aws:") or t == "pulumi:providers:aws" for t in types), types
 
