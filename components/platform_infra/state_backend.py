@@ -468,25 +468,7 @@ class AwsStateBackend(pulumi.ComponentResource):
             ),
             opts=opts,
         )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-access-logs-public-access",
-            aws.s3.BucketPublicAccessBlockArgs(
-                bucket=logs.bucket,
-                block_public_acls=True,
-                block_public_policy=True,
-                ignore_public_acls=True,
-                restrict_public_buckets=True,
-            ),
-            opts=opts,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-access-logs-ownership",
-            aws.s3.BucketOwnershipControlsArgs(
-                bucket=logs.bucket,
-                rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            ),
-            opts=opts,
-        )
+        public_access = _block_public_access(f"{name}-access-logs", logs, opts)
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-access-logs-lifecycle",
             aws.s3.BucketLifecycleConfigurationArgs(
@@ -735,6 +717,32 @@ def _replication_policy(
     }
 
 
+def _block_public_access(
+    prefix: str, bucket: aws.s3.Bucket, opts: pulumi.ResourceOptions
+) -> aws.s3.BucketPublicAccessBlock:
+    """Every public-access block on and ACLs disabled (bucket owner enforced), for a state-backend bucket."""
+    public_access = aws.s3.BucketPublicAccessBlock(
+        f"{prefix}-public-access",
+        aws.s3.BucketPublicAccessBlockArgs(
+            bucket=bucket.bucket,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        ),
+        opts=opts,
+    )
+    aws.s3.BucketOwnershipControls(
+        f"{prefix}-ownership",
+        aws.s3.BucketOwnershipControlsArgs(
+            bucket=bucket.bucket,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+        ),
+        opts=opts,
+    )
+    return public_access
+
+
 def _hardened_bucket(
     name: str,
     owner: AwsStateBackend,
@@ -779,25 +787,7 @@ def _hardened_bucket(
         ),
         opts=opts,
     )
-    public_access = aws.s3.BucketPublicAccessBlock(
-        f"{name}-public-access",
-        aws.s3.BucketPublicAccessBlockArgs(
-            bucket=bucket.bucket,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        ),
-        opts=opts,
-    )
-    aws.s3.BucketOwnershipControls(
-        f"{name}-ownership",
-        aws.s3.BucketOwnershipControlsArgs(
-            bucket=bucket.bucket,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-        ),
-        opts=opts,
-    )
+    public_access = _block_public_access(name, bucket, opts)
     aws.s3.BucketPolicy(
         f"{name}-policy",
         aws.s3.BucketPolicyArgs(

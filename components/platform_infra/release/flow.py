@@ -615,23 +615,23 @@ class ReleaseEngine:
         if not finished:
             self._settle(step)
 
+    def _app_settings(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Production's and the release slot's app settings, as Azure holds them now."""
+        t = self.target
+        production = self._azure(
+            "read production's app settings",
+            lambda: self.client.web_apps.list_application_settings(t.resource_group, t.app),
+        ).properties
+        staging = self._azure(
+            f"read the app settings of slot '{t.slot}'",
+            lambda: self.client.web_apps.list_application_settings_slot(t.resource_group, t.app, t.slot),
+        ).properties
+        return production or {}, staging or {}
+
     def _check_gate(self, step: str, *, strict: bool) -> None:
         """Azure's warm-up gate must be set on both slots (the component sets it)."""
         t = self.target
-        production = (
-            self._azure(
-                "read production's app settings",
-                lambda: self.client.web_apps.list_application_settings(t.resource_group, t.app),
-            ).properties
-            or {}
-        )
-        staging = (
-            self._azure(
-                f"read the app settings of slot '{t.slot}'",
-                lambda: self.client.web_apps.list_application_settings_slot(t.resource_group, t.app, t.slot),
-            ).properties
-            or {}
-        )
+        production, staging = self._app_settings()
         missing = [
             f"{name} on '{slot}'"
             for slot, settings in ((PRODUCTION_SLOT, production), (t.slot, staging))
@@ -993,20 +993,7 @@ class ReleaseEngine:
             "read the slot-sticky setting names",
             lambda: self.client.web_apps.list_slot_configuration_names(t.resource_group, t.app),
         )
-        production = (
-            self._azure(
-                "read production's app settings",
-                lambda: self.client.web_apps.list_application_settings(t.resource_group, t.app),
-            ).properties
-            or {}
-        )
-        staging = (
-            self._azure(
-                f"read the app settings of slot '{t.slot}'",
-                lambda: self.client.web_apps.list_application_settings_slot(t.resource_group, t.app, t.slot),
-            ).properties
-            or {}
-        )
+        production, staging = self._app_settings()
         return sorted(
             name
             for name in (names.app_setting_names or [])
