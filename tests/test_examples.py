@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from platform_infra.cli.plan import plan_stack
+from platform_infra.cli.plan import plan_stack, run_stack
 
 from tests.conftest import REPO_ROOT
 
@@ -41,11 +41,30 @@ def test_azure_team_plans_with_its_own_components_package_and_no_aws_provider() 
     assert {
         "azure-native:web:WebAppSlot",
         "azure-native:keyvault:Secret",
-        "platform:security:VaultAccess",
         "azure-native:network:PrivateEndpoint",  # deployable: the vault denies public traffic
         "azure-native:network:VirtualNetwork",
     } <= types
     assert not any(t.startswith("aws:") or t == "pulumi:providers:aws" for t in types), types
+
+
+def test_azure_team_app_reads_its_vault_the_day_after_up() -> None:
+    """Deployed, not only planned: each slot's settings wait for that slot's Secrets User grant and for the
+    vault's private DNS record, because App Service resolves a Key Vault reference when the settings change
+    and otherwise only every 24 hours (app-service-key-vault-references.md, "Rotation")."""
+    _, run = run_stack("dev", EXAMPLES / "azure-team")
+    grants = {r.name: r for r in run.of_type("azure-native:authorization:RoleAssignment")}
+    dns_record = run.one("azure-native:network:PrivateDnsZoneGroup").urn
+    for type_token, slot in (
+        ("azure-native:web:WebAppApplicationSettings", "production"),
+        ("azure-native:web:WebAppApplicationSettingsSlot", "staging"),
+    ):
+        settings = run.one(type_token)
+        grant = grants[f"shop-{slot}-secrets-user"]
+        assert grant.plain_inputs["roleDefinitionId"].endswith("/4633458b-17de-408a-b874-0445c86b69e6")
+        assert {grant.urn, dns_record} <= set(settings.depends_on), settings.name
+        reference = settings.plain_inputs["properties"]["DB_PASSWORD"]
+        vault_uri = r"https://[a-z0-9-]+\.vault\.azure\.net"
+        assert re.fullmatch(rf"@Microsoft\.KeyVault\(SecretUri={vault_uri}/secrets/db-password/\)", reference)
 
 
 def test_both_clouds_plans_both_providers() -> None:

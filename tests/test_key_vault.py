@@ -230,7 +230,7 @@ def test_outputs_carry_versionless_uris_and_references_never_values(prod: Result
     outputs = prod.run.stack_outputs
     uri = "https://kv-platform-prod.vault.azure.net/secrets/database-admin-password"
     assert outputs["secretUris"]["database-admin-password"] == uri
-    assert outputs["reference"] == f"@Microsoft.KeyVault(SecretUri={uri})"
+    assert outputs["reference"] == f"@Microsoft.KeyVault(SecretUri={uri}/)"
     assert outputs["vaultUri"] == "https://kv-platform-prod.vault.azure.net/"
     component = prod.run.one("platform:security:SecretVault", "vault")
     published = json.dumps([unwrap_secrets(outputs), unwrap_secrets(component.outputs)])

@@ -40,9 +40,7 @@ def test_environment_stacks_export_where_they_deploy(shipped_runs, stack: str) -
 def test_apps_read_their_secrets_from_the_stacks_vault_with_both_slots(shipped_runs, stack: str) -> None:
     _, run = shipped_runs(stack)
     vault_name = run.one("azure-native:keyvault:Vault").inputs["vaultName"]
-    reference = (
-        f"@Microsoft.KeyVault(SecretUri=https://{vault_name}.vault.azure.net/secrets/database-admin-password)"
-    )
+    reference = f"@Microsoft.KeyVault(SecretUri=https://{vault_name}.vault.azure.net/secrets/database-admin-password/)"
     for settings_type in ("WebAppApplicationSettings", "WebAppApplicationSettingsSlot"):
         (api_settings,) = [
             r for r in run.of_type(f"azure-native:web:{settings_type}") if r.name.startswith("api-")

@@ -26,6 +26,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 import pulumi_random as random
 
+from platform_infra.app_service import SlotRoleGrant
 from platform_infra.environment import Environment
 from platform_infra.rbac import BUILTIN_ROLE_GUIDS, role_assignment_name, role_definition_id
 from platform_infra.validation import (
@@ -631,8 +632,32 @@ class SecretVault(pulumi.ComponentResource):
 
         Versionless, so App Service picks up a rotated value (it re-reads references within 24 hours, or at
         once on restart) without the app setting changing.
+
+        The URI ends with ``/``, the form App Service documents for the latest version
+        (``https://myvault.vault.azure.net/secrets/mysecret/``; MicrosoftDocs/azure-docs
+        articles/app-service/app-service-key-vault-references.md, "Reference syntax"). ARM's ``secretUri``
+        has no trailing slash, and a reference without it was reported to keep resolving an old version
+        after a rotation (mdpellegrin.com/blog/2026-05-05-azure-key-vault-reference-trailing-slash).
         """
-        return self.secret_uri(secret_name).apply(lambda uri: f"@Microsoft.KeyVault(SecretUri={uri})")
+        return self.secret_uri(secret_name).apply(
+            lambda uri: f"@Microsoft.KeyVault(SecretUri={uri.rstrip('/')}/)"
+        )
+
+    def secrets_user_grant(self) -> SlotRoleGrant:
+        """Key Vault Secrets User on this vault for both slots of an app (``role_grants`` of the app's args).
+
+        Each slot resolves its Key Vault references with its own identity, and App Service resolves them when
+        the settings change (the update restarts the site) and then only every 24 hours
+        (learn.microsoft.com/azure/app-service/app-service-key-vault-references, "Rotation"). Granting through
+        the app makes its settings wait for the assignments, so the first resolution already succeeds.
+        """
+        return SlotRoleGrant(
+            label="secrets-user",
+            scope=self.vault_id,
+            scope_key=self.scope,
+            role_definition_guid=KEY_VAULT_SECRETS_USER,
+            subscription_id=self.environment.azure.subscription_id,
+        )
 
     def password(self, secret_name: str) -> pulumi.Output[str]:
         """The generated value of ``secret_name`` as a Pulumi secret (e.g. a database's admin password)."""

@@ -12,8 +12,6 @@ from platform_infra import (
     GeneratedSecretSpec,
     SecretVault,
     SecretVaultArgs,
-    VaultAccess,
-    VaultAccessArgs,
 )
 from platform_infra.network import (
     VAULT_PRIVATE_DNS_ZONE,
@@ -62,19 +60,7 @@ vault = SecretVault(
     ),
     opts=opts,
 )
-app = BlueGreenAppService(
-    "shop",
-    BlueGreenAppServiceArgs(
-        environment=environment,
-        sku="S1",
-        capacity=1,
-        runtime="PYTHON|3.12",
-        app_settings={"DB_PASSWORD": vault.reference("db-password")},
-        virtual_network_subnet_id=network.app_subnet_ids["shop"],
-    ),
-    opts=opts,
-)
-ServicePrivateEndpoint(
+endpoint = ServicePrivateEndpoint(
     "vault-endpoint",
     ServicePrivateEndpointArgs(
         environment=environment,
@@ -86,11 +72,19 @@ ServicePrivateEndpoint(
     ),
     opts=opts,
 )
-VaultAccess(
-    "shop-vault-access",
-    VaultAccessArgs(
-        vault=vault,
-        app_principals={f"shop-{slot}": principal for slot, principal in app.principal_ids.items()},
+# The settings wait for both slots' Secrets User grant and the vault's private DNS record: App Service
+# resolves the reference when the settings change, and otherwise only once a day.
+app = BlueGreenAppService(
+    "shop",
+    BlueGreenAppServiceArgs(
+        environment=environment,
+        sku="S1",
+        capacity=1,
+        runtime="PYTHON|3.12",
+        app_settings={"DB_PASSWORD": vault.reference("db-password")},
+        virtual_network_subnet_id=network.app_subnet_ids["shop"],
+        role_grants=[vault.secrets_user_grant()],
+        settings_depend_on=[endpoint.dns_zone_group],
     ),
     opts=opts,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 import pulumi
@@ -15,7 +16,7 @@ from platform_infra.app_service import (
 )
 from platform_infra.config import StackConfig
 from platform_infra.environment import EnvironmentProviders
-from platform_infra.key_vault import KEY_VAULT_SECRETS_USER, SecretVault
+from platform_infra.key_vault import SecretVault
 from platform_infra.network import EnvironmentNetwork
 from platform_infra.program.network import RegistryRef
 from platform_infra.validation import ValidationError
@@ -91,12 +92,8 @@ def declare_apps(
         grants: list[SlotRoleGrant] = []
         if vault is not None and app.key_vault_settings:
             grants.append(
-                SlotRoleGrant(
-                    label="secrets-user",
-                    scope=vault.vault_id,
-                    scope_key=vault.scope,
-                    role_definition_guid=KEY_VAULT_SECRETS_USER,
-                    subscription_id=config.environment.azure.subscription_id,
+                dataclasses.replace(
+                    vault.secrets_user_grant(),
                     # Declared by the VaultAccess component before: adopt those assignments, since Azure
                     # refuses a second one with the same name while the first still exists.
                     previous_name=f"{VAULT_ACCESS_NAME}-{{app}}-{{slot}}-secrets-user",
