@@ -6,8 +6,14 @@ per slot answers the app's own HTTP (health, version, login page). Modelled on w
 
 * **Restart lag**: a ``config/web`` change restarts the slot; each instance keeps answering with the old
   container for ``restart_lag`` more requests (a container that never starts answers 503 afterwards).
-* **Several instances** per slot, chosen by the ``ARRAffinity`` cookie (instance id from ``.../instances``),
-  round-robin without it; one instance can be broken alone.
+* **Several instances** per slot; one instance can be broken alone. Each healthy answer names the instance
+  that gave it (``"instance"`` in the health JSON: the app reports its ``WEBSITE_INSTANCE_ID``); a broken
+  instance's 503 names none, like a dead container behind App Service's front end.
+* **Client affinity off** (what ``BlueGreenAppService`` sets): the front end is not documented to honour an
+  incoming ``ARRAffinity`` cookie then, so by default the fake ignores it and picks an instance itself
+  (``routing``: ``random``, seeded per reset, or ``first``: always the first instance, a legal if unlucky
+  balancer). ``affinity_honoured=True`` routes by the cookie (instance id from ``.../instances``), as the
+  Kudu author describes for apps with affinity on.
 * **Redirects**: an app behind Easy Auth answers 302 to a login page that answers 200.
 * **Swaps** (``POST .../slotsswap``): 202 with ``Location``/``Retry-After``; the operation answers 202 for
   ``swap_polls`` polls (or, ``hang``, until the site has been read ``hang_site_reads`` times, like a swap
@@ -30,6 +36,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import json
+import random
 import re
 import threading
 from collections.abc import Iterator
@@ -112,6 +119,13 @@ class FakeAzure:
     easy_auth_redirect: set[str] = field(default_factory=set)
     """Images whose app is dead behind Easy Auth: health answers 302 to the login page."""
     broken_instances: set[tuple[str, str]] = field(default_factory=set)
+    affinity_honoured: bool = False
+    """Whether the front end routes by an incoming ``ARRAffinity`` cookie (undocumented with affinity off)."""
+    routing: str = "random"
+    """How the front end picks an instance when it ignores the cookie: ``random`` or ``first``."""
+    tag_write_gate: Any = None
+    """Called with each tags PATCH body before it is applied (outside the fake's lock): lets a test hold one
+    releaser's write while another runs, to script the interleaving of two concurrent releases."""
     behaviours: dict[str, Behaviour] = field(default_factory=dict)
     requests_per_minute: float = 1000.0
     swap_polls: int = 0
@@ -139,7 +153,7 @@ class FakeAzure:
     arm_url: str = ""
     hosts: dict[str, str] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
-    _round_robin: dict[str, Iterator[int]] = field(default_factory=dict)
+    _random: random.Random = field(default_factory=lambda: random.Random(11))
     _route_counter: Iterator[int] = field(default_factory=itertools.count)
 
     def reset(self, production: str, staging: str, *, instances: int = 2, gate: bool = True) -> None:
@@ -167,6 +181,10 @@ class FakeAzure:
             self.fails_in_production_traffic = set()
             self.easy_auth_redirect = set()
             self.broken_instances = set()
+            self.affinity_honoured = False
+            self.routing = "random"
+            self.tag_write_gate = None
+            self._random = random.Random(11)
             self.behaviours = {}
             self.requests_per_minute = 1000.0
             self.swap_polls = 0
@@ -185,7 +203,6 @@ class FakeAzure:
             self.operations = {}
             self.last_swap = None
             self.unauthenticated = 0
-            self._round_robin = {slot: itertools.count() for slot in SLOTS}
             self._route_counter = itertools.count()
 
     def record(self, previous: str | None, current: str) -> None:
@@ -231,9 +248,11 @@ class FakeAzure:
                     if next(self._route_counter) % 100 < share:
                         slot = rule["name"]
             workers = self.instances[slot]
-            chosen = next((i for i in workers if i.id == cookies.get("ARRAffinity")), None)
+            chosen = None
+            if self.affinity_honoured:
+                chosen = next((i for i in workers if i.id == cookies.get("ARRAffinity")), None)
             if chosen is None:
-                chosen = workers[next(self._round_robin[slot]) % len(workers)]
+                chosen = workers[0] if self.routing == "first" else self._random.choice(workers)
             self.probes[slot] += 1
             if chosen.pending is not None:
                 if chosen.lag > 0:
@@ -261,10 +280,15 @@ class FakeAzure:
                 return 503, {"Content-Type": "text/plain"}, b"Application Error"
             version = chosen.code or self.version_of(img)
             if path == "/healthz":
-                body = json.dumps({"status": "ok", "version": version}).encode()
-                return 200, {"Content-Type": "application/json", "X-App-Version": version}, body
+                body = json.dumps({"status": "ok", "version": version, "instance": chosen.id}).encode()
+                headers = {
+                    "Content-Type": "application/json",
+                    "X-App-Version": version,
+                    "X-Instance-Id": chosen.id,
+                }
+                return 200, headers, body
             if path == "/version":
-                return 200, {"Content-Type": "text/plain"}, version.encode()
+                return 200, {"Content-Type": "text/plain", "X-Instance-Id": chosen.id}, version.encode()
             return 404, {}, b""
 
     def restart(self, slot: str, img: str) -> None:

@@ -428,9 +428,22 @@ def test_rollback_restores_the_recorded_previous_release_once(fake: FakeAzure, r
 
 
 def test_version_from_a_header_or_a_path(fake: FakeAzure, release) -> None:
-    for contract in ("header:X-App-Version", "path:/version"):
+    for contract, instance in (
+        ("header:X-App-Version", "json:instance"),
+        ("path:/version", "header:X-Instance-Id"),
+    ):
         fake.reset(production=V1, staging=V2)
-        result = release("verify", "--version", "2.0.0", "--version-from", contract, "--interval", "5")
+        result = release(
+            "verify",
+            "--version",
+            "2.0.0",
+            "--version-from",
+            contract,
+            "--instance-from",
+            instance,
+            "--interval",
+            "5",
+        )
         assert result.code == 0, (contract, result.stderr)
         assert fake.production() == V1
 
@@ -460,6 +473,61 @@ def test_runtime_stack_app_is_swapped_and_rolled_back_by_the_versions_it_reports
     assert fake.swaps_requested == 2
     assert {w.code for w in fake.instances["production"]} == {"1.0.0"}
     assert fake.production() == "PYTHON|3.12"
+
+
+# -- per-instance confirmation with client affinity off --
+
+
+@pytest.mark.parametrize("honoured", [False, True])
+def test_every_instance_confirms_whether_or_not_the_cookie_is_honoured(
+    honoured: bool, fake: FakeAzure, release
+) -> None:
+    """BlueGreenAppService sets clientAffinityEnabled=false; the Microsoft.Web API documents that only as
+    "stop sending session affinity cookies", so whether the front end still routes by an incoming ARRAffinity
+    cookie is unknown. Either way each answer is counted for the instance that names itself in it."""
+    fake.affinity_honoured = honoured
+    fake.restart_lag = 1
+    runs = pipeline(release, DEPLOY, VERIFY, SWAP)
+    assert [r.code for r in runs] == [0, 0, 0], runs[-1].stderr
+    assert fake.production() == V2
+
+
+def test_a_stale_instance_is_not_confirmed_by_another_answering_for_it(fake: FakeAzure, release) -> None:
+    """The front end ignores the ARRAffinity cookie (client affinity off) and sends every probe to the first
+    instance; the second still runs 1.0.0. A flow that credits each answer to the instance its cookie asked
+    for would confirm 2.0.0 on both and swap a half-updated slot; attributed by the instance the app names,
+    the second instance is never reached, so staging is not confirmed and nothing is swapped."""
+    _stage(fake, V2)
+    fake.routing = "first"
+    fake.instances["staging"][1].serving = V1
+    result = release("swap", "--image", I2, "--interval", "5", "--timeout", "60")
+    assert result.code == 1
+    stale = fake.instances["staging"][1].id
+    assert f"{stale}: never answered (the front end routed every probe elsewhere)" in result.stderr
+    assert fake.swaps_requested == 0
+    assert fake.production_history == [V1]
+    assert fake.production() == V1
+
+
+def test_an_app_that_does_not_name_its_instance_is_never_confirmed(fake: FakeAzure, release) -> None:
+    """The default contract needs the instance in the health JSON (``instance``: WEBSITE_INSTANCE_ID); an app
+    that does not report it cannot prove every instance answered. ``--instance-from none`` opts out, with a
+    warning that the result then rests on the undocumented cookie routing."""
+    _stage(fake, V2)
+    missing = release("verify", "--instance-from", "json:node", "--interval", "5", "--timeout", "20")
+    assert missing.code == 1
+    assert "from an instance that did not name itself" in missing.stderr
+    trusting = release("verify", "--instance-from", "none", "--interval", "5", "--timeout", "60")
+    assert trusting.code == 0, trusting.stderr
+    assert "holds only if App Service honours that cookie while client affinity is off" in trusting.text
+    assert fake.swaps_requested == 0
+    assert fake.production() == V1
+
+
+def test_a_plain_text_version_path_needs_the_instance_in_a_header(capsys: pytest.CaptureFixture[str]) -> None:
+    args = cli.build_parser().parse_args(_release_args("verify", "--version-from", "path:/version"))
+    assert release_cli.handle(args, release_cli.ReleaseDependencies(client_factory=_unused)) == 2
+    assert "use --instance-from header:<name>" in capsys.readouterr().err
 
 
 # -- canary and bake, judged by the fake's Azure Monitor metrics --

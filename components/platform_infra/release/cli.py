@@ -24,7 +24,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from platform_infra.release.probe import DEFAULT_CONTRACT, VERSION_PATTERN, Probe, VersionContract, http_probe
+from platform_infra.release.probe import (
+    DEFAULT_CONTRACT,
+    DEFAULT_INSTANCE_CONTRACT,
+    VERSION_PATTERN,
+    InstanceContract,
+    Probe,
+    VersionContract,
+    http_probe,
+)
 from platform_infra.release.progress import Reporter
 from platform_infra.validation import GUID_PATTERN
 
@@ -187,6 +195,13 @@ def _contract(text: str) -> VersionContract:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _instance_contract(text: str) -> InstanceContract:
+    try:
+        return InstanceContract.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _subscription(text: str) -> str:
     if not GUID_PATTERN.fullmatch(text):
         raise argparse.ArgumentTypeError(f"must be a subscription GUID, got {text!r}")
@@ -219,6 +234,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default=VersionContract.parse(DEFAULT_CONTRACT),
         help="how the app reports its version: json:<field of the health JSON>, header:<name> or "
         f"path:/<path answering the version as text> (default: {DEFAULT_CONTRACT})",
+    )
+    parser.add_argument(
+        "--instance-from",
+        type=_instance_contract,
+        default=InstanceContract.parse(DEFAULT_INSTANCE_CONTRACT),
+        help="how the app names the instance that answered (its WEBSITE_INSTANCE_ID): json:<field of the "
+        "health JSON>, header:<name>, or none (trust the ARRAffinity cookie; "
+        f"default: {DEFAULT_INSTANCE_CONTRACT})",
     )
     parser.add_argument(
         "--consecutive",
@@ -416,6 +439,7 @@ def handle(args: argparse.Namespace, deps: ReleaseDependencies | None = None) ->
             slot=args.slot,
             health_path=args.health_path,
             contract=args.version_from,
+            instance=args.instance_from,
         )
         readiness = Readiness(
             consecutive=args.consecutive,
@@ -433,6 +457,11 @@ def handle(args: argparse.Namespace, deps: ReleaseDependencies | None = None) ->
             if hasattr(args, "min_requests")
             else None
         )
+        if args.version_from.kind == "path" and args.instance_from.kind == "json":
+            raise ValueError(
+                "--version-from path: answers plain text, which cannot name its instance in JSON: use "
+                "--instance-from header:<name> (e.g. X-Instance-Id on both answers) or none"
+            )
     except ValueError as error:
         return _error(str(error))
     needs_metrics = args.step == "canary" or getattr(args, "bake", 0) > 0

@@ -53,7 +53,14 @@ from platform_infra.app_service import (
     SWAP_WARMUP_STATUSES_SETTING,
 )
 from platform_infra.release.gates import GateThresholds, MetricsReader, WindowMetrics, breaches, iso
-from platform_infra.release.probe import VERSION_PATTERN, Probe, ProbeResult, VersionContract, http_probe
+from platform_infra.release.probe import (
+    VERSION_PATTERN,
+    InstanceContract,
+    Probe,
+    ProbeResult,
+    VersionContract,
+    http_probe,
+)
 from platform_infra.release.progress import Reporter
 from platform_infra.validation import AZURE_RESOURCE_GROUP_PATTERN
 
@@ -160,6 +167,7 @@ class ReleaseTarget:
     :param slot: the pre-production slot that receives new versions.
     :param health_path: the path both slots answer their health check on.
     :param contract: how the app reports its version.
+    :param instance: how the app reports which instance answered (``WEBSITE_INSTANCE_ID``).
     """
 
     resource_group: str
@@ -167,6 +175,7 @@ class ReleaseTarget:
     slot: str = STAGING_SLOT
     health_path: str = DEFAULT_HEALTH_CHECK_PATH
     contract: VersionContract = field(default_factory=VersionContract)
+    instance: InstanceContract = field(default_factory=InstanceContract)
 
     def __post_init__(self) -> None:
         if not AZURE_RESOURCE_GROUP_PATTERN.fullmatch(self.resource_group):
@@ -377,24 +386,48 @@ class ReleaseEngine:
 
     def _probe_instance(
         self, slot: str, host: str, instance: str, timeout: float
-    ) -> tuple[ProbeResult, str | None]:
+    ) -> tuple[ProbeResult, str | None, str | None]:
+        """One probe aimed at ``instance``: the answer, the version it reports and the instance that gave it.
+
+        The affinity cookies only ask the front end for that instance (see :mod:`.probe`); the instance that
+        answered is the one the app names, or, with the ``none`` instance contract, assumed to be the one
+        asked for. The instance is None when the answer names none, and "" when a ``path`` contract's two
+        answers came from different instances (inconclusive).
+        """
         cookies = {"ARRAffinity": instance, "ARRAffinitySameSite": instance}
         if slot == PRODUCTION_SLOT:
             cookies["x-ms-routing-name"] = "self"  # never routed to staging by a canary rule
         contract = self.target.contract
         answer = self.probe(f"{self.scheme}://{host}{self.target.health_path}", timeout, cookies)
+        served_by = instance if self.target.instance.kind == "none" else self.target.instance.read(answer)
         if contract.kind == "path" and answer.healthy:
             version_answer = self.probe(f"{self.scheme}://{host}{contract.name}", timeout, cookies)
             if not version_answer.healthy:
-                return ProbeResult(version_answer.status, f"version path {version_answer.detail}"), None
-            return answer, contract.read(version_answer)
-        return answer, contract.read(answer)
+                return (
+                    ProbeResult(version_answer.status, f"version path {version_answer.detail}"),
+                    None,
+                    served_by,
+                )
+            # The version path may be served by another instance when the cookie is ignored: the pair counts
+            # only when both name the same instance; otherwise it is inconclusive ("" : counted for nobody).
+            if self.target.instance.kind != "none":
+                other = self.target.instance.read(version_answer)
+                if other != served_by:
+                    detail = f"health and version path answered by different instances ({served_by}, {other})"
+                    return ProbeResult(None, detail), None, ""
+            return answer, contract.read(version_answer), served_by
+        return answer, contract.read(answer), served_by
 
     def confirm(self, slot: str, version: str | None, step: str) -> None:
         """Wait until every instance of ``slot`` answers healthy (with ``version``) K times in a row.
 
-        Each round lists the instances again (an instance added or recycled meanwhile must confirm too)
-        and probes each one through its ARR affinity cookie. Raises ReleaseError at the timeout.
+        Each round lists the instances again (an instance added or recycled meanwhile must confirm too) and
+        sends one probe aimed at each (affinity cookie). Every answer counts for the instance the app names
+        in it (:class:`~platform_infra.release.probe.InstanceContract`), not for the one the cookie asked
+        for: with client affinity off the front end may route it anywhere. An unhealthy answer that names no
+        instance (a 503 from the front end, a dead container) resets every streak: some instance is failing
+        and nothing says which. An instance that is never reached is never confirmed. Raises ReleaseError at
+        the timeout.
         """
         r = self.readiness
         host = self.host_of(slot)
@@ -407,29 +440,49 @@ class ReleaseEngine:
             f"(GET {self.scheme}://{host}{self.target.health_path}, every {r.interval:g}s, {r.timeout:g}s "
             "at most)"
         )
+        if self.target.instance.kind == "none":
+            self._say(
+                f"{step}: warning: the app does not report its instance (--instance-from none); each answer "
+                "is counted for the instance its ARRAffinity cookie asked for, which holds only if App "
+                "Service honours that cookie while client affinity is off (not documented)"
+            )
         streaks: dict[str, int] = {}
         last: dict[str, str] = {}
         rounds = 0
         while True:
             rounds += 1
-            instances = self.instances_of(slot)
+            instances = [i.lower() for i in self.instances_of(slot)]
             if not instances:
                 last = {"-": "Azure lists no running instance"}
+            unnamed = ""
             for instance in instances:
                 timeout = max(1.0, min(r.request_timeout, deadline - self.clock()))
-                answer, seen = self._probe_instance(slot, host, instance, timeout)
+                answer, seen, served_by = self._probe_instance(slot, host, instance, timeout)
                 ok = answer.healthy and (version is None or seen == version)
-                streaks[instance] = streaks.get(instance, 0) + 1 if ok else 0
                 if answer.healthy and version is not None and seen != version:
-                    last[instance] = f"{answer.detail}, reports {seen or 'no version'} (not {version})"
+                    detail = f"{answer.detail}, reports {seen or 'no version'} (not {version})"
                 else:
-                    last[instance] = answer.detail
+                    detail = answer.detail
+                if served_by == "":
+                    unnamed = detail  # inconclusive: counts for no instance, against none
+                    continue
+                if served_by is None:
+                    # Nothing says which instance answered: a failure counts against all of them, a
+                    # success for none.
+                    unnamed = f"{detail}, from an instance that did not name itself"
+                    streaks = {}
+                    continue
+                streaks[served_by] = streaks.get(served_by, 0) + 1 if ok else 0
+                last[served_by] = detail
             elapsed = self.clock() - started
             remaining = deadline - self.clock()
             summary = ", ".join(
-                f"{instance[:12]} {last[instance]} {streaks.get(instance, 0)}/{r.consecutive}"
+                f"{instance[:12]} {last.get(instance, 'not reached yet')} {streaks.get(instance, 0)}/"
+                f"{r.consecutive}"
                 for instance in instances
             ) or last.get("-", "")
+            if unnamed:
+                summary += f"; {unnamed}"
             self._status(
                 f"{step}: round {rounds}: {summary} ({elapsed:.0f}s elapsed, {max(remaining, 0):.0f}s left)"
             )
@@ -443,8 +496,12 @@ class ReleaseEngine:
             if remaining <= 0:
                 self.reporter.done()
                 failing = "; ".join(
-                    f"{i}: {last[i]}" for i in instances if streaks.get(i, 0) < r.consecutive
+                    f"{i}: {last.get(i, 'never answered (the front end routed every probe elsewhere)')}"
+                    for i in instances
+                    if streaks.get(i, 0) < r.consecutive
                 ) or last.get("-", "")
+                if unnamed:
+                    failing += f"; last: {unnamed}"
                 raise ReleaseError(
                     f"{step}: slot '{slot}' not confirmed ({wanted}, {r.consecutive} in a row on every "
                     "instance) "
@@ -783,7 +840,7 @@ class ReleaseEngine:
         return Release(self._reported(PRODUCTION_SLOT) or version_from_image(live) or "", live)
 
     def _reported(self, slot: str) -> str | None:
-        """The version all instances of ``slot`` report in one probe each, or None when they disagree."""
+        """The version the answers to one probe aimed at each instance of ``slot`` agree on, else None."""
         host = self.host_of(slot)
         seen = {
             self._probe_instance(slot, host, instance, self.readiness.request_timeout)[1]

@@ -6,10 +6,20 @@ unhealthy, exactly like Azure's swap warm-up gate, which accepts only the status
 ``WEBSITE_SWAP_WARMUP_PING_STATUSES`` (``"200"``, set by
 :class:`~platform_infra.app_service.BlueGreenAppService`).
 
-Each instance is probed on its own by sending App Service's ARR affinity cookie with the instance id from
-the ARM instance list (``GET .../sites/{app}/instances``, ``WebAppsOperations.list_instance_identifiers``);
-the front end routes a request carrying ``ARRAffinity=<instance id>`` to that instance (Kudu's author,
-"Request for a specific Azure Web App instance", blog.amitapple.com/post/2014/03/access-specific-instance).
+Which instance answered is decided by the answer itself, never by the cookie sent. Each probe carries App
+Service's affinity cookies ``ARRAffinity``/``ARRAffinitySameSite`` with one instance id from the ARM instance
+list (``GET .../sites/{app}/instances``), as a routing hint: the Kudu author shows that cookie carrying the
+instance id (= ``WEBSITE_INSTANCE_ID``) routes a request to that instance ("Request for a specific Azure Web
+App instance", blog.amitapple.com/post/2014/03/access-specific-instance; projectkudu/kudu#2436). But the
+component turns client affinity off (``clientAffinityEnabled: false``), which the Microsoft.Web API
+documents only as "false to stop sending session affinity cookies"; nothing documents that the front end
+still honours an incoming cookie then. So the app reports the instance that served the answer: its
+``WEBSITE_INSTANCE_ID`` ("The id representing the VM that the site is running on (If site runs on
+multiple instances, each instance will have a different id)", projectkudu/kudu wiki "Azure runtime
+environment") in the health response (:data:`DEFAULT_INSTANCE_CONTRACT`), and the flow counts each answer
+for the instance that gave it. If the cookie is honoured, every round reaches every instance; if it is
+ignored, the load balancer's choice is still attributed correctly and an instance that never answers is
+never confirmed.
 Probes of production also send ``x-ms-routing-name=self``, the routing cookie that pins a client to
 production while a ``rampUpRules`` canary routes a share of the users to staging (App Service docs, "Set
 up staging environments" > "Route production traffic manually").
@@ -37,6 +47,12 @@ CONTRACT_KINDS = ("json", "header", "path")
 
 DEFAULT_CONTRACT = "json:version"
 """The documented default: the health response is JSON with a top-level ``version`` field."""
+
+INSTANCE_KINDS = ("json", "header", "none")
+
+DEFAULT_INSTANCE_CONTRACT = "json:instance"
+"""The documented default: the health response's JSON has an ``instance`` field holding the answering
+instance's ``WEBSITE_INSTANCE_ID``."""
 
 
 @dataclass(frozen=True)
@@ -147,3 +163,46 @@ class VersionContract:
                 return None
             value = value.get(part)
         return str(value) if isinstance(value, str | int | float) and not isinstance(value, bool) else None
+
+
+@dataclass(frozen=True)
+class InstanceContract:
+    """How an app reports which instance answered (its ``WEBSITE_INSTANCE_ID``).
+
+    :param kind: ``json`` (a field of the health response's JSON body, dotted for nesting), ``header`` (a
+        response header of the health endpoint) or ``none`` (the app does not say: each answer is counted for
+        the instance whose affinity cookie it was sent with, which holds only if the front end honours the
+        cookie; the flow warns).
+    :param name: the field or header name (empty for ``none``).
+    """
+
+    kind: str = "json"
+    name: str = "instance"
+
+    @classmethod
+    def parse(cls, text: str) -> InstanceContract:
+        """``json:instance``, ``header:X-Instance-Id`` or ``none``; ValueError otherwise."""
+        if text == "none":
+            return cls("none", "")
+        kind, _, name = text.partition(":")
+        if kind not in INSTANCE_KINDS[:2] or not name:
+            raise ValueError(f"instance contract must be json:<field>, header:<name> or none, got {text!r}")
+        if kind == "header" and not re.fullmatch(r"[A-Za-z0-9-]{1,128}", name):
+            raise ValueError(f"instance header must be a header name like X-Instance-Id, got {name!r}")
+        if kind == "json" and not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*", name):
+            raise ValueError(f"instance field must be a JSON field name like instance, got {name!r}")
+        return cls(kind, name)
+
+    def __str__(self) -> str:
+        return "none" if self.kind == "none" else f"{self.kind}:{self.name}"
+
+    def read(self, answer: ProbeResult) -> str | None:
+        """The instance id an answer names (lower-case), or None when it names none."""
+        if self.kind == "none":
+            return None
+        if self.kind == "header":
+            value = answer.headers.get(self.name.lower())
+        else:
+            value = VersionContract("json", self.name).read(answer) if answer.healthy else None
+        value = (value or "").strip().lower()
+        return value if re.fullmatch(r"[a-z0-9-]{1,128}", value) else None
