@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pulumi
@@ -11,7 +12,9 @@ import pulumi_azure_native as azure_native
 import pytest
 from platform_infra.cli.check import check_stack, evaluate, parse_overrides, policy_config
 from platform_infra.cli.main import main
+from platform_infra.cli.mocks import MockRun
 from platform_infra.environment import Tier
+from platform_infra.policy.rules import ALL_POLICIES, STACK_POLICIES
 
 from tests.conftest import REPO_ROOT, RunProgram, make_environment, make_providers
 
@@ -185,3 +188,63 @@ def test_unwritable_policy_config_out(tmp_path: Path, capsys: pytest.CaptureFixt
     target = tmp_path / "missing-dir" / "policy.json"
     assert main(["check", "shared", "--policy-config-out", str(target)]) == 2
     assert capsys.readouterr().err == f"error: cannot write {target}: No such file or directory\n"
+
+
+def test_state_bucket_without_access_logging_fails_the_stack_rule(pulumi_run: RunProgram) -> None:
+    """The stack rule runs in ``infra check`` over the whole run: a state bucket needs a BucketLogging.
+
+    Failing: a bucket tagged as Pulumi state with no logging. Passing: the same bucket with logging into a
+    separate bucket, linked by the Output (a property dependency, as the engine reports it).
+    """
+
+    def program(with_logging: bool) -> None:
+        providers = make_providers(make_environment())
+        opts = pulumi.ResourceOptions(provider=providers.aws)
+        state = aws.s3.Bucket(
+            "state", bucket="acme-pulumi-state", tags={"platform:purpose": "pulumi-state"}, opts=opts
+        )
+        logs = aws.s3.Bucket("logs", bucket="acme-pulumi-state-logs", opts=opts)
+        if with_logging:
+            aws.s3.BucketLogging(
+                "state-logging", bucket=state.bucket, target_bucket=logs.bucket, target_prefix="s/", opts=opts
+            )
+
+    _, violations = evaluate(pulumi_run(lambda: program(False)))
+    assert [(v.rule, v.resource_name, v.mandatory) for v in violations] == [
+        ("s3-state-bucket-access-logging", "state", True)
+    ]
+    assert "acme-pulumi-state has no server access logging" in violations[0].message
+    assert violations[0].urn.endswith("aws:s3/bucket:Bucket::state")
+    assert evaluate(pulumi_run(lambda: program(True)))[1] == []
+
+
+def test_stack_rule_sees_property_dependencies_of_the_run(pulumi_run: RunProgram) -> None:
+    from platform_infra.cli.check import stack_resources
+
+    def program() -> None:
+        providers = make_providers(make_environment())
+        opts = pulumi.ResourceOptions(provider=providers.aws)
+        state = aws.s3.Bucket("state", bucket="b1", opts=opts)
+        aws.s3.BucketLogging("log", bucket=state.bucket, target_bucket="b2", target_prefix="s/", opts=opts)
+
+    resources = {r.name: r for r in stack_resources(pulumi_run(program))}
+    assert [d.urn for d in resources["log"].property_dependencies["bucket"]] == [resources["state"].urn]
+    assert resources["log"].property_dependencies.get("targetBucket", []) == []
+    assert not any(r.resource_type.startswith("pulumi:providers:") for r in resources.values())
+
+
+def test_shared_stack_state_bucket_is_tagged_and_logged(stack_run: Callable[..., MockRun]) -> None:
+    """The shipped bootstrap stack passes the stack rule, and only because its logging exists: the same run
+    without its BucketLogging fails on the state bucket (the tag is there; the replica and the log bucket
+    are not state buckets)."""
+    run = stack_run("shared")
+    rule = [p for p in ALL_POLICIES if p.name == "s3-state-bucket-access-logging"]
+    assert evaluate(run, policies=rule)[1] == []
+    without = MockRun(run.stack, run.project, [r for r in run.resources if "BucketLogging" not in r.type])
+    failing = evaluate(without, policies=rule)[1]
+    assert [(v.resource_type, v.resource_name) for v in failing] == [("aws:s3/bucket:Bucket", "state")]
+
+
+def test_check_summary_counts_stack_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "dev"]) == 0
+    assert f"{len(STACK_POLICIES)} stack rule(s)" in capsys.readouterr().out

@@ -515,3 +515,73 @@ def test_prod_audit_log_groups_need_a_customer_managed_key() -> None:
     # Not prod, or not an audit group: no finding.
     assert violations(rule, group, bad, stack="dev", config=config) == []
     assert violations(rule, group, {"name": "/platform/prod/api"}, stack="prod", config=config) == []
+
+
+def stack_violations(
+    resources: list[Any], rule: str = "s3-state-bucket-access-logging"
+) -> list[tuple[str, str]]:
+    """What a stack rule reports for ``resources``: (URN, message) pairs."""
+    from platform_infra.policy.rules import stack_policy_named
+    from pulumi_policy import StackValidationArgs
+
+    found: list[tuple[str, str]] = []
+    stack_policy_named(rule).validate(
+        StackValidationArgs(resources), lambda message, urn=None: found.append((urn or "", message))
+    )
+    return found
+
+
+def policy_resource(type_: str, name: str, props: Mapping[str, Any]) -> Any:
+    from pulumi_policy import PolicyResource
+
+    options = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+    urn = f"urn:pulumi:shared::platform::{type_}::{name}"
+    return PolicyResource(type_, props, urn, name, options, None, None, [], {})
+
+
+BUCKET = "aws:s3/bucket:Bucket"
+LOGGING = "aws:s3/bucketLogging:BucketLogging"
+STATE_TAGS = {"platform:purpose": "pulumi-state"}
+
+
+def test_state_bucket_access_logging_stack_rule() -> None:
+    state = policy_resource(BUCKET, "state", {"bucket": "acme-state", "tags": STATE_TAGS})
+    logs = policy_resource(BUCKET, "logs", {"bucket": "acme-logs"})
+    plain = policy_resource(BUCKET, "plain", {"bucket": "acme-assets"})
+    # Failing fixture: the state bucket has no logging (the untagged bucket is not judged).
+    [(urn, message)] = stack_violations([state, logs, plain])
+    assert urn == state.urn and "acme-state has no server access logging" in message
+    assert message.endswith(
+        FIX_SEPARATOR + "declare aws.s3.BucketLogging(bucket=<state bucket>, "
+        "target_bucket=<a separate log bucket with expiring objects>), as AwsStateBackend does."
+    )
+    # Passing fixture: logging into the separate bucket, linked by value (outputs known)...
+    by_value = policy_resource(LOGGING, "log", {"bucket": "acme-state", "targetBucket": "acme-logs"})
+    assert stack_violations([state, logs, by_value]) == []
+    # ... or by the property dependency the engine reports (value unknown in a preview).
+    by_dependency = policy_resource(LOGGING, "log", {"targetBucket": "acme-logs"})
+    by_dependency.property_dependencies = {"bucket": [state]}
+    assert stack_violations([state, logs, by_dependency]) == []
+    # Logging of another bucket does not count; logging into itself is refused.
+    other = policy_resource(LOGGING, "log", {"bucket": "acme-assets", "targetBucket": "acme-logs"})
+    assert [u for u, _ in stack_violations([state, plain, other])] == [state.urn]
+    itself = policy_resource(LOGGING, "log", {"bucket": "acme-state", "targetBucket": "acme-state"})
+    [(_, message)] = stack_violations([state, itself])
+    assert "into itself" in message
+    # Provider default tags reach the bucket's tagsAll only: the purpose counts there too.
+    via_default_tags = policy_resource(BUCKET, "state", {"bucket": "acme-state", "tagsAll": STATE_TAGS})
+    assert stack_violations([via_default_tags])
+
+
+def test_state_bucket_rule_tolerates_unknown_values() -> None:
+    """In a preview the engine hands unknown outputs behind pulumi-policy's proxy; reading one raises."""
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE as unknown
+    from pulumi_policy.proxy import unknown_checking_proxy
+
+    state = policy_resource(BUCKET, "state", unknown_checking_proxy({"bucket": "s", "tags": STATE_TAGS}))
+    log = policy_resource(
+        LOGGING, "log", unknown_checking_proxy({"bucket": unknown, "targetBucket": unknown})
+    )
+    assert [u for u, _ in stack_violations([state, log])] == [state.urn]
+    log.property_dependencies = {"bucket": [state]}
+    assert stack_violations([state, log]) == []

@@ -29,6 +29,7 @@ import pulumi_azure_native as azure_native
 from platform_infra.deploy_role import POLICY_VERSION, PRINCIPAL_ARN_PATTERN
 from platform_infra.environment import AWS_REGION_PATTERN, AZURE_LOCATION_PATTERN, ENVIRONMENT_NAME_PATTERN
 from platform_infra.key_vault import VAULT_NAME_ALLOWED, VAULT_NAME_PATTERN
+from platform_infra.purpose import PURPOSE_TAG, STATE_BUCKET, STATE_REPLICA
 from platform_infra.rbac import BUILTIN_ROLE_GUIDS, role_assignment_name, role_definition_id
 from platform_infra.validation import (
     AWS_ACCOUNT_ID_PATTERN,
@@ -366,6 +367,7 @@ class AwsStateBackend(pulumi.ComponentResource):
             None,
             args.wait_for,
             environment_bucket_statements(bucket_arn, args.environment_access),
+            purpose=STATE_BUCKET,
         )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
@@ -537,6 +539,7 @@ class AwsStateBackend(pulumi.ComponentResource):
             args.protect,
             replication.provider,
             (),
+            purpose=STATE_REPLICA,
         )
         # The replica keeps old state versions exactly as long as the source does (not forever).
         aws.s3.BucketLifecycleConfiguration(
@@ -754,12 +757,18 @@ def _hardened_bucket(
     provider: aws.Provider | None,
     wait_for: Sequence[pulumi.Resource],
     extra_statements: Sequence[dict[str, Any]] = (),
+    *,
+    purpose: str,
 ) -> tuple[aws.s3.Bucket, aws.s3.BucketVersioning]:
-    """A bucket with versioning, SSE-KMS under ``key``, public access blocked and a TLS-only policy."""
+    """A bucket with versioning, SSE-KMS under ``key``, public access blocked and a TLS-only policy.
+
+    ``purpose`` is tagged as :data:`~platform_infra.purpose.PURPOSE_TAG`: the policy pack finds state
+    buckets by it (``s3-state-bucket-access-logging``).
+    """
     opts = pulumi.ResourceOptions(parent=owner, provider=provider)
     bucket = aws.s3.Bucket(
         name,
-        aws.s3.BucketArgs(bucket=bucket_name, force_destroy=False),
+        aws.s3.BucketArgs(bucket=bucket_name, force_destroy=False, tags={PURPOSE_TAG: purpose}),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=protect)),
     )
     versioning = aws.s3.BucketVersioning(

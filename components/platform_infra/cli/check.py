@@ -2,9 +2,11 @@
 
 Every custom resource the stack's program registers under mocks is handed to each rule of
 :data:`platform_infra.policy.rules.POLICIES`, exactly as ``pulumi preview --policy-pack`` would hand it
-over (inputs
-in camelCase with secrets unwrapped, the resource's provider, the rule's config). Mandatory violations make
-the command exit 1; advisory ones are printed and pass.
+over (inputs in camelCase with secrets unwrapped, the resource's provider, the rule's config). Then the
+whole stack goes to each rule of :data:`~platform_infra.policy.rules.STACK_POLICIES`, as the engine's
+``AnalyzeStack`` does after the last registration: every resource but the providers, with its outputs
+(the mocks' outputs over its inputs), parent, dependencies and per-property dependencies. Mandatory
+violations make the command exit 1; advisory ones are printed and pass.
 
 The two stack-dependent rules get their config from the stack's own config (see :func:`policy_config`), and
 ``--policy-config-out FILE`` writes that config for ``pulumi preview --policy-pack-config FILE`` so the
@@ -30,14 +32,17 @@ from pulumi_policy import (
     EnforcementLevel,
     PolicyCustomTimeouts,
     PolicyProviderResource,
+    PolicyResource,
     PolicyResourceOptions,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
 )
 
 from platform_infra.cli import plan as plan_module
-from platform_infra.cli.mocks import MockRun, RegisteredResource
-from platform_infra.policy.rules import FIX_SEPARATOR, POLICIES
+from platform_infra.cli.mocks import MockRun, RegisteredResource, unwrap_secrets
+from platform_infra.policy.rules import ALL_POLICIES, FIX_SEPARATOR, POLICIES, STACK_POLICIES
 
 #: Stack config keys whose presence means "this stack configures an AWS external id": an environment
 #: stack's own, or the bootstrap stack's per-target ``platform:externalId-<target>``.
@@ -169,14 +174,87 @@ def _options(resource: RegisteredResource) -> PolicyResourceOptions:
     )
 
 
+def _violations_of(
+    policy: ResourceValidationPolicy | StackValidationPolicy,
+    args: ResourceValidationArgs | StackValidationArgs,
+    resource: RegisteredResource | None,
+    by_urn: Mapping[str, RegisteredResource],
+) -> list[Violation]:
+    """Run one rule on ``args``; each report becomes a :class:`Violation` (for a stack rule, against the
+    resource whose URN it reports, or ``resource`` when none)."""
+    found: list[tuple[str, str | None]] = []
+
+    def report(message: str, urn: str | None = None) -> None:
+        found.append((message, urn))
+
+    if isinstance(policy, StackValidationPolicy):
+        assert isinstance(args, StackValidationArgs)
+        result = policy.validate(args, report)
+    else:
+        assert isinstance(args, ResourceValidationArgs)
+        result = policy.validate(args, report)
+    if inspect.isawaitable(result):
+        asyncio.run(_await(result))
+    violations = []
+    for message, urn in found:
+        text, _, fix = message.partition(FIX_SEPARATOR)
+        subject = by_urn.get(urn or "") or resource
+        violations.append(
+            Violation(
+                rule=policy.name,
+                mandatory=policy.enforcement_level is not EnforcementLevel.ADVISORY,
+                resource_type=subject.type if subject else "pulumi:pulumi:Stack",
+                resource_name=subject.name if subject else "",
+                urn=subject.urn if subject else (urn or ""),
+                message=text,
+                fix=fix or (policy.remediation_steps or ""),
+            )
+        )
+    return violations
+
+
+def stack_resources(run: MockRun) -> list[PolicyResource]:
+    """The run's resources as the engine hands them to a stack policy (providers left out)."""
+    providers = {r.urn: r for r in run.resources if r.is_provider}
+    resources = [r for r in run.resources if not r.is_provider]
+    built = {
+        r.urn: PolicyResource(
+            resource_type=r.type,
+            # The engine passes outputs; a provider's outputs hold its inputs, the mocks' only the computed
+            # part, so the outputs are laid over the inputs.
+            props={**r.plain_inputs, **unwrap_secrets(r.outputs)},
+            urn=r.urn,
+            name=r.name,
+            opts=_options(r),
+            provider=_provider_of(r, providers),
+            parent=None,
+            dependencies=[],
+            property_dependencies={},
+        )
+        for r in resources
+    }
+    for r in resources:
+        policy_resource = built[r.urn]
+        policy_resource.parent = built.get(r.parent)
+        policy_resource.dependencies = [built[d] for d in r.depends_on if d in built]
+        policy_resource.property_dependencies = {
+            key: [built[d] for d in urns if d in built] for key, urns in r.property_dependencies.items()
+        }
+    return list(built.values())
+
+
 def evaluate(
     run: MockRun,
     config: Mapping[str, Mapping[str, Any]] | None = None,
-    policies: Sequence[ResourceValidationPolicy] = POLICIES,
+    policies: Sequence[ResourceValidationPolicy | StackValidationPolicy] = ALL_POLICIES,
 ) -> tuple[int, list[Violation]]:
-    """Run every policy over every custom resource of ``run``; returns (resources checked, violations)."""
+    """Run every policy over ``run``: resource rules per custom resource, stack rules once over all of
+    them. Returns (resources checked, violations)."""
     config = config or {}
     providers = {r.urn: r for r in run.resources if r.is_provider}
+    by_urn = {r.urn: r for r in run.resources}
+    resource_rules = [p for p in policies if isinstance(p, ResourceValidationPolicy)]
+    stack_rules = [p for p in policies if isinstance(p, StackValidationPolicy)]
     checked = 0
     violations: list[Violation] = []
     for resource in run.resources:
@@ -184,7 +262,7 @@ def evaluate(
             continue
         checked += 1
         provider = _provider_of(resource, providers)
-        for policy in policies:
+        for policy in resource_rules:
             args = ResourceValidationArgs(
                 resource_type=resource.type,
                 props=resource.plain_inputs,
@@ -194,27 +272,12 @@ def evaluate(
                 provider=provider,
                 config=dict(config.get(policy.name, {})),
             )
-            found: list[str] = []
-
-            def report(message: str, _urn: str | None = None, found: list[str] = found) -> None:
-                found.append(message)
-
-            result = policy.validate(args, report)
-            if inspect.isawaitable(result):
-                asyncio.run(_await(result))
-            for message in found:
-                text, _, fix = message.partition(FIX_SEPARATOR)
-                violations.append(
-                    Violation(
-                        rule=policy.name,
-                        mandatory=policy.enforcement_level is not EnforcementLevel.ADVISORY,
-                        resource_type=resource.type,
-                        resource_name=resource.name,
-                        urn=resource.urn,
-                        message=text,
-                        fix=fix or (policy.remediation_steps or ""),
-                    )
-                )
+            violations.extend(_violations_of(policy, args, resource, by_urn))
+    if stack_rules:
+        resources = stack_resources(run)
+        for policy in stack_rules:
+            args = StackValidationArgs(resources, dict(config.get(policy.name, {})))
+            violations.extend(_violations_of(policy, args, None, by_urn))
     violations.sort(key=lambda v: (not v.mandatory, v.rule, v.urn))
     return checked, violations
 
@@ -245,7 +308,8 @@ def render(result: CheckResult) -> str:
     verdict = "FAILED" if not result.passed else "passed"
     lines.append(
         f"infra check {result.stack}: {verdict} - {len(result.mandatory)} mandatory violation(s), "
-        f"{len(result.advisory)} advisory warning(s), {result.checked} resources, {len(POLICIES)} rules"
+        f"{len(result.advisory)} advisory warning(s), {result.checked} resources, "
+        f"{len(POLICIES)} resource rules and {len(STACK_POLICIES)} stack rule(s)"
     )
     return "\n".join(lines)
 

@@ -157,6 +157,8 @@ class RegisteredResource:
     retain_on_delete: bool = False
     ignore_changes: list[str] = field(default_factory=list)
     depends_on: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """Per input, the URNs of the resources its value came from (what the engine hands a stack policy)."""
     additional_secret_outputs: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
     replace_on_changes: list[str] = field(default_factory=list)
@@ -546,6 +548,9 @@ class RecordingMonitor(MockMonitor):
             # The SDK collects dependencies in a set (pulumi/runtime/resource.py, ``dependencies: set[str]``),
             # so their order is hash order and differs between processes: sorted, a plan is reproducible.
             depends_on=sorted(request.dependencies),
+            property_dependencies={
+                key: sorted(value.urns) for key, value in request.propertyDependencies.items()
+            },
             additional_secret_outputs=list(request.additionalSecretOutputs),
             delete_before_replace=bool(request.deleteBeforeReplace),
             replace_on_changes=list(request.replaceOnChanges),

@@ -32,12 +32,17 @@ from typing import Any
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
+    PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
 
 from platform_infra.iam_escalation import ACCESS_TAG, BOUNDARY_KEY, GITHUB_OIDC_HOST, escalation_findings
+from platform_infra.purpose import PURPOSE_TAG, STATE_BUCKET
 from platform_infra.validation.rules import purge_protection_problem
 
 WEB_APP = "azure-native:web:WebApp"
@@ -49,6 +54,9 @@ METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 AZURE_METRIC_ALERT = "azure-native:monitor:MetricAlert"
 IAM_ROLE = "aws:iam/role:Role"
+#: S3 buckets and their server access logging (pulumi-aws 7 names; the V2 names are its deprecated aliases).
+S3_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+S3_BUCKET_LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
 
 #: Resources that carry an IAM policy document in their ``policy`` input.
 POLICY_DOCUMENT_TYPES = (
@@ -439,6 +447,94 @@ def _administrator_access(args: ResourceValidationArgs) -> Iterator[str]:
             yield f"{key} attaches {arn}; administrator rights should be an explicit, temporary exception."
 
 
+# -- stack-level rules ---------------------------------------------------------------------------------------
+#
+# Some requirements are about how resources relate, not about one resource: S3 server access logging is a
+# resource of its own (``aws.s3.BucketLogging``) pointing at the bucket. The engine hands a stack policy
+# every resource of the stack with its outputs, its parent and, per property, the resources the value came
+# from (pulumi/pulumi ``pkg/resource/deploy/step_generator.go``, ``AnalyzeResources``: "AnalyzeStack is
+# called on the final outputs of each resource"); ``infra check`` builds the same from the offline run.
+
+StackCheck = Callable[[StackValidationArgs], Iterable[tuple[str, str]]]
+
+
+def _stack_rule(
+    name: str,
+    description: str,
+    fix: str,
+    check: StackCheck,
+    enforcement: EnforcementLevel = MANDATORY,
+) -> StackValidationPolicy:
+    """A stack validation: ``check`` yields (URN of the offending resource, message) per violation."""
+
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        for urn, message in check(args):
+            report_violation(f"{message}{FIX_SEPARATOR}{fix}", urn)
+
+    return StackValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=enforcement,
+        remediation_steps=fix,
+    )
+
+
+def _known(props: Any, key: str) -> Any:
+    """``props[key]``, or None when absent or not known yet (a preview's computed value)."""
+    try:
+        return props.get(key) if isinstance(props, Mapping) else None
+    except UnknownValueError:
+        return None
+
+
+def _purpose(resource: PolicyResource) -> str | None:
+    for key in ("tags", "tagsAll"):
+        tags = _known(resource.props, key)
+        if isinstance(tags, Mapping) and _known(tags, PURPOSE_TAG) is not None:
+            return str(_known(tags, PURPOSE_TAG))
+    return None
+
+
+def _refers_to(resource: PolicyResource, key: str, target: PolicyResource) -> bool:
+    """Whether ``resource``'s ``key`` input came from ``target``: by dependency, else by equal name."""
+    if any(d.urn == target.urn for d in resource.property_dependencies.get(key, [])):
+        return True
+    value, name = _known(resource.props, key), _known(target.props, "bucket")
+    return isinstance(value, str) and bool(value) and value in {name, _known(target.props, "id")}
+
+
+def _state_bucket_logging(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
+    buckets = [r for r in args.resources if r.resource_type in S3_BUCKETS]
+    loggings = [r for r in args.resources if r.resource_type in S3_BUCKET_LOGGING]
+    for bucket in buckets:
+        if _purpose(bucket) != STATE_BUCKET:
+            continue
+        mine = [log for log in loggings if _refers_to(log, "bucket", bucket)]
+        label = _known(bucket.props, "bucket") or bucket.name
+        if not mine:
+            yield (
+                bucket.urn,
+                f"the state bucket {label} has no server access logging (aws.s3.BucketLogging): nobody "
+                "could tell who read or wrote the stacks' state.",
+            )
+        elif all(_refers_to(log, "targetBucket", bucket) for log in mine):
+            yield bucket.urn, f"the state bucket {label} writes its access logs into itself."
+
+
+STACK_POLICIES: list[StackValidationPolicy] = [
+    _stack_rule(
+        "s3-state-bucket-access-logging",
+        f"S3 buckets holding Pulumi state (tagged {PURPOSE_TAG}={STATE_BUCKET}) have server access logging "
+        "into another bucket.",
+        "declare aws.s3.BucketLogging(bucket=<state bucket>, target_bucket=<a separate log bucket with "
+        "expiring objects>), as AwsStateBackend does.",
+        _state_bucket_logging,
+    ),
+]
+"""Rules over the whole stack (the engine runs them after every resource is registered)."""
+
+
 # -- providers -----------------------------------------------------------------------------------------------
 
 
@@ -639,9 +735,21 @@ POLICIES: list[ResourceValidationPolicy] = [
 """Every rule, mandatory ones blocking ``pulumi up`` and ``infra check``, advisory ones only warning."""
 
 
+ALL_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [*POLICIES, *STACK_POLICIES]
+"""What the pack serves: every resource rule and every stack rule."""
+
+
 def policy_named(name: str) -> ResourceValidationPolicy:
-    """The rule called ``name`` (KeyError when there is none)."""
+    """The resource rule called ``name`` (KeyError when there is none)."""
     for policy in POLICIES:
+        if policy.name == name:
+            return policy
+    raise KeyError(name)
+
+
+def stack_policy_named(name: str) -> StackValidationPolicy:
+    """The stack rule called ``name`` (KeyError when there is none)."""
+    for policy in STACK_POLICIES:
         if policy.name == name:
             return policy
     raise KeyError(name)
