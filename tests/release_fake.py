@@ -21,6 +21,9 @@ per slot answers the app's own HTTP (health, version, login page). Modelled on w
   production's slot-sticky settings are applied to the source slot and every instance is pinged at
   ``WEBSITE_SWAP_WARMUP_PING_PATH`` (``/`` without it); a status outside
   ``WEBSITE_SWAP_WARMUP_PING_STATUSES`` aborts the swap ("Set up staging environments", App Service docs).
+* **Tags** (``Tags_UpdateAtScope``): Merge is last-writer-wins, as in ARM (the API takes no ``If-Match``);
+  Delete with a value removes only that name/value pair. ``tag_write_gate`` holds a write in flight so a test
+  can interleave two concurrent releasers (one reads "free", the other writes, then the first write lands).
 * While an operation runs the sites report ``targetSwapSlot`` and ``inProgressOperationId``; a second swap or
   a config change gets **409 Conflict**; ``slotSwapStatus`` reports the last swap.
 * **rampUpRules** on production route that share of production requests to the slot; a client carrying
@@ -53,6 +56,7 @@ REGISTRY = "myregistry.azurecr.io/web"
 SLOTS = ("production", "staging")
 WARMUP_PATH = "WEBSITE_SWAP_WARMUP_PING_PATH"
 WARMUP_STATUSES = "WEBSITE_SWAP_WARMUP_PING_STATUSES"
+TAGS = "/providers/Microsoft.Resources/tags/default"
 
 
 def image(tag: str) -> str:
@@ -418,8 +422,28 @@ def _arm_handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 return
             slot = match["slot"] or "production"
             rest = match["rest"] or ""
+            if rest == TAGS and method == "PATCH":
+                body = self._body()
+                if fake.tag_write_gate is not None:
+                    fake.tag_write_gate(body)  # outside the lock: the other releaser keeps running
+                with fake.lock:
+                    self._tags(body)
+                return
             with fake.lock:
                 self._site_route(method, slot, rest)
+
+        def _tags(self, body: dict[str, Any]) -> None:
+            """Tags_UpdateAtScope: Merge is last-writer-wins (no If-Match in the API); Delete removes a name,
+            or with a value only that name/value pair."""
+            fake.tag_patches.append(body)
+            tags = body["properties"]["tags"]
+            if body["operation"] == "Merge":
+                fake.tags.update(tags)
+            elif body["operation"] == "Delete":
+                for key, value in tags.items():
+                    if key in fake.tags and (not value or fake.tags[key] == value):
+                        del fake.tags[key]
+            self._reply(200, {"properties": {"tags": fake.tags}})
 
         def _site_route(self, method: str, slot: str, rest: str) -> None:
             if rest == "" and method == "GET":
@@ -473,17 +497,6 @@ def _arm_handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                     "site_reads": fake.hang_site_reads,
                 }
                 self._reply(202, None, {"Location": f"{fake.arm_url}/operations/{name}", "Retry-After": "0"})
-            elif rest == "/providers/Microsoft.Resources/tags/default" and method == "PATCH":
-                body = self._body()
-                fake.tag_patches.append(body)
-                tags = body["properties"]["tags"]
-                if body["operation"] == "Merge":
-                    fake.tags.update(tags)
-                elif body["operation"] == "Delete":
-                    for key, value in tags.items():
-                        if key in fake.tags and (not value or fake.tags[key] == value):
-                            del fake.tags[key]
-                self._reply(200, {"properties": {"tags": fake.tags}})
             else:
                 self._reply(405, {"error": {"code": "MethodNotAllowed", "message": f"{method} {rest}"}})
 

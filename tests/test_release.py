@@ -413,6 +413,133 @@ def test_an_expired_lock_is_taken_over(fake: FakeAzure, release) -> None:
     assert fake.production() == V2
 
 
+def _engine_deps(servers: FakeAzure, owner: str, clock: FakeClock, sleep) -> release_cli.ReleaseDependencies:
+    from platform_infra.release.progress import Reporter
+
+    return release_cli.ReleaseDependencies(
+        client_factory=lambda subscription: _client(servers.arm_url),
+        metrics_factory=lambda subscription: _metrics(servers.arm_url),
+        clock=clock,
+        wall=clock.wall,
+        sleep=sleep,
+        reporter=Reporter(lambda _: None),
+        scheme="http",
+        polling_interval=0,
+        owner=owner,
+    )
+
+
+def _swap_args(*extra: str):
+    argv = ["release", "swap", "--image", I2, "--interval", "5", "--timeout", "60", *extra]
+    return cli.build_parser().parse_args(
+        [*argv, "--subscription", SUBSCRIPTION, "--resource-group", RESOURCE_GROUP, "--app", APP]
+    )
+
+
+def test_two_concurrent_releases_one_refuses_without_touching_production(
+    fake: FakeAzure, servers: FakeAzure, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The interleaving a read-back-at-once lock gets wrong. ARM tags have no compare-and-swap (no If-Match on
+    Tags_UpdateAtScope), so a Merge is last-writer-wins. Run B reads the lock (free) and sends its write,
+    which lands late; run A reads the lock (still free), writes it, and only then does B's write land. A
+    lock that reads its own value straight back lets both proceed. With Fischer's protocol A waits
+    LOCK_SETTLE before reading back, sees B's value and refuses; B proceeds alone: one swap, production on
+    2.0.0, no lock left behind."""
+    import threading
+    import time as real_time
+
+    _stage(fake, V2)
+    rival_waiting, release_rival = threading.Event(), threading.Event()
+
+    def gate(body: dict[str, Any]) -> None:
+        value = body["properties"]["tags"].get("platform-release-lock", "")
+        if body["operation"] == "Merge" and value.startswith("rival-run#"):
+            rival_waiting.set()
+            release_rival.wait(10)
+
+    fake.tag_write_gate = gate
+    codes: dict[str, int] = {}
+
+    def rival() -> None:
+        clock = FakeClock()
+        codes["rival"] = release_cli.handle(
+            _swap_args(), _engine_deps(servers, "rival-run", clock, clock.sleep)
+        )
+
+    thread = threading.Thread(target=rival)
+    thread.start()
+    assert rival_waiting.wait(10)  # B has read "free" and its write is in flight
+
+    clock = FakeClock()
+
+    def sleep(seconds: float) -> None:
+        if not release_rival.is_set():  # A's first wait: B's write lands now
+            release_rival.set()
+            deadline = real_time.monotonic() + 10
+            while not fake.tags.get("platform-release-lock", "").startswith("rival-run#"):
+                assert real_time.monotonic() < deadline
+                real_time.sleep(0.01)
+        clock.sleep(seconds)
+
+    codes["first"] = release_cli.handle(_swap_args(), _engine_deps(servers, "first-run", clock, sleep))
+    thread.join(30)
+    err = capsys.readouterr().err
+    assert codes == {"first": 1, "rival": 0}, err
+    assert "another release of app 'web-app' took the lock (now held by rival-run)" in err
+    assert fake.swaps_requested == 1
+    assert fake.production_history == [V1, V2]
+    assert "platform-release-lock" not in fake.tags
+    assert fake.production() == V2
+
+
+def test_a_slow_lock_write_is_withdrawn(
+    fake: FakeAzure, servers: FakeAzure, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Fischer's protocol holds only if a run's read-then-write is shorter than the settle wait; a write
+    acknowledged after LOCK_WRITE_BOUND may have crossed another run's, so the run removes its own value and
+    refuses."""
+    from platform_infra.release.flow import LOCK_WRITE_BOUND
+
+    _stage(fake, V2)
+    clock = FakeClock()
+
+    def gate(body: dict[str, Any]) -> None:
+        if body["operation"] == "Merge" and "platform-release-lock" in body["properties"]["tags"]:
+            clock.now += LOCK_WRITE_BOUND + 5  # the write took 15 s to be acknowledged
+
+    fake.tag_write_gate = gate
+    code = release_cli.handle(_swap_args(), _engine_deps(servers, "slow-run", clock, clock.sleep))
+    assert code == 1
+    assert "too slow to be sure no other release wrote meanwhile; lock withdrawn" in capsys.readouterr().err
+    assert "platform-release-lock" not in fake.tags
+    assert fake.swaps_requested == 0
+    assert fake.production() == V1
+
+
+def test_a_lock_taken_over_during_a_canary_stops_before_the_next_step(fake: FakeAzure, release) -> None:
+    """Fencing: before every forward change the run checks the lock still holds its value. Someone removes the
+    lock by hand and another run takes it while the canary bakes at 5%: the canary stops before routing 25%,
+    removes its rule, and never swaps."""
+    _stage(fake, V2)
+    reads = {"n": 0}
+    real_metrics = fake.metrics
+
+    def metrics(slot: str, minutes: int) -> dict[str, Any]:
+        reads["n"] += 1
+        if reads["n"] == 2:
+            fake.tags["platform-release-lock"] = f"other-run#abc {1_795_000_000 + 99_999}"
+        return real_metrics(slot, minutes)
+
+    fake.metrics = metrics  # type: ignore[method-assign]
+    result = release("canary", "--image", I2, "--steps", "5,25", "--bake", "2m", "--interval", "5")
+    assert result.code == 1
+    assert "the release lock is no longer ours (now held by other-run)" in result.stderr
+    assert fake.ramp_history == [[5.0], []]
+    assert fake.swaps_requested == 0
+    assert fake.tags["platform-release-lock"].startswith("other-run#")  # not removed: it is not ours
+    assert fake.production() == V1
+
+
 def test_rollback_restores_the_recorded_previous_release_once(fake: FakeAzure, release) -> None:
     fake.reset(production=V2, staging=V1)
     fake.record(previous=V1, current=V2)

@@ -90,6 +90,12 @@ PER_SLOT_BY_DESIGN = frozenset({APP_INSIGHTS_SETTING})
 """Sticky settings whose per-slot value is wanted during a canary (telemetry of routed users stays with the
 candidate's Application Insights component)."""
 
+LOCK_WRITE_BOUND = 10.0
+"""Most seconds from reading the lock tag to its write being acknowledged; slower, the lock is withdrawn."""
+
+LOCK_SETTLE = 2 * LOCK_WRITE_BOUND
+"""Seconds between writing the lock and reading it back: longer than any other run's read-then-write."""
+
 MAX_TIMEOUT = 7200.0
 MAX_SWAP_TIMEOUT = 3600.0
 MAX_INTERVAL = 300.0
@@ -294,6 +300,7 @@ class ReleaseEngine:
         self.conflict_timeout = conflict_timeout
         self.owner = owner or f"infra-release-{secrets.token_hex(4)}"
         self._site_id: str | None = None
+        self._lock_value: str | None = None
 
     # -- output --
 
@@ -544,40 +551,90 @@ class ReleaseEngine:
         else:
             self._write_record(record.previous, record.current)
 
+    def _held_lock(self) -> str | None:
+        return (self._site(PRODUCTION_SLOT).tags or {}).get(TAG_LOCK)
+
     @contextmanager
     def lock(self, step: str, hold: float) -> Iterator[None]:
         """Hold the release lock (tag ``platform-release-lock``) for ``hold`` seconds at most.
 
-        A lock held by another owner and not expired refuses the step; the lock is written, then read back,
-        so of two pipelines writing at once only the one whose value stuck proceeds.
+        Neither ARM's Tags API nor Microsoft.Web offers compare-and-swap: ``Tags_UpdateAtScope`` (PATCH
+        ``{scope}/providers/Microsoft.Resources/tags/default``) takes only the scope, the api-version and the
+        body, no ``If-Match`` (azure-rest-api-specs, Microsoft.Resources/stable/2021-04-01/resources.json),
+        and no Microsoft.Web operation takes ``If-Match`` or returns an ETag for a site (azure-mgmt-web 11,
+        generated from the Microsoft.Web spec). A Merge is last-writer-wins. So the lock is Fischer's
+        timed mutual exclusion over one register, the strongest protocol plain reads and writes allow:
+
+        1. read the tag; another owner's unexpired lock refuses the step;
+        2. write a value no other run can produce (owner, a random nonce, the expiry);
+        3. if the read and the write together took longer than :data:`LOCK_WRITE_BOUND`, withdraw (another
+           run may have read "free" and written after us without our seeing it);
+        4. wait :data:`LOCK_SETTLE` (more than the bound): every run that read "free" before our write has
+           written by then;
+        5. read again: only the run whose value is still there proceeds; the others refuse, changing nothing.
+
+        It holds as long as each run's read-then-write really takes under the bound (checked) and ARM reads
+        after a write return that write (ARM's read-your-writes on one resource; not verified here). The
+        real mutual exclusion is the pipelines' concurrency group per stack (one deployment job at a time);
+        this lock guards against a second pipeline system or a person running the command by hand. While
+        the lock is held, every forward change (config, routing, swap) first checks the lock is still ours
+        (:meth:`_fence`). Releasing deletes the tag only if it still holds our value (a Delete with name and
+        value removes only that pair).
         """
+        started = self.clock()
         now = self.wall()
-        held = (self._site(PRODUCTION_SLOT).tags or {}).get(TAG_LOCK)
+        held = self._held_lock()
         if held:
-            owner, _, until = held.rpartition(" ")
-            try:
-                expiry = float(until)
-            except ValueError:
-                expiry = 0.0
+            owner, expiry = _lock_parts(held)
             if owner != self.owner and expiry > now:
                 raise ReleaseError(
                     f"{step}: app '{self.target.app}' is being released by {owner} (lock until "
                     f"{iso(expiry)}); "
                     f"nothing changed. If that run is gone, remove the tag {TAG_LOCK} from the site"
                 )
-        value = f"{self.owner} {now + hold:.0f}"
+        value = f"{self.owner}#{secrets.token_hex(6)} {now + hold:.0f}"
         self._tags("Merge", {TAG_LOCK: value})
-        if (self._site(PRODUCTION_SLOT).tags or {}).get(TAG_LOCK) != value:
+        took = self.clock() - started
+        if took > LOCK_WRITE_BOUND:
+            self._unlock(step, value, now + hold)
             raise ReleaseError(
-                f"{step}: another release of app '{self.target.app}' took the lock; nothing changed"
+                f"{step}: taking the release lock took {took:.0f}s (more than {LOCK_WRITE_BOUND:g}s), "
+                "too slow to be sure no other release wrote meanwhile; lock withdrawn, nothing changed. "
+                "Run the step again"
             )
+        self._status(f"{step}: lock written; waiting {LOCK_SETTLE:g}s for any concurrent release to show")
+        self.sleep(LOCK_SETTLE)
+        now_held = self._held_lock()
+        if now_held != value:
+            other = _lock_parts(now_held)[0] if now_held else "nobody (removed)"
+            raise ReleaseError(
+                f"{step}: another release of app '{self.target.app}' took the lock (now held by {other}); "
+                "nothing changed"
+            )
+        self._lock_value = value
         try:
             yield
         finally:
-            try:
-                self._tags("Delete", {TAG_LOCK: value})
-            except ReleaseError as error:
-                self._say(f"{step}: could not release the lock ({error}); it expires at {iso(now + hold)}")
+            self._lock_value = None
+            self._unlock(step, value, now + hold)
+
+    def _unlock(self, step: str, value: str, expiry: float) -> None:
+        try:
+            self._tags("Delete", {TAG_LOCK: value})
+        except ReleaseError as error:
+            self._say(f"{step}: could not release the lock ({error}); it expires at {iso(expiry)}")
+
+    def _fence(self, step: str) -> None:
+        """Before a forward change: the lock must still hold our value (no-op outside a lock)."""
+        if self._lock_value is None:
+            return
+        held = self._held_lock()
+        if held != self._lock_value:
+            other = _lock_parts(held)[0] if held else "nobody (removed)"
+            raise ReleaseError(
+                f"{step}: the release lock is no longer ours (now held by {other}); stopped before changing "
+                "anything more"
+            )
 
     def _hold(self, bake: float = 0.0) -> float:
         """How long a mutating step may hold the lock: every wait it can make, bounded."""
@@ -769,6 +826,7 @@ class ReleaseEngine:
             changed = current != wanted
             if changed:
                 self._say(f"deploy: setting slot '{slot}' from {image_of(current)} to {image_of(wanted)}")
+                self._fence("deploy")
                 t = self.target
                 try:
                     self._retry_conflicts(
@@ -871,6 +929,7 @@ class ReleaseEngine:
         if bake > 0:
             baseline = self._read_metrics(PRODUCTION_SLOT, swap_started - bake, swap_started)
             self._say(f"{step}: baseline of production before the swap: {baseline.describe()}")
+        self._fence(step)
         try:
             self._swap_and_settle(step)
         except ReleaseError as error:
@@ -959,6 +1018,7 @@ class ReleaseEngine:
                 self.confirm(slot, previous.version or None, f"rollback: {slot}")
             except ReleaseError as error:
                 raise ReleaseError(f"{error}. No swap requested; production still serves {live}") from error
+            self._fence("rollback")
             try:
                 self._swap_and_settle("rollback")
             except ReleaseError as error:
@@ -1109,6 +1169,7 @@ class ReleaseEngine:
     ) -> None:
         for percent in steps:
             self._say(f"canary: routing {percent:g}% of production traffic to {release}")
+            self._fence("canary")
             self._route("canary", percent)
 
             def check(start: float, now: float, percent: float = percent) -> list[str]:
@@ -1135,6 +1196,16 @@ class ReleaseEngine:
         if now == before.image:
             return f"production still serves {before}"
         return f"production's config now names {image_of(now)} (was {before})"
+
+
+def _lock_parts(value: str) -> tuple[str, float]:
+    """``(owner, expiry)`` of a lock value ``<owner>#<nonce> <expiry>`` (or an older ``<owner> <expiry>``)."""
+    token, _, until = value.rpartition(" ")
+    try:
+        expiry = float(until)
+    except ValueError:
+        expiry = 0.0
+    return token.split("#", 1)[0], expiry
 
 
 def _short(error: Exception, limit: int = 300) -> str:
