@@ -286,13 +286,13 @@ def test_plan_shared_exports_login_urls_and_secrets_providers(shared_run: tuple[
         "azureLoginUrl": "azblob://pulumi-state-staging?storage_account=exampleplatformstate",
         "azureSecretsProvider": "azurekeyvault://example-platform-state.vault.azure.net/keys/pulumi-secrets-staging",
     }
-    # prod's Azure identity gets Contributor and the constrained role-assignment grant on prod's subscription
-    # only; the preview identity gets Reader there.
+    # prod's Azure identity gets Contributor, the constrained role-assignment grant and the release role on
+    # prod's subscription only; the preview identity gets Reader there.
     assignments = run.of_type("azure-native:authorization:RoleAssignment")
     per_target = [a for a in assignments if a.name.startswith("pipeline-azure-prod-")]
     assert {a.inputs["scope"] for a in per_target} == {"/subscriptions/33333333-3333-4333-8333-333333333333"}
     assert all(a.provider_urn.endswith("::target-prod-azure") for a in per_target)
-    assert len(per_target) == 2
+    assert len(per_target) == 3
     preview = [a for a in assignments if a.name.startswith("preview-azure-prod-")]
     assert [a.inputs["roleDefinitionId"].rsplit("/", 1)[1] for a in preview] == [
         "acdd72a7-3385-48ef-bd42-f606fba81ae7"

@@ -312,6 +312,7 @@ class AzureRoleGrant:
     :param subscription_id: the subscription the role definition belongs to.
     :param condition: optional ABAC condition (version 2.0), e.g. limiting which roles may be assigned.
     :param provider: azure-native provider of the subscription the scope is in (default: the component's).
+    :param wait_for: resources the assignment must follow, e.g. the custom role definition it names.
     """
 
     name: str
@@ -320,6 +321,7 @@ class AzureRoleGrant:
     subscription_id: str
     condition: str | None = None
     provider: azure_native.Provider | None = None
+    wait_for: Sequence[pulumi.Resource] = ()
 
     @property
     def role_definition_id(self) -> str:
@@ -502,7 +504,10 @@ class AzurePipelineIdentity(pulumi.ComponentResource):
                     # A new principal (the identity recreated) keeps the deterministic name: Azure refuses
                     # a second assignment of that name, so the old one must go first.
                     opts=pulumi.ResourceOptions(
-                        parent=self, provider=grant.provider, delete_before_replace=True
+                        parent=self,
+                        provider=grant.provider,
+                        delete_before_replace=True,
+                        depends_on=list(grant.wait_for) or None,
                     ),
                 )
             )

@@ -119,6 +119,8 @@ IAM_ROLE_PREFIX_ALLOWED = "1-47 letters, digits and +=,.@_- (the target name is 
 ADO_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()-]{0,99}$")
 SESSION_TAG_KEY_PATTERN = re.compile(r"^(?!aws:)[\w.:/=+@-]{1,128}$", re.IGNORECASE)
 SESSION_TAG_VALUE_PATTERN = re.compile(r"^[\w.:/=+@ -]{1,256}$")
+#: A resource group scope (the release grant's): /subscriptions/<guid>/resourceGroups/<name>.
+RELEASE_SCOPE_PATTERN = re.compile(r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]{1,90}$")
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ class TargetIdentities:
     :param azure_devops_connection: the Azure DevOps service connection that deploys (None: none).
     :param azure_devops_preview_connection: the Azure DevOps service connection pull-request builds use.
     :param preview_role_name: the read-only role created in the target account for previews.
+    :param release_scopes: where the deploying identity holds the release role (empty: the subscription).
     """
 
     github_environment: str
@@ -155,6 +158,7 @@ class TargetIdentities:
     azure_devops_connection: str | None
     azure_devops_preview_connection: str | None
     preview_role_name: str
+    release_scopes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -557,6 +561,13 @@ class TargetConfig(ConfigModel):
         "The Azure DevOps service connection that previews this target (pull-request builds).",
         None,
     )
+    release_scopes: Annotated[
+        tuple[str, ...], TextList(RELEASE_SCOPE_PATTERN, "/subscriptions/<target>/resourceGroups/<name>")
+    ] = config_field(
+        "Resource groups of the target's apps where the deploying identity may release (swap, tag, read "
+        "metrics); default the whole target subscription.",
+        (),
+    )
 
     @property
     def resolved_github_environment(self) -> str:
@@ -605,6 +616,16 @@ class TargetConfig(ConfigModel):
             problems.append(
                 Problem("equals deployRoleName", value=self.preview_role_name, at=("previewRoleName",))
             )
+        for index, scope in enumerate(self.release_scopes):
+            if scope.split("/")[2].lower() != self.subscription_id:
+                problems.append(
+                    Problem(
+                        "is not in the target's subscription",
+                        value=scope,
+                        allowed=f"/subscriptions/{self.subscription_id}/resourceGroups/<name>",
+                        at=("releaseScopes", index),
+                    )
+                )
         if problems:
             raise Problems(problems)
         return self
@@ -775,6 +796,7 @@ def build_bootstrap(
                     azure_devops_connection=target.azure_dev_ops_service_connection,
                     azure_devops_preview_connection=target.azure_dev_ops_preview_service_connection,
                     preview_role_name=target.preview_role_name,
+                    release_scopes=target.release_scopes,
                 ),
             )
         )

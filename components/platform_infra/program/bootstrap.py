@@ -29,6 +29,11 @@ from platform_infra.pipeline_identity import (
     constrained_assignment_condition,
 )
 from platform_infra.rbac import BUILTIN_ROLE_GUIDS, RBAC_ADMINISTRATOR
+from platform_infra.rbac.release import (
+    RELEASE_ACTIONS,
+    release_role_guid,
+    release_role_name,
+)
 from platform_infra.state_backend import (
     AwsReplication,
     AwsStateBackend,
@@ -212,6 +217,7 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
     )
     azure_identities: dict[str, AzurePipelineIdentity] = {}
     azure_previews: dict[str, AzurePipelineIdentity] = {}
+    release_roles = {target.name: _release_role(target, targets[target.name]) for target in config.targets}
     for target in config.targets:
         identities = target.identities
         azure_identities[target.name] = AzurePipelineIdentity(
@@ -222,7 +228,10 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
                 location=shared_env.azure.location,
                 github=identities.deploy_github,
                 federated=_azure_devops(settings.azure_devops, identities.azure_devops_connection),
-                grants=_azure_deploy_grants(config, target, targets[target.name]),
+                grants=[
+                    *_azure_deploy_grants(config, target, targets[target.name]),
+                    *_release_grants(target, targets[target.name], release_roles[target.name]),
+                ],
                 tags=dict(shared_env.tags),
             ),
             opts=shared_opts,
@@ -296,6 +305,9 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
         "azureClientIds": {name: i.client_id for name, i in azure_identities.items()},
         "azurePreviewClientIds": {name: i.client_id for name, i in azure_previews.items()},
         "azurePrincipalIds": {name: i.principal_id for name, i in azure_identities.items()},
+        # The identity that runs `infra release` (stack-deploy.yml, rollback.yml, the Azure DevOps release and
+        # rollback steps) holds this role: exactly the release flow's ARM actions (rbac/release.py).
+        "releaseRoleDefinitionIds": {name: r.id for name, r in release_roles.items()},
         "azureTenantId": shared_env.azure.tenant_id,
     }
     for key, value in exports.items():
@@ -334,6 +346,49 @@ def _azure_deploy_grants(
             )
         )
     return grants
+
+
+def _release_role(
+    target: BootstrapTarget, providers: EnvironmentProviders
+) -> azure_native.authorization.RoleDefinition:
+    """The custom release role of ``target``'s subscription: the ARM actions ``infra release`` calls."""
+    subscription = target.environment.azure.subscription_id
+    scope = f"/subscriptions/{subscription}"
+    return azure_native.authorization.RoleDefinition(
+        f"release-role-{target.name}",
+        azure_native.authorization.RoleDefinitionArgs(
+            role_definition_id=release_role_guid(subscription),
+            role_name=release_role_name(target.name),
+            description=f"infra release on the {target.name} apps: read sites and metrics, change slot "
+            "config and traffic routing, swap slots, write the release record tags",
+            role_type="CustomRole",
+            scope=scope,
+            assignable_scopes=[scope],
+            permissions=[azure_native.authorization.PermissionArgs(actions=sorted(RELEASE_ACTIONS))],
+        ),
+        opts=pulumi.ResourceOptions(provider=providers.azure),
+    )
+
+
+def _release_grants(
+    target: BootstrapTarget,
+    providers: EnvironmentProviders,
+    role: azure_native.authorization.RoleDefinition,
+) -> list[AzureRoleGrant]:
+    """The release role on the target's app resource groups (``releaseScopes``), else its subscription."""
+    subscription = target.environment.azure.subscription_id
+    scopes = target.identities.release_scopes or (f"/subscriptions/{subscription}",)
+    return [
+        AzureRoleGrant(
+            name=f"release-{index}" if len(scopes) > 1 else "release",
+            scope=scope,
+            role_definition_guid=release_role_guid(subscription),
+            subscription_id=subscription,
+            provider=providers.azure,
+            wait_for=[role],
+        )
+        for index, scope in enumerate(scopes)
+    ]
 
 
 def _azure_reader_grant(target: BootstrapTarget, providers: EnvironmentProviders) -> AzureRoleGrant:
