@@ -154,16 +154,26 @@ def test_external_id_from_secret_config_stays_secret(pulumi_run) -> None:
     assert _sync_await(external_id.future()) == "ext-1"
 
 
-def test_a_preview_job_can_point_the_provider_at_the_read_only_role() -> None:
+def test_the_old_per_job_role_override_is_refused_naming_the_variable() -> None:
+    """PLATFORM_AWS_ROLE_NAME made a preview's provider assume another role than the apply's: a saved plan
+    could then never be applied (pulumi/pulumi plan.go checkGoal: "violates plan"). It is refused, not
+    silently ignored, so a workflow still setting it fails before anything is registered."""
     values = _role_override_values()
-    config = load_stack_config(
-        "dev", DictConfigSource(values), environ={"PLATFORM_AWS_ROLE_NAME": "platform-preview"}
-    )
-    assert config.environment.aws.deploy_role_arn == "arn:aws:iam::111111111111:role/platform-preview"
-    unchanged = load_stack_config("dev", DictConfigSource(values), environ={})
+    with pytest.raises(ValidationError, match=r"stack 'dev': \$PLATFORM_AWS_ROLE_NAME: is no longer read"):
+        load_stack_config(
+            "dev", DictConfigSource(values), environ={"PLATFORM_AWS_ROLE_NAME": "platform-preview"}
+        )
+    unchanged = load_stack_config("dev", DictConfigSource(values), environ={"PLATFORM_AWS_ROLE_NAME": ""})
     assert unchanged.environment.aws.deploy_role_arn == "arn:aws:iam::111111111111:role/platform-deploy"
-    with pytest.raises(ValidationError, match=r"\$PLATFORM_AWS_ROLE_NAME: is not an IAM role name"):
-        load_stack_config("dev", DictConfigSource(values), environ={"PLATFORM_AWS_ROLE_NAME": "no spaces"})
+    assert unchanged.environment.aws.profile == "platform-dev"
+    assert unchanged.environment.aws.preview_role_arn == "arn:aws:iam::111111111111:role/platform-preview"
+
+
+def test_a_bad_profile_name_is_refused_naming_the_key() -> None:
+    values = _role_override_values()
+    values["aws"] = {**values["aws"], "profile": "has space"}  # type: ignore[dict-item]
+    with pytest.raises(ValidationError, match=r"stack 'dev': platform:aws.profile: .*allowed: 1-64 letters"):
+        load_stack_config("dev", DictConfigSource(values), environ={})
 
 
 def _role_override_values() -> dict[str, object]:

@@ -39,10 +39,11 @@ def test_plan_shows_the_role_of_the_stacks_own_account(plans: dict[str, dict], s
     (provider,) = [
         r for r in plan["resources"] if r["type"] == "pulumi:providers:aws" and r["name"] == f"{stack}-aws"
     ]
-    (assume_role,) = provider["inputs"]["assumeRoles"]
-    assert assume_role["roleArn"] == f"arn:aws:iam::{account}:role/{role_name}"
+    # The role is in the job's profile, not in the provider's inputs (platform_infra.aws_profile).
+    assert "assumeRoles" not in provider["inputs"]
+    assert provider["inputs"]["profile"] == _stack_file(stack)["platform:aws"]["profile"]
     assert provider["inputs"]["allowedAccountIds"] == [account]
-    assert plan["outputs"]["awsDeployRoleArn"] == assume_role["roleArn"]
+    assert plan["outputs"]["awsDeployRoleArn"] == f"arn:aws:iam::{account}:role/{role_name}"
 
 
 @pytest.mark.parametrize("stack", ENVIRONMENT_STACKS)
@@ -62,8 +63,9 @@ def test_encrypted_config_is_substituted_and_shown_only_as_secret(plans: dict[st
     assert plan["substitutedSecrets"] == ["platform:awsExternalId"]
     text = json.dumps(plan)
     assert SECRET_PLACEHOLDER not in text
+    # The external id goes into the job's AWS profile (infra aws-profile), never into a provider input.
     provider = next(r for r in plan["resources"] if r["type"] == "pulumi:providers:aws")
-    assert provider["inputs"]["assumeRoles"][0]["externalId"] == "[secret]"
+    assert "[secret]" not in json.dumps(provider["inputs"])
 
 
 def test_dev_has_no_encrypted_config(plans: dict[str, dict]) -> None:

@@ -726,19 +726,34 @@ def test_every_azure_service_connection_is_federated_by_the_shared_stack() -> No
         assert target["azureDevOpsPreviewServiceConnection"] == f"platform-azure-preview-{stack}"
 
 
-def test_previews_make_the_stacks_assume_the_read_only_role() -> None:
-    """The preview identity may assume only the target's read-only role; the stack's AWS provider must be
-    told to assume that one (PLATFORM_AWS_ROLE_NAME) or it would try the deploy role and be refused."""
-    preview = load(WORKFLOWS / "preview.yml")["jobs"]["preview"]
-    [step] = [s for s in preview["steps"] if "pulumi preview --stack" in str(s.get("run", ""))]
-    assert step["env"]["PLATFORM_AWS_ROLE_NAME"] == "platform-preview"
-    plan = load(WORKFLOWS / "deploy.yml")["jobs"]["prod-plan"]
-    assert plan["env"]["PLATFORM_AWS_ROLE_NAME"] == "platform-preview"
-    assert "PLATFORM_AWS_ROLE_NAME" not in (WORKFLOWS / "stack-deploy.yml").read_text()
-    assert (
-        'if [ "${{ parameters.command }}" = preview ] || [ "${{ parameters.command }}" = save-plan ]'
-        in AZURE_FILES[1].read_text()
-    )
+def test_each_job_writes_the_aws_profile_of_its_own_identity() -> None:
+    """The stacks' providers read their role from the profile platform:aws.profile: preview, prod-plan and
+    drift jobs write it with the read-only role, deploy jobs with the deploy role (tests/
+    test_provider_inputs.py checks that the provider's inputs are then identical in all of them). The old
+    per-job role override is gone from every pipeline."""
+    access = {
+        ("preview.yml", "preview"): "preview",
+        ("deploy.yml", "prod-plan"): "preview",
+        ("drift.yml", "detect"): "preview",
+        ("stack-deploy.yml", "up"): "deploy",
+    }
+    for (name, job), expected in access.items():
+        steps = load(WORKFLOWS / name)["jobs"][job]["steps"]
+        runs = [str(s.get("run", "")) for s in steps]
+        [profile] = [i for i, r in enumerate(runs) if ".ci/aws-profile" in r]
+        assert f'.ci/aws-profile "$STACK" {expected} "$RUNNER_TEMP/aws-config"' in runs[profile], name
+        assert 'AWS_CONFIG_FILE=$RUNNER_TEMP/aws-config" >> "$GITHUB_ENV"' in runs[profile], name
+        first_pulumi = min(
+            i for i, r in enumerate(runs) if re.search(r"pulumi (preview|up|refresh) --stack", r)
+        )
+        assert profile < first_pulumi, f"{name}: the profile must exist before pulumi runs"
+        aws_login = next(i for i, s in enumerate(steps) if "configure-aws-credentials" in str(s.get("uses")))
+        assert aws_login < profile, f"{name}: the profile step reads config with the job's credentials"
+    steps = AZURE_FILES[1].read_text()
+    assert "access=preview" in steps and '.ci/aws-profile "$STACK" "$access"' in steps
+    assert '.ci/aws-profile "${{ parameters.stack }}" preview' in AZURE_FILES[3].read_text()
+    for path in [*WORKFLOWS.glob("*.yml"), *AZURE_FILES]:
+        assert "PLATFORM_AWS_ROLE_NAME" not in path.read_text(), path
 
 
 def _shared_targets() -> list[dict[str, Any]]:

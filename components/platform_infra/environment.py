@@ -30,6 +30,8 @@ ENVIRONMENT_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,15}$")
 AWS_REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 AZURE_LOCATION_PATTERN = re.compile(r"^[a-z][a-z0-9]{2,39}$")
 IAM_ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
+#: A named profile of the AWS shared config file (``[profile NAME]``): no spaces, brackets or '#'/';'.
+AWS_PROFILE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=@-]{0,63}$")
 SESSION_NAME_PATTERN = re.compile(r"[^\w+=,.@-]")
 SESSION_TAG_KEY_PATTERN = re.compile(r"^(?![aA][wW][sS]:)[\w.:/=+@ -]{1,128}$")
 SESSION_TAG_VALUE_PATTERN = re.compile(r"^[\w.:/=+@ -]{0,256}$")
@@ -64,6 +66,13 @@ class AwsTarget:
     :param external_id: optional external id required by the role's trust policy (keep it a Pulumi secret).
     :param session_tags: session tags passed when assuming the role; a deploy role built with a required
         session tag (``DeployRoleArgs.session_tag``) refuses every AssumeRole that does not pass it.
+    :param profile: a named profile of the AWS shared config file. When set, the provider's only credential
+        input is this name (no ``assume_roles``): the profile says which role to assume, so every job that
+        plans, previews, drift-checks or applies the stack gives the provider identical inputs while each
+        job's profile names its own role (:mod:`platform_infra.aws_profile`, docs/pipelines.md).
+        ``allowed_account_ids`` still refuses any other account. Session tags cannot be set in a profile.
+    :param preview_role_name: the read-only role in ``account_id`` that preview and drift jobs assume (the
+        shared stack's ``targets[].previewRoleName``); only used to write the preview jobs' profile.
     """
 
     account_id: str
@@ -72,6 +81,8 @@ class AwsTarget:
     session_duration_seconds: int = 3600
     external_id: pulumi.Input[str] | None = None
     session_tags: Mapping[str, str] = field(default_factory=dict)
+    profile: str | None = None
+    preview_role_name: str = "platform-preview"
 
     def __post_init__(self) -> None:
         require_aws_account_id("AwsTarget.account_id", self.account_id)
@@ -82,6 +93,25 @@ class AwsTarget:
             IAM_ROLE_NAME_PATTERN,
             "1-64 characters of letters, digits and +=,.@_-",
         )
+        require_pattern(
+            "AwsTarget.preview_role_name",
+            self.preview_role_name,
+            IAM_ROLE_NAME_PATTERN,
+            "1-64 characters of letters, digits and +=,.@_-",
+        )
+        if self.profile is not None:
+            require_pattern(
+                "AwsTarget.profile",
+                self.profile,
+                AWS_PROFILE_PATTERN,
+                "1-64 letters, digits and _.+=@-, starting with a letter or digit",
+            )
+            if self.session_tags:
+                raise ValidationError(
+                    "AwsTarget.session_tags",
+                    "cannot be passed through a named profile (a shared config file has no session tags)",
+                    allowed="session_tags without profile, or profile without session_tags",
+                )
         require_int(
             "AwsTarget.session_duration_seconds",
             self.session_duration_seconds,
@@ -115,6 +145,11 @@ class AwsTarget:
     def deploy_role_arn(self) -> str:
         """ARN of the role the provider assumes."""
         return f"arn:{self.partition}:iam::{self.account_id}:role/{self.deploy_role_name}"
+
+    @property
+    def preview_role_arn(self) -> str:
+        """ARN of the read-only role preview and drift jobs assume."""
+        return f"arn:{self.partition}:iam::{self.account_id}:role/{self.preview_role_name}"
 
 
 @dataclass(frozen=True)
@@ -287,18 +322,35 @@ class EnvironmentProviders(pulumi.ComponentResource):
         name: str, args: EnvironmentProvidersArgs, child: pulumi.ResourceOptions
     ) -> aws.Provider:
         env = args.environment
+        target = env.aws
+        if target.profile is not None:
+            # The role lives in the profile, not in the provider's inputs: a saved plan made by the read-only
+            # identity is applied by the deploying one, and `pulumi up --plan` refuses any provider input that
+            # differs from the plan ("violates plan", pulumi/pulumi pkg/resource/deploy/plan.go checkGoal /
+            # checkDiff); a drift check's provider would also show as changed (every explicit provider's
+            # DiffConfig reports changed inputs, pulumi-terraform-bridge pkg/tfbridge/provider.go).
+            return aws.Provider(
+                f"{name}-aws",
+                aws.ProviderArgs(
+                    region=target.region,
+                    allowed_account_ids=[target.account_id],
+                    profile=target.profile,
+                    default_tags=aws.ProviderDefaultTagsArgs(tags=dict(env.tags)),
+                ),
+                opts=child,
+            )
         return aws.Provider(
             f"{name}-aws",
             aws.ProviderArgs(
-                region=env.aws.region,
-                allowed_account_ids=[env.aws.account_id],
+                region=target.region,
+                allowed_account_ids=[target.account_id],
                 assume_roles=[
                     aws.ProviderAssumeRoleArgs(
-                        role_arn=env.aws.deploy_role_arn,
+                        role_arn=target.deploy_role_arn,
                         session_name=session_name(args.project, pulumi.get_stack()),
-                        external_id=env.aws.external_id,
-                        duration=f"{env.aws.session_duration_seconds}s",
-                        tags=dict(env.aws.session_tags) or None,
+                        external_id=target.external_id,
+                        duration=f"{target.session_duration_seconds}s",
+                        tags=dict(target.session_tags) or None,
                     )
                 ],
                 default_tags=aws.ProviderDefaultTagsArgs(tags=dict(env.tags)),

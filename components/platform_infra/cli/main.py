@@ -114,6 +114,7 @@ COMMANDS: dict[str, str] = {
     "checkov-gate": "platform_infra.cli.checkov_gate:add_checkov_gate_parser",
     "review": "platform_infra.cli.review:add_review_parser",
     "access": "platform_infra.cli.access:add_access_parser",
+    "aws-profile": "platform_infra.cli.aws_profile:add_aws_profile_parser",
     "schema": "platform_infra.cli.schema:add_schema_parser",
 }
 """Subcommand name -> ``module:function`` registering its parser (imported only when needed)."""

@@ -89,6 +89,9 @@ def review_config(
     config["platform:environment"] = stack
     aws = dict(config.get("platform:aws") or {})
     aws["deployRoleName"] = deploy_role_name
+    # A review stack is previewed and deployed by one identity in one job: its provider assumes the review
+    # role itself instead of reading dev's profile (which dev's jobs write for dev's roles).
+    aws.pop("profile", None)
     config["platform:aws"] = aws
     tags = dict(config.get("platform:tags") or {})
     tags["review-pull-request"] = str(pull_request)

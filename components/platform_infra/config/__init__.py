@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ValidationInfo, field_validator
@@ -56,16 +56,17 @@ from platform_infra.config.observability import (
 from platform_infra.config.reader import ConfigSource, DictConfigSource, PulumiConfigSource
 from platform_infra.config.references import check_references
 from platform_infra.config.vault import VaultConfig
-from platform_infra.environment import IAM_ROLE_NAME_PATTERN, Environment, Tier
+from platform_infra.environment import Environment, Tier
 from platform_infra.validation import NOT_GIVEN, ValidationError
 from platform_infra.validation.limits import require_external_id
 
 DEPLOYMENT_ID_VARIABLE = "PLATFORM_DEPLOYMENT_ID"
-#: Set by preview jobs to the target account's read-only role (the shared stack's ``previewRoleArns``): the
-#: stack's AWS provider then assumes it instead of ``platform:aws.deployRoleName``, which trusts only the
-#: deploying pipeline role of that environment.
-ROLE_OVERRIDE_VARIABLE = "PLATFORM_AWS_ROLE_NAME"
 """Environment variable naming the pipeline run; preview and up of one run must see the same value."""
+#: No longer read, and refused when set: it made a preview's AWS provider assume another role than the
+#: deploy job's, so a plan saved by the preview identity could never be applied (`up --plan` refuses changed
+#: provider inputs) and every drift check showed the provider as changed. Jobs now pick their role through
+#: the named profile of ``platform:aws.profile`` (``infra aws-profile``).
+ROLE_OVERRIDE_VARIABLE = "PLATFORM_AWS_ROLE_NAME"
 DEPLOYMENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 EXTERNAL_ID_PREFIX = "externalId-"
 """``platform:externalId-<target>``: the shared stack's copy of each target's external id (a secret)."""
@@ -227,7 +228,7 @@ def load_stack_config(
             bootstrap=build_bootstrap(validated.bootstrap, environment, secrets_by_target),
         )
     assert isinstance(validated, EnvironmentStack)
-    environment = _with_role_override(stack, environment, os.environ if environ is None else environ)
+    _refuse_role_override(stack, os.environ if environ is None else environ)
     config = StackConfig(
         environment=environment,
         apps=validated.apps,
@@ -320,25 +321,15 @@ def _key(loc: tuple[str | int, ...]) -> str:
     return key_of(loc)
 
 
-def _with_role_override(stack: str, environment: Environment, environ: Mapping[str, str]) -> Environment:
-    role = environ.get(ROLE_OVERRIDE_VARIABLE) or None
-    if role is None or environment.aws_target is None:
-        return environment
-    if not IAM_ROLE_NAME_PATTERN.fullmatch(role):
+def _refuse_role_override(stack: str, environ: Mapping[str, str]) -> None:
+    if environ.get(ROLE_OVERRIDE_VARIABLE):
         raise ValidationError(
             f"${ROLE_OVERRIDE_VARIABLE}",
-            "is not an IAM role name",
-            value=role,
-            allowed="1-64 of [\\w+=,.@-]",
+            "is no longer read: a role chosen per job changes the AWS provider's inputs, so a saved plan "
+            "would not apply",
+            allowed="unset it; set platform:aws.profile and write each job's profile with infra aws-profile",
             stack=stack,
         )
-    return Environment(
-        name=environment.name,
-        tier=environment.tier,
-        aws=replace(environment.aws_target, deploy_role_name=role),
-        azure=environment.azure_target,
-        tags=environment.tags,
-    )
 
 
 def _read_deployment_id(stack: str, environ: Mapping[str, str]) -> str | None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from platform_infra.config.base import ConfigModel, Int, Problem, Problems, Rule, Text, field, rule, text
 from platform_infra.environment import (
+    AWS_PROFILE_PATTERN,
     AWS_REGION_PATTERN,
     AZURE_LOCATION_PATTERN,
     ENVIRONMENT_NAME_PATTERN,
@@ -45,6 +46,9 @@ AzureLocation = Annotated[
     str, Text(AZURE_LOCATION_PATTERN, "an Azure location like westeurope", then=[require_azure_location])
 ]
 RoleName = Annotated[str, Text(IAM_ROLE_NAME_PATTERN, IAM_ROLE_NAME_ALLOWED)]
+ProfileName = Annotated[
+    str, Text(AWS_PROFILE_PATTERN, "1-64 letters, digits and _.+=@-, starting with a letter or digit")
+]
 
 
 def _guid(value: object) -> str:
@@ -79,6 +83,17 @@ class AwsConfig(ConfigModel):
     session_duration_seconds: Annotated[
         int, Int(MIN_SESSION_SECONDS, MAX_SESSION_SECONDS, then=[require_chained_session_duration])
     ] = field("Length of the assumed-role session (role chaining: at most 3600).", 3600)
+    profile: ProfileName | None = field(
+        "Named AWS profile the provider uses instead of assuming deployRoleName itself; each pipeline job "
+        "writes it with its own role (infra aws-profile), so plan, preview, drift check and apply give the "
+        "provider identical inputs (docs/pipelines.md).",
+        None,
+    )
+    preview_role_name: RoleName = field(
+        "The read-only role in the account that preview and drift jobs assume (bootstrap "
+        "targets[].previewRoleName).",
+        "platform-preview",
+    )
 
 
 class AzureConfig(ConfigModel):
@@ -148,6 +163,8 @@ def build_environment(
             deploy_role_name=aws.deploy_role_name,
             session_duration_seconds=aws.session_duration_seconds,
             external_id=external_id,
+            profile=aws.profile,
+            preview_role_name=aws.preview_role_name,
         ),
         azure=AzureTarget(
             subscription_id=azure.subscription_id, tenant_id=azure.tenant_id, location=azure.location
