@@ -20,7 +20,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,7 @@ from platform_infra.release.progress import Reporter
 from platform_infra.validation import GUID_PATTERN
 
 if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
     from azure.mgmt.web import WebSiteManagementClient
 
 STAGING_SLOT = "staging"
@@ -50,23 +51,93 @@ MAX_INTERVAL = 300.0
 MAX_BAKE = 6 * 3600.0
 
 
-def default_client(subscription_id: str) -> WebSiteManagementClient:
-    """A management client authenticated with ``DefaultAzureCredential``."""
+GITHUB_AZURE_AUDIENCE = "api://AzureADTokenExchange"
+"""The audience Entra ID expects in a federated GitHub token (what azure/login requests)."""
+
+
+def _github_oidc_token(environ: Mapping[str, str]) -> str:
+    """A fresh GitHub Actions OIDC token for Entra ID, requested like ``core.getIDToken`` does
+    (actions/toolkit packages/core/src/oidc-utils.ts: GET ``$ACTIONS_ID_TOKEN_REQUEST_URL&audience=...``
+    with ``Authorization: Bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN``, answer ``{"value": <jwt>}``)."""
+    import json
+    import urllib.parse
+    import urllib.request
+
+    audience = urllib.parse.quote(GITHUB_AZURE_AUDIENCE, safe="")
+    url = f"{environ['ACTIONS_ID_TOKEN_REQUEST_URL']}&audience={audience}"
+    request = urllib.request.Request(
+        url, headers={"Authorization": f"Bearer {environ['ACTIONS_ID_TOKEN_REQUEST_TOKEN']}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["value"]
+
+
+def pipeline_credential(environ: Mapping[str, str] | None = None) -> TokenCredential | None:
+    """A credential that renews itself for as long as the pipeline job runs, or None outside a pipeline.
+
+    A release can outlast the Azure CLI's session: the CLI cannot renew a federated login once its OIDC token
+    has expired, and its access token lasts about an hour (Azure/login#180, Azure/azure-cli#28708), while a
+    prod canary runs for hours (:mod:`~platform_infra.release.budget`). So in a pipeline the release asks for
+    a fresh federated token each time it needs an Entra ID token:
+
+    * GitHub Actions (``id-token: write``): ``ClientAssertionCredential`` whose assertion is a new GitHub
+      OIDC token (``ACTIONS_ID_TOKEN_REQUEST_URL``/``_TOKEN``, valid for the whole job) for the client and
+      tenant in ``ARM_CLIENT_ID``/``ARM_TENANT_ID`` (the same variables and mechanism the azure-native
+      provider uses with ``ARM_USE_OIDC``); azure-identity calls the assertion function "every time it
+      acquires a new token" (``ClientAssertionCredential`` docstring).
+    * Azure Pipelines (``AzureCLI@2`` with a workload identity federation connection): azure-identity's
+      ``AzurePipelinesCredential``, which requests a new OIDC token from ``SYSTEM_OIDCREQUESTURI`` with the
+      job's ``SYSTEM_ACCESSTOKEN`` (mapped into the task's environment) for the connection in
+      ``AZURESUBSCRIPTION_SERVICE_CONNECTION_ID``, which ``AzureCLI@2`` exposes (Azure DevOps release notes,
+      sprint 240, "Requesting a fresh idToken"); client and tenant from ``AZURESUBSCRIPTION_CLIENT_ID``/
+      ``_TENANT_ID`` or ``servicePrincipalId``/``tenantId`` (``addSpnToEnvironment``).
+    """
+    env = os.environ if environ is None else environ
+    if env.get("ACTIONS_ID_TOKEN_REQUEST_URL") and env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"):
+        client = env.get("ARM_CLIENT_ID") or env.get("AZURE_CLIENT_ID")
+        tenant = env.get("ARM_TENANT_ID") or env.get("AZURE_TENANT_ID")
+        if client and tenant:
+            from azure.identity import ClientAssertionCredential
+
+            snapshot = dict(env)
+            return ClientAssertionCredential(tenant, client, lambda: _github_oidc_token(snapshot))
+    if env.get("SYSTEM_OIDCREQUESTURI") and env.get("AZURESUBSCRIPTION_SERVICE_CONNECTION_ID"):
+        client = env.get("AZURESUBSCRIPTION_CLIENT_ID") or env.get("servicePrincipalId")
+        tenant = env.get("AZURESUBSCRIPTION_TENANT_ID") or env.get("tenantId")
+        token = env.get("SYSTEM_ACCESSTOKEN")
+        if client and tenant and token:
+            from azure.identity import AzurePipelinesCredential
+
+            return AzurePipelinesCredential(
+                tenant_id=tenant,
+                client_id=client,
+                service_connection_id=env["AZURESUBSCRIPTION_SERVICE_CONNECTION_ID"],
+                system_access_token=token,
+            )
+    return None
+
+
+def default_credential() -> TokenCredential:
+    """The pipeline's self-renewing credential, else ``DefaultAzureCredential`` (``az login`` locally)."""
     from azure.identity import DefaultAzureCredential
-    from azure.mgmt.web import WebSiteManagementClient
 
     _quiet_azure_identity()
-    return WebSiteManagementClient(DefaultAzureCredential(), subscription_id)
+    return pipeline_credential() or DefaultAzureCredential()
+
+
+def default_client(subscription_id: str) -> WebSiteManagementClient:
+    """A management client authenticated with :func:`default_credential`."""
+    from azure.mgmt.web import WebSiteManagementClient
+
+    return WebSiteManagementClient(default_credential(), subscription_id)
 
 
 def default_metrics(subscription_id: str) -> Callable[[str, float, float], Any]:
-    """Azure Monitor metrics through ``MonitorManagementClient`` and ``DefaultAzureCredential``."""
-    from azure.identity import DefaultAzureCredential
+    """Azure Monitor metrics through ``MonitorManagementClient`` and :func:`default_credential`."""
     from azure.mgmt.monitor import MonitorManagementClient
     from platform_infra.release.gates import monitor_reader
 
-    _quiet_azure_identity()
-    return monitor_reader(MonitorManagementClient(DefaultAzureCredential(), subscription_id))
+    return monitor_reader(MonitorManagementClient(default_credential(), subscription_id))
 
 
 def default_owner() -> str:
@@ -269,13 +340,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _swapping(parser: argparse.ArgumentParser) -> None:
+def _swapping(parser: argparse.ArgumentParser, *, swaps: bool = True) -> None:
     parser.add_argument(
         "--swap-timeout",
         type=_seconds(1, MAX_SWAP_TIMEOUT),
         default=900.0,
         help=f"seconds a swap may take, 1-{MAX_SWAP_TIMEOUT:g} (default: 900); a swap still running then is "
-        "awaited (site polled until idle) for this plus --timeout",
+        "awaited (site polled until idle) for this plus --timeout"
+        + ("" if swaps else "; this command never swaps, it accepts the flag so one set of limits fits all"),
     )
 
 
@@ -321,6 +393,7 @@ def add_release_parser(subparsers: argparse._SubParsersAction) -> None:
     deploy.add_argument(
         "--version", type=_version, help="the version the app reports (default: the image tag)"
     )
+    _swapping(deploy, swaps=False)
 
     verify = steps.add_parser("verify", help="confirm every instance of a slot is healthy (and its version)")
     _common(verify)
@@ -330,6 +403,7 @@ def add_release_parser(subparsers: argparse._SubParsersAction) -> None:
         help=f"slot to verify: the release slot (default) or {PRODUCTION_SLOT}",
     )
     verify.add_argument("--version", type=_version, help="the version every instance must report")
+    _swapping(verify, swaps=False)
 
     swap = steps.add_parser(
         "swap", help="confirm staging, swap it into production, confirm, bake; swap back on failure"

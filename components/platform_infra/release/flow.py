@@ -52,6 +52,8 @@ from platform_infra.app_service import (
     SWAP_WARMUP_STATUSES,
     SWAP_WARMUP_STATUSES_SETTING,
 )
+from platform_infra.release import budget
+from platform_infra.release.budget import LOCK_SETTLE, LOCK_WRITE_BOUND
 from platform_infra.release.gates import GateThresholds, MetricsReader, WindowMetrics, breaches, iso
 from platform_infra.release.probe import (
     VERSION_PATTERN,
@@ -89,12 +91,6 @@ NO_PREVIOUS = "-"
 PER_SLOT_BY_DESIGN = frozenset({APP_INSIGHTS_SETTING})
 """Sticky settings whose per-slot value is wanted during a canary (telemetry of routed users stays with the
 candidate's Application Insights component)."""
-
-LOCK_WRITE_BOUND = 10.0
-"""Most seconds from reading the lock tag to its write being acknowledged; slower, the lock is withdrawn."""
-
-LOCK_SETTLE = 2 * LOCK_WRITE_BOUND
-"""Seconds between writing the lock and reading it back: longer than any other run's read-then-write."""
 
 MAX_TIMEOUT = 7200.0
 MAX_SWAP_TIMEOUT = 3600.0
@@ -556,7 +552,8 @@ class ReleaseEngine:
 
     @contextmanager
     def lock(self, step: str, hold: float) -> Iterator[None]:
-        """Hold the release lock (tag ``platform-release-lock``) for ``hold`` seconds at most.
+        """Hold the release lock (tag ``platform-release-lock``) for ``hold`` seconds at most (the command's
+        worst-case duration, :mod:`~platform_infra.release.budget`: a lock outliving a dead run expires then).
 
         Neither ARM's Tags API nor Microsoft.Web offers compare-and-swap: ``Tags_UpdateAtScope`` (PATCH
         ``{scope}/providers/Microsoft.Resources/tags/default``) takes only the scope, the api-version and the
@@ -636,10 +633,16 @@ class ReleaseEngine:
                 "anything more"
             )
 
-    def _hold(self, bake: float = 0.0) -> float:
-        """How long a mutating step may hold the lock: every wait it can make, bounded."""
-        return min(
-            MAX_BAKE + 4 * MAX_TIMEOUT, 6 * self.readiness.timeout + 4 * self.swap_timeout + bake + 600
+    def limits(self) -> budget.Limits:
+        """This engine's waits, for :mod:`~platform_infra.release.budget`."""
+        r = self.readiness
+        return budget.Limits(
+            timeout=r.timeout,
+            interval=r.interval,
+            request_timeout=r.request_timeout,
+            swap_timeout=self.swap_timeout,
+            conflict_timeout=self.conflict_timeout,
+            probes_per_instance=2 if self.target.contract.kind == "path" else 1,
         )
 
     # -- the swap --
@@ -809,7 +812,7 @@ class ReleaseEngine:
         wanted = container_version(validate_image(image_of(image)))
         expected = self.expected_version(wanted, version)
         slot = self.target.slot
-        with self.lock("deploy", self._hold()):
+        with self.lock("deploy", budget.deploy(self.limits())):
             self._ensure_idle("deploy")
             if self._already_live("deploy", wanted, expected):
                 self._say(
@@ -883,7 +886,7 @@ class ReleaseEngine:
             if self._already_live("swap", wanted, self.expected_version(wanted, version)):
                 self._say(f"swap: production already runs {image_of(wanted)} (confirmed); nothing to do")
                 return False
-        with self.lock("swap", self._hold(bake)):
+        with self.lock("swap", budget.swap_command(self.limits(), bake)):
             candidate, expected = self._candidate("swap", image, version)
             self._promote("swap", Release(expected, candidate), bake)
         return True
@@ -962,7 +965,7 @@ class ReleaseEngine:
         again: if the swap back completed, nothing more is sent; a 409 is retried; at most three swaps.
         """
         slot = self.target.slot
-        for _ in range(3):
+        for _ in range(budget.SWAP_BACK_ATTEMPTS):
             self._settle(f"{step}: swap back")
             production = self.config_of(PRODUCTION_SLOT)
             if production == live.image:
@@ -983,12 +986,15 @@ class ReleaseEngine:
             except ReleaseError as error:
                 self._say(f"{step}: swap back: {error}")
         names = image_of(self.config_of(PRODUCTION_SLOT))
-        return f"swapping back did not succeed after 3 attempts; production's config names {names}"
+        return (
+            f"swapping back did not succeed after {budget.SWAP_BACK_ATTEMPTS} attempts; production's config "
+            f"names {names}"
+        )
 
     def rollback(self) -> None:
         """Swap the recorded previous release back into production, only if staging holds exactly it."""
         slot = self.target.slot
-        with self.lock("rollback", self._hold()):
+        with self.lock("rollback", budget.rollback(self.limits())):
             record = self.record()
             previous = record.previous
             if previous is None:
@@ -1051,7 +1057,7 @@ class ReleaseEngine:
         """Wait ``seconds``, judging ``check(start, now)`` every minute; stops at the first breach."""
         start = self.wall()
         began = self.clock()
-        every = 60.0
+        every = budget.METRICS_EVERY
         while True:
             elapsed = self.clock() - began
             remaining = seconds - elapsed
@@ -1132,8 +1138,7 @@ class ReleaseEngine:
         """
         if not steps or any(not 0 < p < 100 for p in steps) or list(steps) != sorted(set(steps)):
             raise ReleaseError("canary: steps must be increasing percentages between 0 and 100, like 5,25,50")
-        hold = self._hold(bake + step_bake * len(steps))
-        with self.lock("canary", hold):
+        with self.lock("canary", budget.canary(self.limits(), steps, step_bake, bake)):
             candidate, expected = self._candidate("canary", image, version)
             release = Release(expected, candidate)
             live = self._live()

@@ -1,0 +1,378 @@
+"""Pipeline timeouts and credential lifetimes against the worst case of the releases they run, as data.
+
+A prod canary (``--steps 5,25,50 --bake 10m --bake-after-swap 10m``) with its confirmations, swap and
+possible swap-backs runs for hours at worst; a job killed in the middle of a swap back leaves production on
+the bad version, and a credential that expires mid-canary cannot even remove the routing rule. So every job
+that releases must be given at least the worst case computed by ``platform_infra.release.budget`` from the
+limits and flags its YAML passes (``RELEASE_LIMITS``, the canary steps and bake its callers pass, the apps
+in the stack's config), within the hosted runners' 6-hour job limit, and its credentials must outlast what
+uses them: AWS until the end of the time-limited ``pulumi`` step, Azure for the whole release (the release
+renews its own token from the pipeline's OIDC endpoint; tested below).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import platform_infra.cli.main as cli
+import pytest
+import yaml
+from platform_infra.release import budget
+from platform_infra.release import cli as release_cli
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / ".github" / "workflows"
+
+
+def _limits(text: str, stack: str) -> budget.Limits:
+    """The limits the pipeline's RELEASE_LIMITS give, read through the real argument parser."""
+    common = [
+        "--subscription",
+        "11111111-1111-4111-8111-111111111111",
+        "--resource-group",
+        "rg",
+        "--app",
+        "a",
+    ]
+    verify = cli.build_parser().parse_args(["release", "verify", *text.split(), *common])
+    swap = cli.build_parser().parse_args(["release", "swap", *text.split(), *common])
+    from platform_infra.release.flow import ReleaseEngine
+
+    conflict = inspect.signature(ReleaseEngine).parameters["conflict_timeout"].default
+    return budget.Limits(
+        timeout=verify.timeout,
+        interval=verify.interval,
+        request_timeout=verify.request_timeout,
+        swap_timeout=swap.swap_timeout,
+        conflict_timeout=conflict,
+        instances=max(app["capacity"] for app in _apps(stack)),
+        probes_per_instance=2 if verify.version_from.kind == "path" else 1,
+    )
+
+
+def _parse(command: str, limits: str) -> Any:
+    common = [
+        "--subscription",
+        "11111111-1111-4111-8111-111111111111",
+        "--resource-group",
+        "rg",
+        "--app",
+        "a",
+    ]
+    extra = ["--image", "r.azurecr.io/web:1.0.0"] if command == "deploy" else []
+    return cli.build_parser().parse_args(["release", command, *limits.split(), *extra, *common])
+
+
+def _apps(stack: str) -> list[dict[str, Any]]:
+    return yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]["platform:apps"]
+
+
+def _duration(text: str) -> float:
+    match = re.fullmatch(r"(\d+)([smh]?)", text)
+    assert match, text
+    return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
+
+
+def _default(expression: str) -> str:
+    """``${{ vars.X || 'default' }}`` -> ``default``; a plain value as it is."""
+    match = re.fullmatch(r"\$\{\{\s*vars\.\w+\s*\|\|\s*'([^']*)'\s*\}\}", expression.strip())
+    return match[1] if match else expression
+
+
+def _release_minutes(stack: str, limits: budget.Limits, steps_text: str, bake_text: str) -> int:
+    apps = _apps(stack)
+    steps = [float(p) for p in steps_text.split(",")] if steps_text else []
+    seconds = budget.pipeline_release(
+        limits,
+        apps=len(apps),
+        released=sum(1 for app in apps if app.get("image")),  # runtime apps are not released by image
+        steps=steps,
+        bake=_duration(bake_text or "0"),
+    )
+    return budget.minutes(seconds)
+
+
+def _github_callers() -> Iterator[tuple[str, dict[str, Any]]]:
+    """(stack, with:) of every job that calls stack-deploy.yml for a stack with a config file."""
+    for path in WORKFLOWS.glob("*.yml"):
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            if job.get("uses") == "./.github/workflows/stack-deploy.yml":
+                stack = job["with"]["stack"]
+                if (ROOT / f"Pulumi.{stack}.yaml").exists():
+                    yield stack, job["with"]
+
+
+def test_github_deploy_job_outlasts_its_worst_case_release() -> None:
+    workflow = yaml.safe_load((WORKFLOWS / "stack-deploy.yml").read_text())
+    job = workflow["jobs"]["up"]
+    inputs = workflow.get("on", workflow.get(True))["workflow_call"]["inputs"]  # YAML 1.1 reads `on` as True
+    [pulumi_step] = [s for s in job["steps"] if s.get("name") == "pulumi up"]
+    callers = list(_github_callers())
+    assert {stack for stack, _ in callers} >= {"dev", "staging", "prod"}
+    for stack, given in callers:
+        steps = _default(given.get("release-canary-steps", inputs["release-canary-steps"]["default"]))
+        bake = _default(given.get("release-bake", inputs["release-bake"]["default"]))
+        release = _release_minutes(stack, _limits(job["env"]["RELEASE_LIMITS"], stack), steps, bake)
+        needed = budget.PIPELINE_SETUP_MINUTES + pulumi_step["timeout-minutes"] + release
+        assert needed <= job["timeout-minutes"] <= budget.HOSTED_JOB_LIMIT_MINUTES, (
+            stack,
+            steps,
+            bake,
+            needed,
+        )
+        if stack == "prod":
+            assert steps and bake  # the prod canary is what the budget is sized for
+    # AWS: used until the end of `pulumi up` only.
+    [aws] = [
+        s for s in job["steps"] if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials")
+    ]
+    assert (
+        aws["with"]["role-duration-seconds"]
+        >= (budget.PIPELINE_SETUP_MINUTES + pulumi_step["timeout-minutes"]) * 60
+    )
+
+
+def test_every_github_release_command_gets_the_budgeted_limits() -> None:
+    """A command without RELEASE_LIMITS would run with the longer defaults the budget did not count."""
+    for name in ("stack-deploy.yml", "rollback.yml"):
+        for job in yaml.safe_load((WORKFLOWS / name).read_text())["jobs"].values():
+            for step in job.get("steps", []):
+                script = step.get("run", "")
+                if "infra release" not in script:
+                    continue
+                assert 'read -ra limits <<<"$RELEASE_LIMITS"' in script, (name, step.get("name"))
+                for line in re.findall(r"infra release \w+[^\n]*", script):
+                    assert '"${limits[@]}"' in line or '"${common[@]}"' in line, (name, line)
+                if '"${common[@]}"' in script:
+                    assert 'common=("${limits[@]}"' in script
+                for command in set(re.findall(r"infra release (\w+)", script)):
+                    # Every command accepts the limits (an unknown flag would fail the step at once).
+                    _parse(command, job["env"]["RELEASE_LIMITS"])
+
+
+def test_github_release_renews_its_azure_token_from_oidc() -> None:
+    """The release steps run long after the Azure CLI's session has expired; `infra release` uses
+    pipeline_credential (GitHub OIDC), which needs id-token: write and the client and tenant in ARM_*."""
+    for name, job_name in (("stack-deploy.yml", "up"), ("rollback.yml", "rollback")):
+        job = yaml.safe_load((WORKFLOWS / name).read_text())["jobs"][job_name]
+        assert job["permissions"]["id-token"] == "write"
+        assert {"ARM_CLIENT_ID", "ARM_TENANT_ID", "RELEASE_LIMITS"} <= set(job["env"]), name
+
+
+def test_github_rollback_job_outlasts_its_worst_case() -> None:
+    job = yaml.safe_load((WORKFLOWS / "rollback.yml").read_text())["jobs"]["rollback"]
+    needed = max(
+        budget.PIPELINE_SETUP_MINUTES
+        + budget.minutes(budget.rollback(_limits(job["env"]["RELEASE_LIMITS"], stack)))
+        for stack in ("dev", "staging", "prod")
+    )
+    assert needed <= job["timeout-minutes"], needed
+
+
+def _azure() -> tuple[dict[str, Any], dict[str, Any]]:
+    pipeline = yaml.safe_load((ROOT / "azure-pipelines.yml").read_text())
+    steps = yaml.safe_load((ROOT / ".azure-pipelines" / "pulumi-steps.yml").read_text())
+    return pipeline, steps
+
+
+def test_azure_devops_jobs_outlast_their_worst_case_release() -> None:
+    pipeline, template = _azure()
+    limits_text = pipeline["variables"]["RELEASE_LIMITS"]
+    defaults = {p["name"]: p.get("default", "") for p in template["parameters"]}
+    [pulumi_task] = [s for s in template["steps"] if str(s.get("displayName", "")).startswith("pulumi ")]
+    checked = set()
+    for stage in pipeline["stages"]:
+        for job in stage["jobs"]:
+            if "deployment" not in job:
+                continue
+            [step] = [s for s in job["strategy"]["runOnce"]["deploy"]["steps"] if "template" in s]
+            given = step["parameters"]
+            stack = given["stack"]
+            if given["command"] == "up":
+                release = _release_minutes(
+                    stack,
+                    _limits(limits_text, stack),
+                    given.get("canarySteps", defaults["canarySteps"]),
+                    str(given.get("bake", defaults["bake"])),
+                )
+                needed = budget.PIPELINE_SETUP_MINUTES + pulumi_task["timeoutInMinutes"] + release
+                checked.add(stack)
+            else:  # rollback runs inside the pulumi task, for any stack the run names
+                needed = budget.PIPELINE_SETUP_MINUTES + pulumi_task["timeoutInMinutes"]
+                worst = max(
+                    budget.minutes(budget.rollback(_limits(limits_text, s)))
+                    for s in ("dev", "staging", "prod")
+                )
+                assert worst <= pulumi_task["timeoutInMinutes"], worst
+            assert needed <= int(job["timeoutInMinutes"]) <= budget.HOSTED_JOB_LIMIT_MINUTES, (stack, needed)
+    assert checked == {"dev", "staging", "prod"}
+
+
+def test_azure_devops_release_task_renews_its_token_and_gets_the_limits() -> None:
+    """The release task maps System.AccessToken for AzurePipelinesCredential; the pulumi task does not (the
+    job's token stays out of Pulumi and its plugins)."""
+    pipeline, template = _azure()
+    tasks = [s for s in template["steps"] if s.get("task") == "AzureCLI@2"]
+    [pulumi_task] = [s for s in tasks if str(s["displayName"]).startswith("pulumi ")]
+    [release_task] = [s for s in tasks if "release" in str(s["displayName"])]
+    assert release_task["env"]["SYSTEM_ACCESSTOKEN"] == "$(System.AccessToken)"
+    assert release_task["inputs"]["addSpnToEnvironment"] is True
+    assert "SYSTEM_ACCESSTOKEN" not in pulumi_task["env"]
+    for task in (pulumi_task, release_task):
+        script = task["inputs"]["inlineScript"]
+        assert task["env"]["RELEASE_LIMITS"] == "$(RELEASE_LIMITS)"
+        for line in re.findall(r"infra release \w+[^\n]*", script):
+            assert '"${limits[@]}"' in line or '"${common[@]}"' in line, line
+        for command in set(re.findall(r"infra release (\w+)", script)):
+            _parse(command, pipeline["variables"]["RELEASE_LIMITS"])
+
+
+# -- the budget against the engine --
+
+
+def test_budget_grows_with_every_wait_it_counts() -> None:
+    base = budget.Limits(timeout=300, swap_timeout=600, instances=3)
+    canary = budget.canary(base, [5, 25, 50], 600, 600)
+    assert budget.canary(base, [5, 25, 50, 75], 600, 600) > canary
+    assert budget.canary(base, [5, 25, 50], 900, 600) > canary
+    assert (
+        budget.canary(budget.Limits(timeout=600, swap_timeout=600, instances=3), [5, 25, 50], 600, 600)
+        > canary
+    )
+    assert (
+        budget.canary(budget.Limits(timeout=300, swap_timeout=900, instances=3), [5, 25, 50], 600, 600)
+        > canary
+    )
+    # The three bakes and three swap-back attempts are in it: well over the happy path's 40 minutes.
+    assert canary > 4 * 600 + budget.SWAP_BACK_ATTEMPTS * (600 + 600 + 300)
+
+
+@pytest.fixture(scope="module")
+def servers():
+    from tests.release_fake import start
+
+    fake, started = start()
+    try:
+        yield fake
+    finally:
+        for server in started:
+            server.shutdown()
+            server.server_close()
+
+
+def _run(servers, argv: list[str], capsys) -> tuple[int, float]:
+    """Run a release command against the fake; returns its exit code and the (fake) seconds it waited."""
+    from platform_infra.release.progress import Reporter
+
+    from tests.release_fake import APP, RESOURCE_GROUP, SUBSCRIPTION
+    from tests.test_release import FakeClock, _client, _metrics
+
+    clock = FakeClock()
+    started = clock.now
+    deps = release_cli.ReleaseDependencies(
+        client_factory=lambda subscription: _client(servers.arm_url),
+        metrics_factory=lambda subscription: _metrics(servers.arm_url),
+        clock=clock,
+        wall=clock.wall,
+        sleep=clock.sleep,
+        reporter=Reporter(lambda _: None),
+        scheme="http",
+        polling_interval=0,
+        owner="budget-run",
+    )
+    args = cli.build_parser().parse_args(
+        ["release", *argv, "--subscription", SUBSCRIPTION, "--resource-group", RESOURCE_GROUP, "--app", APP]
+    )
+    code = release_cli.handle(args, deps)
+    capsys.readouterr()
+    return code, clock.now - started
+
+
+def test_the_engine_waits_no_longer_than_its_budget(servers, capsys: pytest.CaptureFixture[str]) -> None:
+    """Long paths through the real engine against the fake, timed by its clock: a confirmation that never
+    succeeds, and a canary whose bake after the swap breaches and swaps back. Each takes most of its budget,
+    never more."""
+    from tests.release_fake import Behaviour, image
+
+    limits = budget.Limits(timeout=300, swap_timeout=600, instances=2)
+    servers.reset(production=image("1.0.0"), staging=image("2.0.0"))
+    servers.never_starts = {image("2.0.0")}
+    code, waited = _run(servers, ["verify", "--timeout", "300"], capsys)
+    assert code == 1 and 300 <= waited <= budget.verify(limits)
+
+    servers.reset(production=image("1.0.0"), staging=image("2.0.0"))
+    servers.record(previous=image("0.9.0"), current=image("1.0.0"))
+    servers.behaviours = {
+        image("2.0.0"): Behaviour(latency=0.9, from_share=0.9)
+    }  # fine until it gets everyone
+    argv = ["canary", "--image", "myregistry.azurecr.io/web:2.0.0", "--steps", "5,25,50", "--bake", "10m"]
+    code, waited = _run(
+        servers, [*argv, "--bake-after-swap", "10m", "--timeout", "300", "--swap-timeout", "600"], capsys
+    )
+    assert code == 1 and servers.production() == image("1.0.0")
+    assert 3 * 600 + 60 <= waited <= budget.canary(limits, [5, 25, 50], 600, 600)
+
+
+# -- the credential that outlasts the Azure CLI's session --
+
+
+class _OidcEndpoint(BaseHTTPRequestHandler):
+    seen: ClassVar[list[tuple[str, str]]] = []
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        _OidcEndpoint.seen.append((self.path, self.headers.get("Authorization", "")))
+        body = json.dumps({"value": f"jwt-{len(_OidcEndpoint.seen)}"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_github_credential_asks_for_a_fresh_oidc_token_each_time() -> None:
+    from azure.identity import ClientAssertionCredential
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _OidcEndpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        environ = {
+            "ACTIONS_ID_TOKEN_REQUEST_URL": f"http://127.0.0.1:{server.server_address[1]}/idtoken?api-version=2.0",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "runtime-token",
+            "ARM_CLIENT_ID": "22222222-2222-4222-8222-222222222222",
+            "ARM_TENANT_ID": "99999999-9999-4999-8999-999999999999",
+        }
+        credential = release_cli.pipeline_credential(environ)
+        assert isinstance(credential, ClientAssertionCredential)
+        assert release_cli._github_oidc_token(environ) == "jwt-1"
+        assert release_cli._github_oidc_token(environ) == "jwt-2"  # a new one every time, never cached
+        path, auth = _OidcEndpoint.seen[0]
+        assert path == "/idtoken?api-version=2.0&audience=api%3A%2F%2FAzureADTokenExchange"
+        assert auth == "Bearer runtime-token"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_azure_pipelines_credential_and_the_local_fallback() -> None:
+    from azure.identity import AzurePipelinesCredential
+
+    environ = {
+        "SYSTEM_OIDCREQUESTURI": "https://dev.azure.com/org/project/_apis/distributedtask/hubs/build/plans/p/jobs/j/oidctoken",
+        "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID": "33333333-3333-4333-8333-333333333333",
+        "servicePrincipalId": "22222222-2222-4222-8222-222222222222",
+        "tenantId": "99999999-9999-4999-8999-999999999999",
+        "SYSTEM_ACCESSTOKEN": "job-token",
+    }
+    assert isinstance(release_cli.pipeline_credential(environ), AzurePipelinesCredential)
+    without_token = {k: v for k, v in environ.items() if k != "SYSTEM_ACCESSTOKEN"}
+    assert release_cli.pipeline_credential(without_token) is None  # falls back to DefaultAzureCredential
+    assert release_cli.pipeline_credential({}) is None
