@@ -498,7 +498,7 @@ def test_a_slow_lock_write_is_withdrawn(
     """Fischer's protocol holds only if a run's read-then-write is shorter than the settle wait; a write
     acknowledged after LOCK_WRITE_BOUND may have crossed another run's, so the run removes its own value and
     refuses."""
-    from platform_infra.release.flow import LOCK_WRITE_BOUND
+    from platform_infra.release.budget import LOCK_WRITE_BOUND
 
     _stage(fake, V2)
     clock = FakeClock()
