@@ -470,7 +470,7 @@ def test_pulumi_is_installed_pinned_and_verified(path: Path) -> None:
 def _fake_release(tmp_path: Path, version: str, tamper: bool = False) -> tuple[Path, str]:
     """A release folder as get.pulumi.com serves it, and a `curl` on PATH that serves from it."""
     release = tmp_path / "release"
-    release.mkdir()
+    release.mkdir(parents=True)
     payload = io.BytesIO()
     with tarfile.open(fileobj=payload, mode="w:gz") as archive:
         script = f"#!/bin/sh\necho v{version}\n".encode()
@@ -494,10 +494,20 @@ def _fake_release(tmp_path: Path, version: str, tamper: bool = False) -> tuple[P
     return bin_dir, digest
 
 
-def _install(tmp_path: Path, bin_dir: Path, version: str) -> subprocess.CompletedProcess[str]:
+def _install(
+    tmp_path: Path, bin_dir: Path, version: str, reviewed: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run .ci/install-pulumi; ``reviewed``: the content of its pulumi-cli.sha256 (None: the shipped one)."""
+    script = ROOT / ".ci" / "install-pulumi"
+    if reviewed is not None:
+        ci = tmp_path / "ci"
+        ci.mkdir(exist_ok=True)
+        (ci / "install-pulumi").write_text(script.read_text())
+        (ci / "pulumi-cli.sha256").write_text(reviewed)
+        script = ci / "install-pulumi"
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
     return subprocess.run(
-        ["bash", str(ROOT / ".ci" / "install-pulumi"), version, str(tmp_path / "pulumi")],
+        ["bash", str(script), version, str(tmp_path / "pulumi")],
         capture_output=True,
         text=True,
         env=env,
@@ -505,16 +515,55 @@ def _install(tmp_path: Path, bin_dir: Path, version: str) -> subprocess.Complete
     )
 
 
-def test_pulumi_install_accepts_the_published_archive(tmp_path: Path) -> None:
-    bin_dir, _ = _fake_release(tmp_path, "3.272.0")
-    result = _install(tmp_path, bin_dir, "3.272.0")
+def test_pulumi_install_accepts_the_published_archive_with_its_reviewed_hash(tmp_path: Path) -> None:
+    bin_dir, digest = _fake_release(tmp_path, "3.272.0")
+    reviewed = f"# comment\n{digest}  pulumi-v3.272.0-linux-x64.tar.gz\n"
+    result = _install(tmp_path, bin_dir, "3.272.0", reviewed)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "pulumi" / "pulumi").exists() and "v3.272.0" in result.stdout
 
 
+def test_pulumi_install_fails_closed_without_a_reviewed_hash(tmp_path: Path) -> None:
+    """The release's own list alone is not enough: it comes from the same server as the archive."""
+    bin_dir, digest = _fake_release(tmp_path, "3.272.0")
+    for reviewed in ("", f"{digest}  pulumi-v3.271.0-linux-x64.tar.gz\n", "# 0123  x\n"):
+        result = _install(tmp_path, bin_dir, "3.272.0", reviewed)
+        assert result.returncode == 1 and not (tmp_path / "pulumi" / "pulumi").exists()
+        assert "no reviewed sha256 for pulumi-v3.272.0-linux-x64.tar.gz" in result.stderr
+        assert "docs/pipelines.md" in result.stderr
+
+
+def test_pulumi_install_refuses_an_archive_the_reviewed_hash_does_not_match(tmp_path: Path) -> None:
+    """A tampered release server serving a consistent archive and list is caught by the reviewed hash."""
+    bin_dir, _ = _fake_release(tmp_path, "3.272.0")
+    reviewed = f"{'ab' * 32}  pulumi-v3.272.0-linux-x64.tar.gz\n"
+    result = _install(tmp_path, bin_dir, "3.272.0", reviewed)
+    assert result.returncode != 0 and not (tmp_path / "pulumi" / "pulumi").exists()
+
+
+def test_shipped_hash_file_covers_the_pinned_version_or_the_install_refuses(tmp_path: Path) -> None:
+    """Every pinned PULUMI_VERSION either has its reviewed line or cannot be installed (no silent path)."""
+    pinned = {
+        m
+        for path in [*WORKFLOWS.glob("*.yml"), *AZURE_FILES]
+        for m in re.findall(r'PULUMI_VERSION: "([0-9.]+)"', path.read_text())
+    }
+    assert pinned, "no PULUMI_VERSION pin found"
+    lines = (ROOT / ".ci" / "pulumi-cli.sha256").read_text().splitlines()
+    for version in pinned:
+        bin_dir, _ = _fake_release(tmp_path / version, version)
+        covered = any(line.endswith(f"  pulumi-v{version}-linux-x64.tar.gz") for line in lines)
+        result = _install(tmp_path / version, bin_dir, version)
+        if covered:
+            # The fake archive is not the real one: the reviewed hash must refuse it.
+            assert result.returncode != 0
+        else:
+            assert result.returncode == 1 and "no reviewed sha256" in result.stderr
+
+
 def test_pulumi_install_refuses_a_tampered_archive(tmp_path: Path) -> None:
-    bin_dir, _ = _fake_release(tmp_path, "3.272.0", tamper=True)
-    result = _install(tmp_path, bin_dir, "3.272.0")
+    bin_dir, digest = _fake_release(tmp_path, "3.272.0", tamper=True)
+    result = _install(tmp_path, bin_dir, "3.272.0", f"{digest}  pulumi-v3.272.0-linux-x64.tar.gz\n")
     assert result.returncode != 0 and not (tmp_path / "pulumi" / "pulumi").exists()
 
 
