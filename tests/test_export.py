@@ -17,7 +17,15 @@ import pulumi_aws as aws
 import pytest
 from platform_infra.cli.check import parse_overrides
 from platform_infra.cli.checkov_gate import Suppression, findings, judge, load_baseline
-from platform_infra.cli.export import export_stack, terraform_attribute, terraform_plan, terraform_type
+from platform_infra.cli.export import (
+    aws_bridge_metadata,
+    export_stack,
+    metadata_token,
+    nested_token,
+    terraform_attribute,
+    terraform_plan,
+    terraform_type,
+)
 from platform_infra.cli.main import main
 from platform_infra.cli.plan import PlanError, build_plan, run_stack
 
@@ -53,10 +61,123 @@ def test_terraform_types(token: str, expected: str | None) -> None:
     assert terraform_type(token) == expected
 
 
-def test_attribute_names_are_terraforms() -> None:
-    assert terraform_attribute("assumeRolePolicy") == "assume_role_policy"
-    assert terraform_attribute("clientIdLists") == "client_id_list"
-    assert terraform_attribute("rules") == "rule"
+def test_attribute_names_are_the_bridge_metadatas() -> None:
+    role, oidc = "aws:iam/role:Role", "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+    assert terraform_attribute(role, "assumeRolePolicy") == "assume_role_policy"
+    assert terraform_attribute(oidc, "clientIdLists") == "client_id_list"
+    lifecycle = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+    assert terraform_attribute(lifecycle, "rules") == "rule"
+    # Renames no naming rule would find: the metadata's own.
+    assert terraform_attribute("aws:lambda/function:Function", "name") == "function_name"
+    assert terraform_attribute("aws:lambda/function:Function", "code") == "filename"
+    assert terraform_attribute("aws:lambda/permission:Permission", "function") == "function_name"
+    assert terraform_attribute("aws:sns/topicSubscription:TopicSubscription", "topic") == "topic_arn"
+    assert terraform_attribute("aws:cloudwatch/metricAlarm:MetricAlarm", "name") == "alarm_name"
+    # One-word names the metadata does not rename are the same; multi-word ones it does not know: None.
+    assert terraform_attribute(role, "path") == "path"
+    assert terraform_attribute("aws:lambda/function:Function", "loggingConfig") is None
+    rule = nested_token(lifecycle, "rule")
+    assert rule == "aws:s3/BucketLifecycleConfigurationV2Rule:BucketLifecycleConfigurationV2Rule"
+    assert terraform_attribute(rule, "noncurrentVersionExpiration") == "noncurrent_version_expiration"
+
+
+def _values_with_tokens(token: str, values: Any, inputs: Any) -> list[tuple[str, str, str]]:
+    """(token, Pulumi property, Terraform attribute) for every attribute of an exported resource."""
+    found = []
+    renamed = aws_bridge_metadata()["renamedProperties"].get(metadata_token(token), {})
+    back = {tf: key for key, tf in renamed.items()}
+    for attribute, value in values.items():
+        key = back.get(attribute, attribute)
+        found.append((token, key, attribute))
+        source = inputs.get(key)
+        if isinstance(value, list) and value and isinstance(value[0], dict) and source is not None:
+            sources = source if isinstance(source, list) else [source]
+            for item, raw in zip(value, sources, strict=True):
+                found += _values_with_tokens(nested_token(token, attribute), item, raw)
+    return found
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_terraform_name_comes_from_the_vendored_bridge_metadata(stack: str) -> None:
+    """No naming rule or hand table: each type is in ``renames.resources``, each attribute either a value of
+    the token's ``renamedProperties`` or a one-word property the metadata does not rename."""
+    metadata = aws_bridge_metadata()
+    document = export_stack(stack, "terraform-plan")
+    plan_doc = build_plan(*run_stack(stack))
+    by_urn = {r["urn"]: r for r in plan_doc["resources"]}
+    addresses = _section(document)["addresses"]
+    checked = 0
+    for resource in document["planned_values"]["root_module"]["resources"]:
+        entry = by_urn[addresses[resource["address"]]]
+        assert resource["type"] == metadata["resources"][metadata_token(entry["type"])]
+        for token, key, attribute in _values_with_tokens(entry["type"], resource["values"], entry["inputs"]):
+            renamed = metadata["renamedProperties"].get(metadata_token(token))
+            assert renamed is not None, f"{token} is not vendored ({resource['address']})"
+            if key in renamed:
+                assert renamed[key] == attribute
+            else:
+                assert key == attribute and re.fullmatch(r"[a-z][a-z0-9]*", key), (token, key, attribute)
+            checked += 1
+    assert checked > 50
+    # What the metadata cannot name is listed, not guessed.
+    for address, properties in _section(document)["unmappedProperties"].items():
+        assert address in addresses and properties
+
+
+def test_token_aliases_are_the_installed_sdks_own() -> None:
+    """Each v7 token read under its V2 name: the installed SDK deprecates the V2 class in its favour."""
+    import importlib
+    import inspect
+
+    for v7, v2 in aws_bridge_metadata()["tokenAliases"]["aliases"].items():
+        module = importlib.import_module("pulumi_aws." + v2.split(":")[1].split("/")[0])
+        source = inspect.getsource(getattr(module, v2.split(":")[2]))
+        assert f"'{v2}'" in source
+        v7_name = v7.split(":")[2]
+        assert re.search(rf"deprecated in favor of [\w./]*{v7_name}\b", source, re.IGNORECASE), v7
+
+
+def test_source_of_the_vendored_metadata_is_recorded(exports: dict) -> None:
+    source = aws_bridge_metadata()["source"]
+    assert source["repository"] == "pulumi/pulumi-aws"
+    assert source["path"] == "provider/cmd/pulumi-resource-aws/bridge-metadata.json"
+    assert re.fullmatch(r"[0-9a-f]{40}", source["commit"])
+    assert _section(exports[("shared", "terraform-plan")])["metadata"]["commit"] == source["commit"]
+
+
+def test_blocks_the_bridge_flattened_are_lists_again_and_maps_stay_maps(exports: dict) -> None:
+    """``terraform show -json`` writes a MaxItems=1 block as a one-element list; Pulumi flattens it."""
+    resources = {
+        r["address"]: r["values"]
+        for r in exports[("dev", "terraform-plan")]["planned_values"]["root_module"]["resources"]
+    }
+    (function,) = [v for a, v in resources.items() if a.startswith("aws_lambda_function.")]
+    assert isinstance(function["environment"], list) and isinstance(
+        function["environment"][0]["variables"], dict
+    )
+    assert "filename" not in function and "logging_config" not in function  # unknown code; unmapped config
+    shared = {
+        r["address"]: r["values"]
+        for r in exports[("shared", "terraform-plan")]["planned_values"]["root_module"]["resources"]
+    }
+    versioning = shared["aws_s3_bucket_versioning.state-versioning"]
+    assert versioning["versioning_configuration"] == [{"status": "Enabled"}]
+    lifecycle = shared["aws_s3_bucket_lifecycle_configuration.state-lifecycle"]
+    assert lifecycle["rule"][0]["noncurrent_version_expiration"] == [{"noncurrent_days": 90.0}]
+    tags = shared["aws_iam_role.pipeline-prod"]["tags"]  # a map: its keys are data, not attributes
+    assert isinstance(tags, dict) and "platform:access" in tags
+
+
+def test_a_token_the_metadata_lacks_is_listed_not_guessed() -> None:
+    def program() -> None:
+        providers = make_providers(make_environment("dev"))
+        aws.sqs.Queue("queue", opts=pulumi.ResourceOptions(provider=providers.aws))
+
+    files, run = run_stack("dev", program=program)
+    document = terraform_plan(files, run, build_plan(files, run))
+    assert document["planned_values"]["root_module"]["resources"] == []
+    (listed,) = [w for w in document["pulumi"]["withoutCounterpart"] if w["type"] == "aws:sqs/queue:Queue"]
+    assert "vendored bridge metadata" in listed["reason"]
 
 
 @pytest.mark.parametrize("stack", ["dev", "shared"])
@@ -115,20 +236,30 @@ def test_references_are_restored_from_recorded_dependencies(exports: dict) -> No
 def test_secret_leaves_are_unknown() -> None:
     def program() -> None:
         providers = make_providers(make_environment("dev"))
-        aws.ssm.Parameter(
-            "token",
-            aws.ssm.ParameterArgs(
-                type="SecureString", value=pulumi.Output.secret("hunter2"), description="d"
+        aws.lambda_.Function(
+            "fn",
+            aws.lambda_.FunctionArgs(
+                role="arn:aws:iam::111111111111:role/r",
+                runtime="python3.12",
+                handler="h.handler",
+                code=pulumi.AssetArchive({}),
+                kms_key_arn=pulumi.Output.secret("hunter1"),
+                environment=aws.lambda_.FunctionEnvironmentArgs(
+                    variables={"TOKEN": pulumi.Output.secret("hunter2"), "MODE": "m"}
+                ),
             ),
             opts=pulumi.ResourceOptions(provider=providers.aws),
         )
 
     files, run = run_stack("dev", program=program)
     document = terraform_plan(files, run, build_plan(files, run))
-    assert "hunter2" not in json.dumps(document)
+    assert "hunter1" not in json.dumps(document) and "hunter2" not in json.dumps(document)
     (change,) = document["resource_changes"]
-    assert "value" not in change["change"]["after"] and change["change"]["after"]["description"] == "d"
-    assert change["change"]["after_unknown"] == {"value": True}
+    after = change["change"]["after"]
+    # A secret inside a block makes the SDK send the whole block as a secret: the block is unknown.
+    assert "kms_key_arn" not in after and "environment" not in after and after["handler"] == "h.handler"
+    # The code archive is packaged by the provider at deploy time: unknown, like the secret leaves.
+    assert change["change"]["after_unknown"] == {"kms_key_arn": True, "environment": True, "filename": True}
 
 
 def test_arm_template_shape(exports: dict) -> None:
@@ -251,3 +382,59 @@ def test_the_shipped_baseline_is_reviewed() -> None:
     entries = load_baseline(REPO_ROOT / ".checkov-baseline.yaml")
     assert entries and all(len(e.reason) >= 20 for e in entries)
     assert len({(e.check, e.urn, e.stacks) for e in entries}) == len(entries)
+
+
+def test_the_extraction_tool_rebuilds_the_vendored_file_from_bridge_metadata(tmp_path: Path) -> None:
+    """tools/extract_bridge_metadata.py over a file shaped like pulumi-aws's (mux + renames sections)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("extract", REPO_ROOT / "tools/extract_bridge_metadata.py")
+    assert spec and spec.loader
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    vendored = aws_bridge_metadata()
+    full = {
+        "mux": {"resources": {}, "resourcesDefault": 0},
+        "renames": {
+            "resources": {**vendored["resources"], "aws:sqs/queue:Queue": "aws_sqs_queue"},
+            "functions": {},
+            "renamedProperties": {
+                **{k: v for k, v in vendored["renamedProperties"].items() if v},
+                "aws:sqs/queue:Queue": {"fifoQueue": "fifo_queue"},
+            },
+        },
+    }
+    source = tmp_path / "bridge-metadata.json"
+    source.write_text(json.dumps(full))
+    output = tmp_path / "vendored.json"
+    output.write_text(json.dumps(vendored))
+    commit = "0" * 40
+    assert tool.main(["--metadata", str(source), "--commit", commit, "--output", str(output)]) == 0
+    rebuilt = json.loads(output.read_text())
+    assert rebuilt["source"]["commit"] == commit
+    assert {k: v for k, v in rebuilt.items() if k != "source"} == {
+        k: v for k, v in vendored.items() if k != "source"
+    }
+    tool.main(
+        [
+            "--metadata",
+            str(source),
+            "--commit",
+            commit,
+            "--output",
+            str(output),
+            "--add",
+            "aws:sqs/queue:Queue",
+        ]
+    )
+    added = json.loads(output.read_text())
+    assert added["resources"]["aws:sqs/queue:Queue"] == "aws_sqs_queue"
+    assert added["renamedProperties"]["aws:sqs/queue:Queue"] == {"fifoQueue": "fifo_queue"}
+    # A resource token the given metadata lacks is an error, not an empty entry.
+    del full["renames"]["resources"]["aws:kms/key:Key"]
+    source.write_text(json.dumps(full))
+    with pytest.raises(SystemExit, match="aws:kms/key:Key"):
+        tool.main(["--metadata", str(source), "--commit", commit, "--output", str(output)])
+    # The vendored file is in the tool's own format (sorted, indented), so a refresh shows a clean diff.
+    path = REPO_ROOT / "components/platform_infra/cli/data/pulumi_aws_bridge_metadata.json"
+    assert path.read_text() == json.dumps(vendored, indent=2) + "\n"

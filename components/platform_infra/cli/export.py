@@ -5,13 +5,17 @@ Checkov (and other IaC scanners) cannot read a Pulumi program, but they read a T
 
 * **terraform-plan**: every AWS resource as Terraform's ``aws_*`` resource, in the JSON plan format
   (``planned_values``, ``resource_changes``, ``configuration``; "JSON Output Format" of the Terraform docs).
-  pulumi-aws is generated from the Terraform AWS provider by the Terraform bridge, which names a resource
-  ``aws:<module>/<resource>:<Resource>`` after ``aws_<module>_<snake resource>`` and each property in
-  camelCase after the Terraform attribute, pluralising list attributes. The installed ``pulumi_aws`` package
-  does not ship the bridge's metadata (``provider/cmd/pulumi-resource-aws/bridge-metadata.json`` in
-  pulumi/pulumi-aws, whose ``renames`` section lists every token's Terraform name and renamed property), so
-  the export applies the bridge's convention and :data:`TERRAFORM_TYPE_EXCEPTIONS` /
-  :data:`ATTRIBUTE_EXCEPTIONS` hold the renames that metadata records for the types this library declares.
+  Names come from pulumi-aws's own bridge metadata (``provider/cmd/pulumi-resource-aws/bridge-metadata.json``
+  in pulumi/pulumi-aws), vendored for the tokens this library declares in
+  ``cli/data/pulumi_aws_bridge_metadata.json`` (source commit recorded there; refreshed by
+  ``tools/extract_bridge_metadata.py``): ``renames.resources`` gives the Terraform resource of a token,
+  ``renames.renamedProperties`` every property whose Terraform attribute differs (pluralised lists,
+  ``name`` -> ``function_name``, ``topic`` -> ``topic_arn``); a property it does not list keeps its name,
+  which the bridge only does for one-word names, so a multi-word property the vendored metadata does not
+  know is left out and listed under ``unmappedProperties``, never guessed. Nested blocks are named as the
+  bridge names their types (the resource's type name plus the Terraform attribute, in PascalCase). An
+  object the SDK types as a nested block (not a ``Mapping``) is a block the bridge flattened from a
+  one-element list (``MaxItems: 1``), so it goes back into a list, as ``terraform show -json`` writes it.
 * **arm**: every azure-native resource with its ARM type, the API version the installed azure-native SDK
   sends (its generated docstrings, :func:`~platform_infra.cli.azure_types.api_version`) and the request
   body azure-native builds: envelope properties (``location``, ``tags``, ``sku``, ``kind``, ``identity``)
@@ -27,10 +31,13 @@ references from the dependencies the program recorded, and turn every secret lea
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
 import json
 import re
 import sys
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -39,69 +46,136 @@ from platform_infra.cli.mocks import FAKE_SUBSCRIPTION, MockRun
 from platform_infra.cli.plan import SECRET, PlanError, StackFiles, build_plan, run_stack, write_output
 
 FORMATS = ("terraform-plan", "arm")
-TERRAFORM_TYPE_EXCEPTIONS: dict[str, str] = {
-    # bridge-metadata.json, renames.resources: tokens whose Terraform name is not the convention's.
-    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": "aws_iam_openid_connect_provider",
-    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": "aws_s3_bucket_replication_configuration",
-}
-ATTRIBUTE_EXCEPTIONS: dict[str, str] = {
-    # Lists Pulumi pluralised from singular Terraform names (bridge-metadata.json, renamedProperties).
-    "clientIdLists": "client_id_list",
-    "thumbprintLists": "thumbprint_list",
-    "rules": "rule",
-    "transitions": "transition",
-    "noncurrentVersionExpirations": "noncurrent_version_expiration",
-    "noncurrentVersionTransitions": "noncurrent_version_transition",
-    "applyServerSideEncryptionByDefaults": "apply_server_side_encryption_by_default",
-    "destinations": "destination",
-    "filters": "filter",
-}
-MAP_PROPERTIES = frozenset({"tags", "tagsAll", "variables", "keepers"})
-"""Properties whose keys are data (tag names, environment variables), never renamed."""
 ARM_ENVELOPE = ("location", "tags", "sku", "kind", "identity", "zones", "plan", "extendedLocation")
 ARM_SECRET = "[parameters('pulumiSecret')]"
 """What a secret leaf becomes in the template: a securestring parameter, unknown to any scanner."""
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+@functools.cache
+def aws_bridge_metadata() -> dict[str, Any]:
+    """The vendored entries of pulumi-aws's ``bridge-metadata.json`` (see the module docstring)."""
+    return json.loads(resources.files("platform_infra.cli").joinpath(AWS_METADATA).read_text())
+
+
+AWS_METADATA = "data/pulumi_aws_bridge_metadata.json"
+
+
+def metadata_token(type_token: str) -> str:
+    """The token a pulumi-aws token has in the vendored metadata (its V2 name where v7 dropped the suffix)."""
+    return aws_bridge_metadata()["tokenAliases"]["aliases"].get(type_token, type_token)
 
 
 def terraform_type(type_token: str) -> str | None:
-    """The Terraform resource type of an ``aws:`` token (None for other packages)."""
-    if type_token in TERRAFORM_TYPE_EXCEPTIONS:
-        return TERRAFORM_TYPE_EXCEPTIONS[type_token]
-    package, rest, _ = type_token.split(":")
-    if package != "aws" or "/" not in rest:
+    """The Terraform resource type of a token, from the bridge metadata (None: not in it)."""
+    return aws_bridge_metadata()["resources"].get(metadata_token(type_token))
+
+
+def terraform_attribute(type_token: str, name: str) -> str | None:
+    """The Terraform attribute of property ``name`` of ``type_token`` (a resource or nested type token).
+
+    None when the metadata cannot tell: a multi-word property it does not list for the token.
+    """
+    renamed = aws_bridge_metadata()["renamedProperties"].get(metadata_token(type_token), {})
+    if name in renamed:
+        return renamed[name]
+    # renamedProperties lists every property whose Terraform name differs; an unlisted one-word name is
+    # the same in both (the bridge's camelCase of a one-word attribute is the attribute itself).
+    return name if re.fullmatch(r"[a-z][a-z0-9]*", name) else None
+
+
+def _pascal(attribute: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in attribute.split("_"))
+
+
+def nested_token(type_token: str, attribute: str) -> str:
+    """The bridge's token of the nested block ``attribute`` of ``type_token``.
+
+    The bridge names a block's type after its resource's type name and the Terraform attribute path
+    (``aws:s3/BucketLifecycleConfigurationV2Rule:...`` for ``rule`` of ``bucketLifecycleConfigurationV2``).
+    """
+    package, middle, name = metadata_token(type_token).split(":")
+    module = middle.split("/")[0]
+    nested = name + _pascal(attribute)
+    return f"{package}:{module}/{nested}:{nested}"
+
+
+def _args_class(type_token: str) -> type | None:
+    """The installed SDK's input class of a pulumi-aws resource (``BucketVersioningInitArgs``...)."""
+    _, middle, name = type_token.split(":")
+    module = middle.split("/")[0]
+    try:
+        sdk = importlib.import_module(f"pulumi_aws.{'lambda_' if module == 'lambda' else module}")
+    except ImportError:
         return None
-    module, resource = rest.split("/")
-    return f"aws_{module.replace('lambda_', 'lambda')}_{_snake(resource)}"
+    # The SDK renames a resource's args to ...InitArgs when a nested type already has the Args name.
+    return getattr(sdk, f"{name}InitArgs", None) or getattr(sdk, f"{name}Args", None)
 
 
-def terraform_attribute(name: str) -> str:
-    """The Terraform attribute of a Pulumi property name."""
-    return ATTRIBUTE_EXCEPTIONS.get(name) or _snake(name)
+def _property_types(args_class: type | None) -> dict[str, str]:
+    """Per camelCase property of an SDK input class, the text of its type annotation."""
+    if args_class is None:
+        return {}
+    result = {}
+    for attribute in vars(args_class).values():
+        getter = getattr(attribute, "fget", None)
+        name = getattr(getter, "_pulumi_name", None)
+        if name:
+            result[name] = str(getter.__annotations__.get("return", ""))
+    return result
 
 
-def _terraform_values(value: Any, unknown: list[str], path: str = "") -> Any:
-    """Inputs renamed to Terraform attributes; secret leaves dropped and their paths added to ``unknown``."""
-    if isinstance(value, Mapping):
-        result = {}
+def _nested_args(annotation: str, args_class: type | None) -> type | None:
+    match = re.search(r"ForwardRef\('(\w+Args)'\)", annotation)
+    if match is None or args_class is None:
+        return None
+    module = importlib.import_module(args_class.__module__.rsplit(".", 1)[0] + "._inputs")
+    return getattr(module, match.group(1), None)
+
+
+class _Converter:
+    """Pulumi inputs of one resource as Terraform attribute values (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.unknown: list[str] = []
+        self.unmapped: list[str] = []
+
+    def block(self, token: str, args_class: type | None, value: Mapping[str, Any], path: str = "") -> dict:
+        types = _property_types(args_class)
+        result: dict[str, Any] = {}
         for key, item in value.items():
-            attribute = terraform_attribute(key)
-            here = f"{path}.{attribute}" if path else attribute
-            if item == SECRET:
-                unknown.append(here)
+            attribute = terraform_attribute(token, key)
+            here = f"{path}.{attribute or key}" if path else (attribute or key)
+            if attribute is None:
+                self.unmapped.append(f"{path}.{key}" if path else key)
                 continue
-            if key in MAP_PROPERTIES and isinstance(item, Mapping):
+            annotation = types.get(key, "")
+            if item == SECRET or "Archive" in annotation or "Asset" in annotation:
+                # A secret leaf, or code the provider packages at deploy time: unknown to a plan reader.
+                self.unknown.append(here)
+                continue
+            if isinstance(item, Mapping) and "Mapping[" in annotation:
+                # A map attribute (tags, environment variables): its keys are data, never renamed.
                 result[attribute] = {k: v for k, v in item.items() if v != SECRET}
-                unknown.extend(f"{here}.{k}" for k, v in item.items() if v == SECRET)
+                self.unknown.extend(f"{here}.{k}" for k, v in item.items() if v == SECRET)
+            elif isinstance(item, Mapping):
+                nested = nested_token(token, attribute)
+                result[attribute] = [self.block(nested, _nested_args(annotation, args_class), item, here)]
+            elif isinstance(item, list) and item and all(isinstance(v, Mapping) for v in item):
+                nested = nested_token(token, attribute)
+                args = _nested_args(annotation, args_class)
+                result[attribute] = [self.block(nested, args, v, f"{here}[{i}]") for i, v in enumerate(item)]
             else:
-                result[attribute] = _terraform_values(item, unknown, here)
+                result[attribute] = item
         return result
-    if isinstance(value, list):
-        return [_terraform_values(v, unknown, f"{path}[{i}]") for i, v in enumerate(value)]
-    return value
+
+
+def terraform_values(
+    type_token: str, inputs: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str], list[str]]:
+    """A resource's inputs as Terraform values: (values, unknown attribute paths, unmapped property paths)."""
+    converter = _Converter()
+    values = converter.block(type_token, _args_class(type_token), inputs)
+    return values, converter.unknown, converter.unmapped
 
 
 def _unknown_tree(paths: list[str]) -> dict[str, Any]:
@@ -147,11 +221,13 @@ def terraform_plan(files: StackFiles, run: MockRun, plan: Mapping[str, Any]) -> 
             addresses[address] = entry["urn"]
             urn_address[entry["urn"]] = address
     planned, changes, configuration = [], [], []
+    unmapped_by_address: dict[str, list[str]] = {}
     for address, urn in addresses.items():
         entry = by_urn[urn]
         tf_type, name = address.split(".", 1)
-        unknown: list[str] = []
-        values = _terraform_values(entry["inputs"], unknown)
+        values, unknown, unmapped = terraform_values(entry["type"], entry["inputs"])
+        if unmapped:
+            unmapped_by_address[address] = unmapped
         record = run.by_urn(urn)
         expressions: dict[str, Any] = {}
         for dependency in record.depends_on:
@@ -162,11 +238,11 @@ def terraform_plan(files: StackFiles, run: MockRun, plan: Mapping[str, Any]) -> 
             for key, raw in entry["inputs"].items():
                 leaves = _string_leaves(raw)
                 for out_key, out_value in outputs.items():
-                    if any(out_value == leaf or out_value in leaf for leaf in leaves):
-                        refs = expressions.setdefault(terraform_attribute(key), {"references": []})[
-                            "references"
-                        ]
-                        for reference in (f"{target}.{terraform_attribute(out_key)}", target):
+                    attribute = terraform_attribute(entry["type"], key)
+                    if attribute and any(out_value == leaf or out_value in leaf for leaf in leaves):
+                        refs = expressions.setdefault(attribute, {"references": []})["references"]
+                        out_attribute = terraform_attribute(run.by_urn(dependency).type, out_key) or out_key
+                        for reference in (f"{target}.{out_attribute}", target):
                             if reference not in refs:
                                 refs.append(reference)
         common = {
@@ -203,7 +279,11 @@ def terraform_plan(files: StackFiles, run: MockRun, plan: Mapping[str, Any]) -> 
         "planned_values": {"root_module": {"resources": planned}},
         "resource_changes": changes,
         "configuration": {"root_module": {"resources": configuration}},
-        "pulumi": _pulumi_section(files, plan, addresses, "aws"),
+        "pulumi": {
+            **_pulumi_section(files, plan, addresses, "aws"),
+            "metadata": {k: aws_bridge_metadata()["source"][k] for k in ("repository", "path", "commit")},
+            "unmappedProperties": unmapped_by_address,
+        },
     }
 
 
@@ -229,7 +309,9 @@ def _why_not(type_token: str, package: str) -> str:
     if own != package:
         other = "terraform-plan" if own == "aws" else "arm" if own == "azure-native" else None
         return f"exported by --format {other}" if other else f"no {package} counterpart ({own} resource)"
-    return "no known ARM placement for this type" if package == "azure-native" else "no Terraform type"
+    if package == "azure-native":
+        return "no known ARM placement for this type"
+    return f"no Terraform type for it in the vendored bridge metadata ({AWS_METADATA})"
 
 
 def _arm_id_and_name(
