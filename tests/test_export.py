@@ -343,6 +343,50 @@ def test_a_new_failure_names_the_pulumi_urn(tmp_path: Path, capsys: pytest.Captu
     assert "NEW CKV_AZURE_109" in out and f"on {URN}" in out
 
 
+def test_one_checkov_run_over_several_exports_is_split_by_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """.ci/checkov starts Checkov once for all exports (``-f`` each); each failed check names its file
+    (``file_abs_path``), so a finding counts for its own export and stack, and the same address in another
+    stack's export is not confused with it."""
+    dev, prod = tmp_path / "dev.json", tmp_path / "prod.json"
+    prod_urn = URN.replace("urn:pulumi:dev::", "urn:pulumi:prod::")
+    dev.write_text(json.dumps(EXPORT))
+    prod.write_text(
+        json.dumps(
+            {
+                "metadata": {
+                    "pulumi": {"stack": "prod", "addresses": {"Microsoft.KeyVault/vaults.kv": prod_urn}}
+                }
+            }
+        )
+    )
+    report = _report(
+        ("CKV_AZURE_42", "Microsoft.KeyVault/vaults.kv"), ("CKV_AZURE_42", "Microsoft.KeyVault/vaults.kv")
+    )
+    report["results"]["failed_checks"][0]["file_abs_path"] = str(dev)
+    report["results"]["failed_checks"][1]["file_abs_path"] = str(prod)
+    results, baseline = tmp_path / "checkov.json", tmp_path / "b.yaml"
+    results.write_text(json.dumps([report]))
+    baseline.write_text(
+        "suppressions:\n  - check: CKV_AZURE_42\n    urn: 'urn:pulumi:*Vault::vault'\n    stacks: [dev]\n"
+        "    reason: dev vaults may be purged on purpose\n"
+    )
+    assert main(["checkov-gate", "--baseline", str(baseline), "--results", str(results), str(dev)]) == 0
+    assert (
+        main(["checkov-gate", "--baseline", str(baseline), "--results", str(results), str(dev), str(prod)])
+        == 1
+    )
+    out = capsys.readouterr().out
+    assert f"on {prod_urn}" in out and f"on {URN}" not in out.split("NEW", 1)[1]
+    # Mixing the two modes is refused, in one line.
+    assert (
+        main(["checkov-gate", "--baseline", str(baseline), "--results", str(results), f"{dev}={results}"])
+        == 2
+    )
+    assert "with --results, name the export only" in capsys.readouterr().err
+
+
 def test_a_reviewed_suppression_accepts_only_what_it_names() -> None:
     baseline = [
         Suppression("CKV_AZURE_42", "urn:pulumi:dev::*Vault::vault", "dev vaults may be purged on purpose")
@@ -438,3 +482,17 @@ def test_the_extraction_tool_rebuilds_the_vendored_file_from_bridge_metadata(tmp
     # The vendored file is in the tool's own format (sorted, indented), so a refresh shows a clean diff.
     path = REPO_ROOT / "components/platform_infra/cli/data/pulumi_aws_bridge_metadata.json"
     assert path.read_text() == json.dumps(vendored, indent=2) + "\n"
+
+
+def test_ci_checkov_fails_on_any_new_finding_and_starts_checkov_once() -> None:
+    """.ci/checkov is strict everywhere (no reporting-only mode) and scans all exports in one Checkov run."""
+    script = (REPO_ROOT / ".ci" / "checkov").read_text()
+    commands = [line for line in script.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert script.startswith("#!/usr/bin/env bash") and "set -euo pipefail" in commands
+    assert "CHECKOV_STRICT" not in script
+    # The gate over the stacks' exports is a plain command under `set -e`: its exit code ends the script.
+    (gate,) = [c for c in commands if "checkov-gate" in c and '"${exports[@]}"' in c]
+    assert not gate.lstrip().startswith(("if ", "!")) and "||" not in gate
+    assert sum(c.startswith('"$venv/bin/checkov" "${files[@]}"') for c in commands) == 1
+    for workflow in [REPO_ROOT / "azure-pipelines.yml", *(REPO_ROOT / ".github" / "workflows").glob("*.yml")]:
+        assert "CHECKOV_STRICT" not in workflow.read_text(), workflow.name

@@ -101,15 +101,30 @@ def _reports(checkov_output: Any) -> list[Mapping[str, Any]]:
     return [r for r in reports if isinstance(r, Mapping) and "results" in r]
 
 
-def findings(checkov_output: Any, export: Mapping[str, Any], file: str) -> list[Finding]:
-    """The failed checks of one Checkov run over one export, each with the URN of its resource."""
+def _scanned_file(failed: Mapping[str, Any]) -> Path | None:
+    """The file a failed check is about (``file_abs_path``; Checkov also gives it per file run)."""
+    path = failed.get("file_abs_path")
+    return Path(path).resolve() if isinstance(path, str) and path else None
+
+
+def findings(
+    checkov_output: Any, export: Mapping[str, Any], file: str, only_this_file: bool = False
+) -> list[Finding]:
+    """The failed checks of a Checkov run over an export, each with the URN of its resource.
+
+    :param only_this_file: the run scanned several files at once (``checkov -f A -f B``): keep the checks
+        whose ``file_abs_path`` is ``file`` (one Checkov start for all exports instead of one per file).
+    """
     section = export.get("pulumi") or export.get("metadata", {}).get("pulumi")
     if not isinstance(section, Mapping):
         raise PlanError(f"{file}: not an `infra export` document (no pulumi address map)")
     addresses = section["addresses"]
+    target = Path(file).resolve()
     result = []
     for report in _reports(checkov_output):
         for failed in report["results"].get("failed_checks", []):
+            if only_this_file and _scanned_file(failed) != target:
+                continue
             address = failed.get("resource", "")
             result.append(
                 Finding(
@@ -141,19 +156,28 @@ def judge(found: Sequence[Finding], baseline: Sequence[Suppression]) -> Verdict:
     return verdict
 
 
+def _read_json(path: str, what: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise PlanError(f"{what}: cannot be read as JSON ({error})") from error
+
+
 def _gate_command(args: argparse.Namespace) -> int:
     baseline = load_baseline(Path(args.baseline))
+    shared = _read_json(args.results, args.results) if args.results else None
     found: list[Finding] = []
     for pair in args.pairs:
         export_file, _, result_file = pair.partition("=")
-        if not result_file:
-            raise PlanError(f"{pair!r}: expected EXPORT.json=CHECKOV_RESULT.json")
-        try:
-            export = json.loads(Path(export_file).read_text())
-            output = json.loads(Path(result_file).read_text())
-        except (OSError, ValueError) as error:
-            raise PlanError(f"{pair}: cannot be read as JSON ({error})") from error
-        found += findings(output, export, export_file)
+        if shared is not None and result_file:
+            raise PlanError(f"{pair!r}: with --results, name the export only")
+        if shared is None and not result_file:
+            raise PlanError(f"{pair!r}: expected EXPORT.json=CHECKOV_RESULT.json (or --results)")
+        export = _read_json(export_file, pair)
+        if shared is not None:
+            found += findings(shared, export, export_file, only_this_file=True)
+        else:
+            found += findings(_read_json(result_file, pair), export, export_file)
     verdict = judge(found, baseline)
     print(f"checkov-gate: {len(found)} failed checks, {len(verdict.accepted)} accepted by the baseline")
     for suppression in verdict.unused:
@@ -181,7 +205,15 @@ def add_checkov_gate_parser(subparsers: argparse._SubParsersAction) -> None:
         help="fail on Checkov findings over `infra export` output that the reviewed baseline does not accept",
     )
     parser.add_argument(
-        "pairs", nargs="+", metavar="EXPORT.json=CHECKOV.json", help="an export and its results"
+        "pairs",
+        nargs="+",
+        metavar="EXPORT.json[=CHECKOV.json]",
+        help="an export and its results, or only the export when --results holds one run over all of them",
+    )
+    parser.add_argument(
+        "--results",
+        metavar="CHECKOV.json",
+        help="`checkov -o json` of one run over several exports (-f each); findings go to the file they name",
     )
     parser.add_argument("--baseline", default=".checkov-baseline.yaml", help="the reviewed suppressions")
     parser.add_argument(
