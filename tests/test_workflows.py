@@ -192,7 +192,8 @@ def test_tests_run_in_a_job_without_oidc_or_write_rights() -> None:
     for job_name, job in runners:
         assert job["permissions"] == {"contents": "read"}, job_name
     ci_step = next(s for s in preview["jobs"]["ci"]["steps"] if "run" in s)
-    assert ci_step["env"]["CHECKOV_STRICT"] == "1"  # a finding the baseline does not accept fails the PR
+    # .ci/checkov itself fails on a finding the baseline does not accept (tests/test_export.py).
+    assert ci_step["run"].strip() == "bash .ci/run"
     ci_script = (ROOT / ".ci" / "run").read_text()
     assert "python3 tasks.py test" in ci_script and "python3 tasks.py lint" in ci_script
     assert ".ci/checkov" in ci_script and "zizmor" in ci_script
