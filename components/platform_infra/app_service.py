@@ -676,6 +676,9 @@ class BlueGreenAppService(pulumi.ComponentResource):
                 reserved=True,
                 server_farm_id=self.plan.id,
                 https_only=True,
+                # Stateless apps: users spread evenly, nobody pinned to an instance being recycled. The
+                # release flow does not need affinity: it credits each probe to the instance the app names
+                # in its answer (WEBSITE_INSTANCE_ID), not to the ARRAffinity cookie (release/probe.py).
                 client_affinity_enabled=False,
                 identity=identity,
                 key_vault_reference_identity="SystemAssigned",
@@ -699,7 +702,7 @@ class BlueGreenAppService(pulumi.ComponentResource):
                 reserved=True,
                 server_farm_id=self.plan.id,
                 https_only=True,
-                client_affinity_enabled=False,
+                client_affinity_enabled=False,  # as production (see there)
                 identity=identity,
                 key_vault_reference_identity="SystemAssigned",
                 # Pre-release code: closed to everyone but the configured ranges (the pipeline's checks).

@@ -454,13 +454,17 @@ class ReleaseEngine:
         rounds = 0
         while True:
             rounds += 1
-            instances = [i.lower() for i in self.instances_of(slot)]
+            listed = self.instances_of(slot)
+            # Compared case-insensitively with the id an app reports; the cookie carries the id as listed.
+            instances = [i.lower() for i in listed]
             if not instances:
                 last = {"-": "Azure lists no running instance"}
             unnamed = ""
-            for instance in instances:
+            for aimed in listed:
                 timeout = max(1.0, min(r.request_timeout, deadline - self.clock()))
-                answer, seen, served_by = self._probe_instance(slot, host, instance, timeout)
+                answer, seen, served_by = self._probe_instance(slot, host, aimed, timeout)
+                if served_by is not None and self.target.instance.kind == "none":
+                    served_by = served_by.lower()
                 ok = answer.healthy and (version is None or seen == version)
                 if answer.healthy and version is not None and seen != version:
                     detail = f"{answer.detail}, reports {seen or 'no version'} (not {version})"
