@@ -320,6 +320,9 @@ def test_shipped_stacks_declare_every_configured_app(shipped: dict[str, MockRun]
                 assert slot["siteConfig"]["alwaysOn"] is True
         assert set(run.stack_outputs["apps"]) == {"web", "api"}
         assert run.stack_outputs["apps"]["web"]["healthCheckPath"] == "/healthz"
+        # How infra release reads each app's version and instance, for the pipelines to pass along.
+        assert run.stack_outputs["apps"]["web"]["versionFrom"] == "json:version"
+        assert run.stack_outputs["apps"]["web"]["instanceFrom"] == "json:instance"
 
 
 def test_staging_mirrors_prod_apart_from_sizes(shipped: dict[str, MockRun]) -> None:

@@ -86,6 +86,8 @@ def test_defaults_and_no_apps() -> None:
     assert app.health_check_path == "/healthz"
     assert app.app_settings == {} and app.sticky_settings == () and app.key_vault_settings == {}
     assert app.application_insights is False and app.staging_always_on is True and app.site_name is None
+    # The documented release contract: version and instance (WEBSITE_INSTANCE_ID) in the health JSON.
+    assert (app.version_from, app.instance_from) == ("json:version", "json:instance")
     assert _read(None, Tier.DEV, "dev") == ()
 
 
@@ -111,6 +113,14 @@ def test_defaults_and_no_apps() -> None:
             "exactly one",
         ),
         ([{**WEB, "image": "Not An Image"}], Tier.PROD, "platform:apps[0].image", "invalid format"),
+        ([{**WEB, "versionFrom": "xml:v"}], Tier.PROD, "platform:apps[0].versionFrom", "invalid format"),
+        ([{**WEB, "instanceFrom": "cookie"}], Tier.PROD, "platform:apps[0].instanceFrom", "invalid format"),
+        (
+            [{**WEB, "versionFrom": "path:/version"}],
+            Tier.PROD,
+            "platform:apps[0].instanceFrom",
+            "cannot name its instance in JSON",
+        ),
         (
             [{**WEB, "healthCheckPath": "healthz"}],
             Tier.PROD,

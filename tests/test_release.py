@@ -654,7 +654,10 @@ def test_an_app_that_does_not_name_its_instance_is_never_confirmed(fake: FakeAzu
 def test_a_plain_text_version_path_needs_the_instance_in_a_header(capsys: pytest.CaptureFixture[str]) -> None:
     args = cli.build_parser().parse_args(_release_args("verify", "--version-from", "path:/version"))
     assert release_cli.handle(args, release_cli.ReleaseDependencies(client_factory=_unused)) == 2
-    assert "use --instance-from header:<name>" in capsys.readouterr().err
+    assert (
+        "use header:<name> (e.g. X-Instance-Id on both answers) or none for the instance"
+        in capsys.readouterr().err
+    )
 
 
 # -- canary and bake, judged by the fake's Azure Monitor metrics --
@@ -805,7 +808,7 @@ def _release_args(*extra: str) -> list[str]:
         (["canary", "--steps", "5,100"], "argument --steps: must be increasing percentages"),
         (["canary", "--bake", "7h"], "argument --bake: must be at most 6h"),
         (["swap", "--bake", "soon"], "argument --bake: must be a duration like 90s, 10m or 1h"),
-        (["verify", "--version-from", "xml:v"], "version contract must be json:<field>"),
+        (["verify", "--version-from", "xml:v"], "version contract must be json:<field, dotted for nesting>"),
         (["verify", "--version", "1 2"], "argument --version: must be a version"),
     ],
 )

@@ -148,6 +148,8 @@ def test_every_github_release_command_gets_the_budgeted_limits() -> None:
                 if "infra release" not in script:
                     continue
                 assert 'read -ra limits <<<"$RELEASE_LIMITS"' in script, (name, step.get("name"))
+                # Each app's own version and instance contract (stack output, from platform:apps).
+                assert ".versionFrom" in script and ".instanceFrom" in script, (name, step.get("name"))
                 for line in re.findall(r"infra release \w+[^\n]*", script):
                     assert '"${limits[@]}"' in line or '"${common[@]}"' in line, (name, line)
                 if '"${common[@]}"' in script:
@@ -228,6 +230,7 @@ def test_azure_devops_release_task_renews_its_token_and_gets_the_limits() -> Non
     for task in (pulumi_task, release_task):
         script = task["inputs"]["inlineScript"]
         assert task["env"]["RELEASE_LIMITS"] == "$(RELEASE_LIMITS)"
+        assert ".versionFrom" in script and ".instanceFrom" in script
         for line in re.findall(r"infra release \w+[^\n]*", script):
             assert '"${limits[@]}"' in line or '"${common[@]}"' in line, line
         for command in set(re.findall(r"infra release (\w+)", script)):

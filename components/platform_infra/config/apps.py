@@ -51,6 +51,15 @@ from platform_infra.config.base import (
     text,
 )
 from platform_infra.environment import Tier
+from platform_infra.release.probe import (
+    DEFAULT_CONTRACT,
+    DEFAULT_INSTANCE_CONTRACT,
+    INSTANCE_CONTRACT_ALLOWED,
+    INSTANCE_CONTRACT_PATTERN,
+    VERSION_CONTRACT_ALLOWED,
+    VERSION_CONTRACT_PATTERN,
+    contracts_conflict,
+)
 from platform_infra.validation import ValidationError
 
 APP_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$")
@@ -169,6 +178,17 @@ class AppConfig(ConfigModel):
         "default: on in prod where possible.",
         None,
     )
+    version_from: Annotated[str, Text(VERSION_CONTRACT_PATTERN, VERSION_CONTRACT_ALLOWED)] = field(
+        "How the app reports its version to infra release (--version-from): a field of the health JSON, a "
+        "header of the health response, or a path answering the version as plain text.",
+        DEFAULT_CONTRACT,
+    )
+    instance_from: Annotated[str, Text(INSTANCE_CONTRACT_PATTERN, INSTANCE_CONTRACT_ALLOWED)] = field(
+        "How the app names the instance that answered (its WEBSITE_INSTANCE_ID) to infra release "
+        "(--instance-from); none trusts the ARRAffinity cookie, which App Service may ignore with client "
+        "affinity off.",
+        DEFAULT_INSTANCE_CONTRACT,
+    )
     _key: str = PrivateAttr("")
     _secret_settings: bool = PrivateAttr(False)
 
@@ -204,6 +224,13 @@ class AppConfig(ConfigModel):
                 )
             except ValidationError as error:
                 problems.append(Problem.of(error, at=(error.key.rsplit(".", 1)[-1],)))
+        conflict = contracts_conflict(self.version_from, self.instance_from)
+        if conflict:
+            problems.append(
+                Problem(
+                    conflict, value=self.instance_from, allowed="header:<name> or none", at=("instanceFrom",)
+                )
+            )
         if (self.image is None) == (self.runtime is None):
             problems.append(
                 Problem(

@@ -64,7 +64,7 @@ def main() -> None:
         registry=registry,
         settings_depend_on=[endpoint.dns_zone_group] if endpoint is not None else [],
     )
-    pulumi.export("apps", app_outputs(apps))
+    pulumi.export("apps", app_outputs(apps, config))
     if vault is not None:
         # The apps' own Secrets User grants live with each app (their settings wait for them); the vault
         # keeps the deployer's Secrets Officer.

@@ -155,19 +155,28 @@ def declare_apps(
     return services
 
 
-def app_outputs(services: list[BlueGreenAppService]) -> dict[str, dict[str, pulumi.Output[str] | str]]:
+def app_outputs(
+    services: list[BlueGreenAppService], config: StackConfig | None = None
+) -> dict[str, dict[str, pulumi.Output[str] | str]]:
     """What a release pipeline needs per app (export as the ``apps`` stack output).
 
-    ``pulumi stack output apps`` then gives ``--resource-group``, ``--app`` and ``--health-path`` for
-    ``infra release``.
+    ``pulumi stack output apps`` then gives ``--resource-group``, ``--app``, ``--health-path`` and, from the
+    stack config, ``--version-from`` and ``--instance-from`` for ``infra release``.
     """
-    return {
-        service.logical_name: {
+    contracts = {app.name: app for app in (config.apps if config is not None else [])}
+    outputs: dict[str, dict[str, pulumi.Output[str] | str]] = {}
+    for service in services:
+        outputs[service.logical_name] = {
             "resourceGroupName": service.resource_group_name,
             "appName": service.app_name,
             "productionHostName": service.default_host_name,
             "stagingHostName": service.staging_host_name,
             "healthCheckPath": service.health_check_path,
         }
-        for service in services
-    }
+        app = contracts.get(service.logical_name)
+        if app is not None:
+            outputs[service.logical_name] |= {
+                "versionFrom": app.version_from,
+                "instanceFrom": app.instance_from,
+            }
+    return outputs

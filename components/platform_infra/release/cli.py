@@ -31,6 +31,7 @@ from platform_infra.release.probe import (
     InstanceContract,
     Probe,
     VersionContract,
+    contracts_conflict,
     http_probe,
 )
 from platform_infra.release.progress import Reporter
@@ -531,10 +532,10 @@ def handle(args: argparse.Namespace, deps: ReleaseDependencies | None = None) ->
             if hasattr(args, "min_requests")
             else None
         )
-        if args.version_from.kind == "path" and args.instance_from.kind == "json":
+        conflict = contracts_conflict(str(args.version_from), str(args.instance_from))
+        if conflict:
             raise ValueError(
-                "--version-from path: answers plain text, which cannot name its instance in JSON: use "
-                "--instance-from header:<name> (e.g. X-Instance-Id on both answers) or none"
+                f"--version-from {args.version_from} with --instance-from {args.instance_from}: {conflict}"
             )
     except ValueError as error:
         return _error(str(error))

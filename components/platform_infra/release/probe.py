@@ -43,12 +43,20 @@ MAX_BODY = 65536
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")
 """An application version as the release record stores it: no spaces, at most 128 characters."""
 
-CONTRACT_KINDS = ("json", "header", "path")
+
+VERSION_CONTRACT_PATTERN = re.compile(
+    r"^(json:[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*|header:[A-Za-z0-9-]{1,128}|path:/[A-Za-z0-9/._~-]{0,255})$"
+)
+VERSION_CONTRACT_ALLOWED = "json:<field, dotted for nesting>, header:<header name> or path:/<url path>"
+
+INSTANCE_CONTRACT_PATTERN = re.compile(
+    r"^(json:[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*|header:[A-Za-z0-9-]{1,128}|none)$"
+)
+INSTANCE_CONTRACT_ALLOWED = "json:<field, dotted for nesting>, header:<header name> or none"
 
 DEFAULT_CONTRACT = "json:version"
 """The documented default: the health response is JSON with a top-level ``version`` field."""
 
-INSTANCE_KINDS = ("json", "header", "none")
 
 DEFAULT_INSTANCE_CONTRACT = "json:instance"
 """The documented default: the health response's JSON has an ``instance`` field holding the answering
@@ -128,17 +136,9 @@ class VersionContract:
     @classmethod
     def parse(cls, text: str) -> VersionContract:
         """``json:version``, ``header:X-App-Version`` or ``path:/version``; ValueError otherwise."""
+        if not VERSION_CONTRACT_PATTERN.fullmatch(text):
+            raise ValueError(f"version contract must be {VERSION_CONTRACT_ALLOWED}, got {text!r}")
         kind, _, name = text.partition(":")
-        if kind not in CONTRACT_KINDS or not name:
-            raise ValueError(
-                f"version contract must be json:<field>, header:<name> or path:/<path>, got {text!r}"
-            )
-        if kind == "path" and not re.fullmatch(r"/[A-Za-z0-9/._~-]{0,255}", name):
-            raise ValueError(f"version path must be an absolute URL path like /version, got {name!r}")
-        if kind == "header" and not re.fullmatch(r"[A-Za-z0-9-]{1,128}", name):
-            raise ValueError(f"version header must be a header name like X-App-Version, got {name!r}")
-        if kind == "json" and not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*", name):
-            raise ValueError(f"version field must be a JSON field name like version, got {name!r}")
         return cls(kind, name)
 
     def __str__(self) -> str:
@@ -182,15 +182,11 @@ class InstanceContract:
     @classmethod
     def parse(cls, text: str) -> InstanceContract:
         """``json:instance``, ``header:X-Instance-Id`` or ``none``; ValueError otherwise."""
+        if not INSTANCE_CONTRACT_PATTERN.fullmatch(text):
+            raise ValueError(f"instance contract must be {INSTANCE_CONTRACT_ALLOWED}, got {text!r}")
         if text == "none":
             return cls("none", "")
         kind, _, name = text.partition(":")
-        if kind not in INSTANCE_KINDS[:2] or not name:
-            raise ValueError(f"instance contract must be json:<field>, header:<name> or none, got {text!r}")
-        if kind == "header" and not re.fullmatch(r"[A-Za-z0-9-]{1,128}", name):
-            raise ValueError(f"instance header must be a header name like X-Instance-Id, got {name!r}")
-        if kind == "json" and not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*", name):
-            raise ValueError(f"instance field must be a JSON field name like instance, got {name!r}")
         return cls(kind, name)
 
     def __str__(self) -> str:
@@ -206,3 +202,14 @@ class InstanceContract:
             value = VersionContract("json", self.name).read(answer) if answer.healthy else None
         value = (value or "").strip().lower()
         return value if re.fullmatch(r"[a-z0-9-]{1,128}", value) else None
+
+
+def contracts_conflict(version_from: str, instance_from: str) -> str | None:
+    """Why two contracts cannot work together, or None: a plain-text version path cannot name its
+    instance in JSON."""
+    if version_from.startswith("path:") and instance_from.startswith("json:"):
+        return (
+            "a path: version answers plain text, which cannot name its instance in JSON: use "
+            "header:<name> (e.g. X-Instance-Id on both answers) or none for the instance"
+        )
+    return None
