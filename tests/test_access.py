@@ -60,13 +60,43 @@ def test_the_access_matrix_of_the_shipped_shared_stack(shared: MockRun) -> None:
         f"{REPO}:environment:dev": {("aws", "dev", "deploy"), ("azure", "dev", "deploy")},
         f"{REPO}:environment:staging": {("aws", "staging", "deploy"), ("azure", "staging", "deploy")},
         f"{REPO}:environment:production": {("aws", "prod", "deploy"), ("azure", "prod", "deploy")},
-        f"{ADO}/platform-azure-dev": {("azure", "dev", "deploy")},
-        f"{ADO}/platform-azure-staging": {("azure", "staging", "deploy")},
-        f"{ADO}/platform-azure-prod": {("azure", "prod", "deploy")},
-        f"{ADO}/platform-azure-preview-dev": {("azure", "dev", "read")},
-        f"{ADO}/platform-azure-preview-staging": {("azure", "staging", "read")},
-        f"{ADO}/platform-azure-preview-prod": {("azure", "prod", "read")},
+        # Azure DevOps service connections: the same identities on both clouds (AWS through the IAM OIDC
+        # provider of the organization's issuer, trusted by exactly one connection per pipeline role).
+        f"{ADO}/platform-azure-dev": {("aws", "dev", "deploy"), ("azure", "dev", "deploy")},
+        f"{ADO}/platform-azure-staging": {("aws", "staging", "deploy"), ("azure", "staging", "deploy")},
+        f"{ADO}/platform-azure-prod": {("aws", "prod", "deploy"), ("azure", "prod", "deploy")},
+        f"{ADO}/platform-azure-preview-dev": {("aws", "dev", "read"), ("azure", "dev", "read")},
+        f"{ADO}/platform-azure-preview-staging": {("aws", "staging", "read"), ("azure", "staging", "read")},
+        f"{ADO}/platform-azure-preview-prod": {("aws", "prod", "read"), ("azure", "prod", "read")},
     }
+
+
+def test_azure_devops_reaches_aws_only_through_its_organizations_issuer(shared: MockRun) -> None:
+    """The AWS trust of an Azure DevOps connection names the organization's issuer
+    (https://vstoken.dev.azure.com/<organizationId>) and its audience api://AzureADTokenExchange, and the
+    IAM OIDC provider is created for exactly that issuer and audience."""
+    issuer = "https://vstoken.dev.azure.com/55555555-5555-4555-8555-555555555555"
+    aws = [a for a in analyse(shared) if a.cloud == "aws" and a.subject.startswith("sc://")]
+    assert {a.issuer for a in aws} == {issuer}
+    assert len(aws) == 6
+    [provider] = [
+        r
+        for r in shared.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+        if "vstoken" in str(r.inputs)
+    ]
+    assert provider.plain_inputs["url"] == issuer
+    assert json.loads(json.dumps(provider.plain_inputs["clientIdLists"])) == ["api://AzureADTokenExchange"]
+    # A connection named in another identity's trust is caught like any other subject.
+    run = copy.deepcopy(shared)
+    role = _role(run, "preview-dev")
+    trust = json.loads(role.plain_inputs["assumeRolePolicy"])
+    ado = next(s for s in trust["Statement"] if s["Sid"] != "GitHubActions")
+    key = next(k for k in ado["Condition"]["StringEquals"] if k.endswith(":sub"))
+    ado["Condition"]["StringEquals"][key].append(f"{ADO}/platform-azure-preview-prod")
+    role.inputs["assumeRolePolicy"] = json.dumps(trust)
+    matrix = _matrix(analyse(run))
+    assert {("aws", "dev", "read"), ("aws", "prod", "read")} <= matrix[f"{ADO}/platform-azure-preview-prod"]
+    assert matrix != _matrix(analyse(shared))
 
 
 def test_state_and_secrets_follow_the_same_boundaries(shared: MockRun) -> None:

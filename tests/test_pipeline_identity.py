@@ -223,3 +223,46 @@ def test_shipped_pipeline_may_assign_every_role_the_environment_stacks_assign(sh
     for condition in conditions:
         allowed = condition.split("GuidEquals {", 1)[1].split("}", 1)[0].split(", ")
         assert assigned <= set(allowed), condition
+
+
+def test_the_trust_policy_admits_an_azure_devops_connection_by_its_issuer_audience_and_exact_subject() -> (
+    None
+):
+    """IAM condition keys of an OIDC provider are its URL without the scheme, path included; Azure DevOps
+    tokens carry audience api://AzureADTokenExchange and subject sc://<org>/<project>/<connection>."""
+    from platform_infra.pipeline_identity import azure_devops_subject, pipeline_trust_policy
+
+    subject = azure_devops_subject("55555555-5555-4555-8555-555555555555", "org", "proj", "conn")
+    provider = (
+        "arn:aws:iam::444444444444:oidc-provider/vstoken.dev.azure.com/55555555-5555-4555-8555-555555555555"
+    )
+    policy = pipeline_trust_policy("arn:github", ["repo:o/r:environment:dev"], [(provider, subject)])
+    github, ado = policy["Statement"]
+    assert github["Principal"] == {"Federated": "arn:github"}
+    host = "vstoken.dev.azure.com/55555555-5555-4555-8555-555555555555"
+    assert ado["Principal"] == {"Federated": provider}
+    assert ado["Condition"] == {
+        "StringEquals": {f"{host}:aud": "api://AzureADTokenExchange", f"{host}:sub": ["sc://org/proj/conn"]}
+    }
+
+
+def test_federated_subjects_without_their_oidc_provider_are_refused(pulumi_run) -> None:
+    from platform_infra.pipeline_identity import azure_devops_subject
+
+    subject = azure_devops_subject("55555555-5555-4555-8555-555555555555", "org", "proj", "conn")
+
+    def program() -> None:
+        PipelineIdentity(
+            "p",
+            PipelineIdentityArgs(
+                account_id="444444444444",
+                role_name="platform-pipeline-dev",
+                github=GitHubSubjects(repository="o/r", environments=("dev",)),
+                deploy_role_arns=["arn:aws:iam::111111111111:role/platform-deploy"],
+                oidc_provider_arn="arn:github",
+                federated=[subject],
+            ),
+        )
+
+    with pytest.raises(ValidationError, match=r"federated_provider_arn: is required with federated subjects"):
+        pulumi_run(program)

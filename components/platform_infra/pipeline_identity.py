@@ -133,11 +133,29 @@ def azure_devops_subject(
     )
 
 
-def pipeline_trust_policy(oidc_provider_arn: str, subjects: Sequence[str]) -> dict[str, Any]:
-    """Trust policy of the pipeline role: GitHub OIDC tokens with our audience and one of ``subjects``."""
-    return {
-        "Version": POLICY_VERSION,
-        "Statement": [
+def issuer_host(issuer: str) -> str:
+    """The issuer URL without ``https://``: the prefix of its IAM condition keys (``<host/path>:sub``).
+
+    IAM names an OIDC provider's condition keys after its URL without the scheme, path included (IAM User
+    Guide, "Available keys for AWS OIDC federation"; EKS: ``oidc.eks.<region>.amazonaws.com/id/<id>:sub``).
+    """
+    return issuer.removeprefix("https://").rstrip("/")
+
+
+def pipeline_trust_policy(
+    oidc_provider_arn: str,
+    subjects: Sequence[str],
+    federated: Sequence[tuple[str, FederatedSubject]] = (),
+) -> dict[str, Any]:
+    """Trust policy of the pipeline role: GitHub OIDC tokens with our audience and one of ``subjects``.
+
+    :param federated: (IAM OIDC provider ARN, subject) pairs of other issuers, e.g. an Azure DevOps service
+        connection: one statement per issuer, its audience ``api://AzureADTokenExchange`` (the audience
+        Azure DevOps tokens carry for workload identity federation) and exact subjects.
+    """
+    statements: list[dict[str, Any]] = []
+    if subjects:
+        statements.append(
             {
                 "Sid": "GitHubActions",
                 "Effect": "Allow",
@@ -150,8 +168,27 @@ def pipeline_trust_policy(oidc_provider_arn: str, subjects: Sequence[str]) -> di
                     }
                 },
             }
-        ],
-    }
+        )
+    by_issuer: dict[tuple[str, str], list[str]] = {}
+    for provider_arn, subject in federated:
+        by_issuer.setdefault((provider_arn, subject.issuer), []).append(subject.subject)
+    for index, ((provider_arn, issuer), issued) in enumerate(sorted(by_issuer.items())):
+        host = issuer_host(issuer)
+        statements.append(
+            {
+                "Sid": f"Federated{index}",
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{host}:aud": AZURE_AUDIENCE,
+                        f"{host}:sub": sorted(dict.fromkeys(issued)),
+                    }
+                },
+            }
+        )
+    return {"Version": POLICY_VERSION, "Statement": statements}
 
 
 def pipeline_permissions_policy(deploy_role_arns: Sequence[str], tag_session: bool) -> dict[str, Any]:
@@ -185,6 +222,9 @@ class PipelineIdentityArgs:
     :param purpose: what the role is for, in its description (e.g. ``deploy dev``, ``preview prod``).
     :param read_only: the role only reaches read-only roles (tagged :data:`ACCESS_TAG` = ``read-only``; the
         policy pack allows pull-request subjects only on such roles).
+    :param federated: subjects of another issuer that may assume the role too (an Azure DevOps service
+        connection: :func:`azure_devops_subject`), matched exactly.
+    :param federated_provider_arn: the IAM OIDC provider of that issuer (:class:`AzureDevOpsOidcProvider`).
     """
 
     account_id: str
@@ -197,6 +237,37 @@ class PipelineIdentityArgs:
     partition: str = "aws"
     purpose: str = "deploy"
     read_only: bool = False
+    federated: Sequence[FederatedSubject] = ()
+    federated_provider_arn: pulumi.Input[str] | None = None
+
+
+class AzureDevOpsOidcProvider(pulumi.ComponentResource):
+    """An IAM OIDC provider for one Azure DevOps organization's tokens (``https://vstoken.dev.azure.com/<id>``).
+
+    Azure DevOps issues a service connection's workload identity federation token with that issuer, audience
+    ``api://AzureADTokenExchange`` and subject ``sc://<organization>/<project>/<connection>`` (Microsoft
+    Learn, "Connect to Azure with an Azure Resource Manager service connection", workload identity
+    federation); a pipeline gets it as ``$idToken`` from ``AzureCLI@2`` with ``addSpnToEnvironment``. No
+    thumbprint is configured: IAM obtains and keeps it itself (IAM User Guide, "Create an OpenID Connect
+    (OIDC) identity provider in IAM"). Not verifiable offline: that IAM accepts this issuer's discovery
+    document and keys (docs/bootstrap.md).
+    """
+
+    provider: aws.iam.OpenIdConnectProvider
+    """The OIDC provider."""
+    arn: pulumi.Output[str]
+    """Its ARN (what the pipeline roles' trust policies name as the federated principal)."""
+
+    def __init__(self, name: str, issuer: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        require_pattern(f"AzureDevOpsOidcProvider({name}).issuer", issuer, ISSUER_PATTERN, "an https:// URL")
+        super().__init__("platform:iam:AzureDevOpsOidcProvider", name, None, opts)
+        self.provider = aws.iam.OpenIdConnectProvider(
+            name,
+            aws.iam.OpenIdConnectProviderArgs(url=issuer, client_id_lists=[AZURE_AUDIENCE]),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.arn = self.provider.arn
+        self.register_outputs({"arn": self.arn})
 
 
 class GitHubOidcProvider(pulumi.ComponentResource):
@@ -232,6 +303,8 @@ class PipelineIdentity(pulumi.ComponentResource):
     """The pipeline role's ARN (known before deployment; deploy roles trust it)."""
     subjects: list[str]
     """The exact ``sub`` claims the role accepts."""
+    federated_subjects: list[str]
+    """The exact subjects of other issuers (Azure DevOps) the role accepts."""
 
     def __init__(
         self, name: str, args: PipelineIdentityArgs, opts: pulumi.ResourceOptions | None = None
@@ -272,14 +345,26 @@ class PipelineIdentity(pulumi.ComponentResource):
             self.oidc_provider_arn = pulumi.Output.from_input(args.oidc_provider_arn)
 
         subjects = self.subjects
+        federated = list(dict.fromkeys(args.federated))
+        if federated and args.federated_provider_arn is None:
+            raise ValidationError(
+                f"{prefix}.federated_provider_arn",
+                "is required with federated subjects (the IAM OIDC provider of their issuer)",
+            )
+        self.federated_subjects = [f.subject for f in federated]
+        trust = pulumi.Output.all(
+            self.oidc_provider_arn, pulumi.Output.from_input(args.federated_provider_arn or "")
+        ).apply(
+            lambda arns: json.dumps(
+                pipeline_trust_policy(arns[0], subjects, [(arns[1], f) for f in federated]), indent=2
+            )
+        )
         self.role = aws.iam.Role(
             name,
             aws.iam.RoleArgs(
                 name=args.role_name,
                 description=f"CI pipeline of {args.github.repository}: {args.purpose} (GitHub Actions OIDC)",
-                assume_role_policy=self.oidc_provider_arn.apply(
-                    lambda arn: json.dumps(pipeline_trust_policy(arn, subjects), indent=2)
-                ),
+                assume_role_policy=trust,
                 max_session_duration=args.max_session_duration_seconds,
                 force_detach_policies=True,
                 tags={ACCESS_TAG: "read-only" if args.read_only else "deploy"},
@@ -298,7 +383,12 @@ class PipelineIdentity(pulumi.ComponentResource):
             opts=child,
         )
         self.register_outputs(
-            {"arn": self.arn, "oidcProviderArn": self.oidc_provider_arn, "subjects": self.subjects}
+            {
+                "arn": self.arn,
+                "oidcProviderArn": self.oidc_provider_arn,
+                "subjects": self.subjects,
+                "federatedSubjects": self.federated_subjects,
+            }
         )
 
 

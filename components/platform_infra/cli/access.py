@@ -237,19 +237,36 @@ def _aws_roles(run: MockRun) -> dict[str, _Role]:
     return roles
 
 
-def _federated_subjects(role: _Role) -> list[str]:
-    subjects: list[str] = []
+def _federated_subjects(role: _Role) -> list[tuple[str, str]]:
+    """(issuer, subject) pairs a role's trust admits through ``AssumeRoleWithWebIdentity``.
+
+    Any OIDC issuer: IAM names an OIDC provider's condition keys after its URL without the scheme
+    (``token.actions.githubusercontent.com:sub``, ``vstoken.dev.azure.com/<org-id>:sub``), and the statement's
+    federated principal must be that provider (``oidc-provider/<host>``). A statement without an audience
+    condition on the same provider is not counted (the shipped stacks always set one).
+    """
+    subjects: list[tuple[str, str]] = []
     for statement in role.trust:
         if statement.get("Effect") != "Allow" or "sts:AssumeRoleWithWebIdentity" not in _actions(statement):
             continue
+        principal = statement.get("Principal")
+        federated = (
+            [str(p) for p in _list(principal.get("Federated"))] if isinstance(principal, Mapping) else []
+        )
         condition = statement.get("Condition") or {}
-        equals = condition.get("StringEquals", {}) if isinstance(condition, Mapping) else {}
-        if GITHUB_AUD not in equals:
+        if not isinstance(condition, Mapping):
             continue
-        subjects += [str(s) for s in _list(equals.get(GITHUB_SUB))]
-        # A StringLike subject is a pattern: report it as such (the shipped stacks use none).
-        like = condition.get("StringLike", {}) if isinstance(condition, Mapping) else {}
-        subjects += [str(s) for s in _list(like.get(GITHUB_SUB))]
+        for operator in ("StringEquals", "StringLike"):
+            # A StringLike subject is a pattern: it is reported as such.
+            keys = condition.get(operator, {})
+            for key, values in keys.items() if isinstance(keys, Mapping) else ():
+                host = str(key).removesuffix(":sub")
+                if host == key or not any(arn.endswith(f":oidc-provider/{host}") for arn in federated):
+                    continue
+                audience = condition.get("StringEquals", {}).get(f"{host}:aud")
+                if audience is None:
+                    continue
+                subjects += [(f"https://{host}", str(v)) for v in _list(values)]
     return subjects
 
 
@@ -318,7 +335,7 @@ def _aws_access(run: MockRun, accounts: Mapping[str, str]) -> list[Access]:
     state = _state_reach(run, accounts)
     accesses: list[Access] = []
     for start in roles.values():
-        for subject in _federated_subjects(start):
+        for issuer, subject in _federated_subjects(start):
             chain: list[_Role] = []
             frontier = [start]
             seen = {start.arn}
@@ -354,7 +371,7 @@ def _aws_access(run: MockRun, accounts: Mapping[str, str]) -> list[Access]:
             accesses.append(
                 Access(
                     subject=subject,
-                    issuer=GITHUB_ISSUER,
+                    issuer=issuer,
                     cloud="aws",
                     identity=start.arn,
                     chain=tuple(r.arn for r in chain),

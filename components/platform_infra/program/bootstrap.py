@@ -18,6 +18,7 @@ from platform_infra.config.bootstrap import AzureDevOpsSettings, BootstrapConfig
 from platform_infra.deploy_role import DeployRole, DeployRoleArgs
 from platform_infra.environment import EnvironmentProviders, EnvironmentProvidersArgs, session_name
 from platform_infra.pipeline_identity import (
+    AzureDevOpsOidcProvider,
     AzurePipelineIdentity,
     AzurePipelineIdentityArgs,
     AzureRoleGrant,
@@ -69,6 +70,13 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
     else:
         oidc_provider_arn = settings.oidc_provider_arn
 
+    # Azure DevOps pipelines reach AWS with their service connection's own OIDC token: one IAM provider for
+    # the organization's issuer; each pipeline role trusts exactly its target's connection subject.
+    ado_provider_arn: pulumi.Input[str] | None = None
+    if settings.azure_devops is not None:
+        ado_issuer = azure_devops_subject(settings.azure_devops.organization_id, "x", "x", "x").issuer
+        ado_provider_arn = AzureDevOpsOidcProvider("azure-devops-oidc", ado_issuer, opts=shared_opts).arn
+
     # Per target: a deploying pipeline role trusted only by that target's GitHub environment, which may
     # assume only that target's deploy role; and a preview role trusted by pull requests (dev/staging) or
     # the default branch (prod), which may assume only that target's read-only role.
@@ -90,6 +98,8 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
                 oidc_provider_arn=oidc_provider_arn,
                 partition=shared_env.aws.partition,
                 purpose=f"deploy {target.name}",
+                federated=_azure_devops(settings.azure_devops, identities.azure_devops_connection),
+                federated_provider_arn=ado_provider_arn,
             ),
             opts=shared_opts,
         )
@@ -106,6 +116,8 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
                 partition=shared_env.aws.partition,
                 purpose=f"preview {target.name} (read-only)",
                 read_only=True,
+                federated=_azure_devops(settings.azure_devops, identities.azure_devops_preview_connection),
+                federated_provider_arn=ado_provider_arn,
             ),
             opts=shared_opts,
         )
