@@ -39,8 +39,10 @@ PIPELINE_SETUP_MINUTES = 15
 pinned install, the offline policy check, sign-ins, the Pulumi CLI); a few minutes on a hosted runner."""
 
 HOSTED_JOB_LIMIT_MINUTES = 360
-"""GitHub-hosted runners end a job after 6 hours ("Usage limits": job execution time); Azure Pipelines'
-Microsoft-hosted agents allow the same at most (``timeoutInMinutes``)."""
+"""GitHub-hosted runners end a job after 6 hours (GitHub docs, "Usage limits": "Each job in a workflow can run
+for up to 6 hours of execution time"). Azure Pipelines' Microsoft-hosted agents are taken to allow the same
+with purchased parallel jobs; a private project on the free grant is cut at 60 minutes ("ran longer than the
+maximum time of 60 minutes"), which no release with bakes fits: that limit is not checked here."""
 
 MAX_INSTANCES = 30
 """Most instances a slot can run (PremiumV3's maximum capacity): the probe overshoot of the last round."""
