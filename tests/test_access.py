@@ -164,3 +164,76 @@ def test_infra_access_prints_the_report(capsys: pytest.CaptureFixture[str]) -> N
     text = capsys.readouterr().out
     assert f"{PR}  (https://token.actions.githubusercontent.com)" in text
     assert "prod: cloud=deploy state=write secrets=encrypt+decrypt" in text
+
+
+@pytest.fixture(scope="module")
+def shared_ref_template() -> MockRun:
+    """The shipped shared stack with the repository's subject template set to [repo, context, ref]."""
+    import yaml
+    from platform_infra.cli.plan import read_stack_config
+
+    bootstrap = copy.deepcopy(read_stack_config("shared")["platform:bootstrap"])
+    bootstrap["pipeline"]["githubSubjectClaimKeys"] = ["repo", "context", "ref"]
+    assert yaml.safe_dump(bootstrap)  # still plain config
+    return run_stack("shared", overrides={"platform:bootstrap": bootstrap})[1]
+
+
+def test_with_the_ref_subject_template_prod_deploys_only_from_production_on_the_default_branch(
+    shared_ref_template: MockRun,
+) -> None:
+    """GitHub's customised template [repo, context, ref] (PUT /repos/{owner}/{repo}/actions/oidc/
+    customization/sub) makes every subject name the git ref: repo:O/R:<context>:ref:<ref>. Prod's deploy
+    identity then trusts only the production environment on main; pull requests (ref refs/pull/<n>/merge,
+    a pattern) reach only AWS's read-only dev and staging roles, since Azure matches subjects exactly."""
+    production = f"{REPO}:environment:production:ref:refs/heads/main"
+    pull_requests = f"{REPO}:pull_request:ref:refs/pull/*/merge"
+    main = f"{REPO}:ref:refs/heads/main:ref:refs/heads/main"
+    accesses = analyse(shared_ref_template)
+    assert violations(accesses, production_subjects={production, f"{ADO}/platform-azure-prod"}) == []
+    matrix = _matrix(accesses)
+    github = {subject: reach for subject, reach in matrix.items() if subject.startswith("repo:")}
+    assert github == {
+        pull_requests: {("aws", "dev", "read"), ("aws", "staging", "read")},
+        main: {("aws", "prod", "read"), ("azure", "prod", "read")},
+        f"{REPO}:environment:dev:ref:refs/heads/main": {("aws", "dev", "deploy"), ("azure", "dev", "deploy")},
+        f"{REPO}:environment:staging:ref:refs/heads/main": {
+            ("aws", "staging", "deploy"),
+            ("azure", "staging", "deploy"),
+        },
+        production: {("aws", "prod", "deploy"), ("azure", "prod", "deploy")},
+    }
+    # The old default-format subjects reach nothing any more: a job from another branch gets no identity.
+    assert f"{REPO}:environment:production" not in matrix
+    # And a pull-request pattern on a deploy role is caught by the same rules.
+    run = copy.deepcopy(shared_ref_template)
+    role = _role(run, "pipeline-prod")
+    trust = json.loads(role.plain_inputs["assumeRolePolicy"])
+    trust["Statement"].append(
+        {
+            "Effect": "Allow",
+            "Principal": trust["Statement"][0]["Principal"],
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                "StringLike": {"token.actions.githubusercontent.com:sub": pull_requests},
+            },
+        }
+    )
+    role.inputs["assumeRolePolicy"] = json.dumps(trust)
+    problems = violations(analyse(run), production_subjects={production})
+    assert any("a pull request can deploy prod" in p for p in problems), problems
+
+
+def test_an_unsupported_subject_template_is_refused_naming_the_key() -> None:
+    import copy as _copy
+
+    from platform_infra.cli.plan import read_stack_config
+    from platform_infra.validation import ValidationError
+
+    bootstrap = _copy.deepcopy(read_stack_config("shared")["platform:bootstrap"])
+    bootstrap["pipeline"]["githubSubjectClaimKeys"] = ["repo", "ref"]
+    with pytest.raises(
+        ValidationError,
+        match=r"stack 'shared': platform:bootstrap.pipeline.githubSubjectClaimKeys: is not a subject",
+    ):
+        run_stack("shared", overrides={"platform:bootstrap": bootstrap})

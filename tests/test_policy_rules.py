@@ -107,6 +107,7 @@ ROLE = "aws:iam/role:Role"
 GITHUB = "arn:aws:iam::444444444444:oidc-provider/token.actions.githubusercontent.com"
 
 # (rule, resource type, passing inputs, failing inputs, fragment of the failure message)
+GITHUB_HOST = "token.actions.githubusercontent.com"
 CASES = [
     ("appservice-https-only", WEB_APP, GOOD_APP, {**GOOD_APP, "httpsOnly": False}, "httpsOnly"),
     (
@@ -366,6 +367,39 @@ CASES = [
                     "Action": "sts:AssumeRoleWithWebIdentity",
                     # A wildcard admits repo:o/r:pull_request as well.
                     "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:o/r:*"}},
+                }
+            ),
+            "tags": {"platform:access": "deploy"},
+        },
+        "admits pull-request tokens",
+    ),
+    (
+        # With the customised subject template [repo, context, ref] a pull request presents
+        # repo:o/r:pull_request:ref:refs/pull/<n>/merge: the per-pull-request pattern is caught too.
+        "iam-pull-request-trust-read-only",
+        ROLE,
+        {
+            **trust(
+                {
+                    "Principal": {"Federated": GITHUB},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{GITHUB_HOST}:sub": "repo:o/r:environment:prod:ref:refs/heads/main"
+                        }
+                    },
+                }
+            ),
+            "tags": {"platform:access": "deploy"},
+        },
+        {
+            **trust(
+                {
+                    "Principal": {"Federated": GITHUB},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringLike": {f"{GITHUB_HOST}:sub": "repo:o/r:pull_request:ref:refs/pull/*/merge"}
+                    },
                 }
             ),
             "tags": {"platform:access": "deploy"},

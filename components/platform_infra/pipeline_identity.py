@@ -50,6 +50,14 @@ SUBJECT_PATTERN = re.compile(r"^[^*?\s]{1,600}$")
 MAX_FEDERATED_CREDENTIALS = 20
 
 
+#: GitHub's default subject template (``include_claim_keys`` when ``use_default`` is true).
+DEFAULT_CLAIM_KEYS = ("repo", "context")
+#: The customised template that also names the git ref: ``repo:<org>/<repo>:<context>:ref:<ref>``.
+REF_CLAIM_KEYS = ("repo", "context", "ref")
+#: The subject templates this library computes subjects for (both read from GitHub's documentation).
+SUPPORTED_CLAIM_KEYS = (DEFAULT_CLAIM_KEYS, REF_CLAIM_KEYS)
+
+
 @dataclass(frozen=True)
 class GitHubSubjects:
     """Which GitHub Actions runs may use the identity.
@@ -60,23 +68,39 @@ class GitHubSubjects:
         a job that names an environment presents this subject instead of the branch one.
     :param pull_requests: trust ``repo:<org>/<repo>:pull_request``, the subject of every job triggered by a
         pull request (any branch of the repository, and no environment): only ever for read-only identities.
+    :param ref_claim: the repository's subject template is customised to ``include_claim_keys: [repo,
+        context, ref]`` (:data:`REF_CLAIM_KEYS`): every subject ends in ``:ref:<git ref>``, so an
+        environment's jobs are trusted only from ``environment_branches``.
+    :param environment_branches: with ``ref_claim``, the branches environment jobs may run from (the
+        default branch).
 
     Subject formats: GitHub's OpenID Connect reference, "Example subject claims" (docs.github.com/actions/
-    reference/openid-connect-reference): environment, ``pull_request`` and ``ref:refs/heads/<branch>``.
+    reference/openid-connect-reference): environment, ``pull_request`` and ``ref:refs/heads/<branch>``. With
+    a customised template, "Customizing the subject claims for an organization or repository": the ``sub``
+    is each listed claim as ``key:value`` joined by ``:``, ``repo`` for the repository and ``context`` for
+    the part that follows it in the default format (e.g. ``repo:ORG/REPO:environment:prod:job_workflow_ref:
+    ...``); the ``ref`` claim is the git ref that triggered the run, ``refs/pull/<n>/merge`` for a pull
+    request, so pull-request subjects then differ per pull request (:attr:`patterns`).
     """
 
     repository: str
     branches: Sequence[str] = ()
     environments: Sequence[str] = ()
     pull_requests: bool = False
+    ref_claim: bool = False
+    environment_branches: Sequence[str] = ()
 
     def validate(self, prefix: str) -> None:
         """Refuse a malformed repository, wildcard branches/environments, or no subject at all."""
         require_pattern(f"{prefix}.repository", self.repository, REPOSITORY_PATTERN, "<org>/<repo>")
-        for index, branch in enumerate(self.branches):
-            require_pattern(
-                f"{prefix}.branches[{index}]", branch, BRANCH_PATTERN, "an exact branch name (no wildcards)"
-            )
+        for key, branches in (
+            ("branches", self.branches),
+            ("environment_branches", self.environment_branches),
+        ):
+            for index, branch in enumerate(branches):
+                require_pattern(
+                    f"{prefix}.{key}[{index}]", branch, BRANCH_PATTERN, "an exact branch name (no wildcards)"
+                )
         for index, env in enumerate(self.environments):
             require_pattern(
                 f"{prefix}.environments[{index}]",
@@ -90,16 +114,41 @@ class GitHubSubjects:
                 "no branch or environment given: nothing would be trusted",
                 allowed="at least one branch or environment",
             )
+        if self.ref_claim and self.environments and not self.environment_branches:
+            raise ValidationError(
+                f"{prefix}.environment_branches",
+                "is required with ref_claim: subjects name the branch an environment job runs from",
+                allowed="e.g. the default branch",
+            )
 
     @property
     def subjects(self) -> list[str]:
         """The exact ``sub`` claims accepted: branches, environments, then pull requests."""
-        subjects = [f"repo:{self.repository}:ref:refs/heads/{b}" for b in dict.fromkeys(self.branches)] + [
-            f"repo:{self.repository}:environment:{e}" for e in dict.fromkeys(self.environments)
+        repo = f"repo:{self.repository}"
+        if self.ref_claim:
+            return [f"{repo}:ref:refs/heads/{b}:ref:refs/heads/{b}" for b in dict.fromkeys(self.branches)] + [
+                f"{repo}:environment:{e}:ref:refs/heads/{b}"
+                for e in dict.fromkeys(self.environments)
+                for b in dict.fromkeys(self.environment_branches)
+            ]
+        subjects = [f"{repo}:ref:refs/heads/{b}" for b in dict.fromkeys(self.branches)] + [
+            f"{repo}:environment:{e}" for e in dict.fromkeys(self.environments)
         ]
         if self.pull_requests:
             subjects.append(pull_request_subject(self.repository))
         return subjects
+
+    @property
+    def patterns(self) -> list[str]:
+        """Wildcard subjects (AWS ``StringLike`` only): pull requests under the ``ref`` template.
+
+        Azure federated credentials match subjects exactly (flexible federated identity credentials are a
+        preview that Microsoft Learn documents as not yet available for managed identities), so an Azure
+        identity gets no credential for these: under the ``ref`` template pull requests reach AWS only.
+        """
+        if self.ref_claim and self.pull_requests:
+            return [f"repo:{self.repository}:pull_request:ref:refs/pull/*/merge"]
+        return []
 
 
 def pull_request_subject(repository: str) -> str:
@@ -146,14 +195,31 @@ def pipeline_trust_policy(
     oidc_provider_arn: str,
     subjects: Sequence[str],
     federated: Sequence[tuple[str, FederatedSubject]] = (),
+    patterns: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Trust policy of the pipeline role: GitHub OIDC tokens with our audience and one of ``subjects``.
 
     :param federated: (IAM OIDC provider ARN, subject) pairs of other issuers, e.g. an Azure DevOps service
         connection: one statement per issuer, its audience ``api://AzureADTokenExchange`` (the audience
         Azure DevOps tokens carry for workload identity federation) and exact subjects.
+    :param patterns: GitHub subjects with wildcards (:attr:`GitHubSubjects.patterns`), in a statement of
+        their own: IAM ANDs the operators of one statement, so ``StringLike`` cannot sit beside the exact
+        ``StringEquals`` subjects.
     """
     statements: list[dict[str, Any]] = []
+    if patterns:
+        statements.append(
+            {
+                "Sid": "GitHubActionsPatterns",
+                "Effect": "Allow",
+                "Principal": {"Federated": oidc_provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {f"{GITHUB_OIDC_HOST}:aud": AWS_AUDIENCE},
+                    "StringLike": {f"{GITHUB_OIDC_HOST}:sub": list(patterns)},
+                },
+            }
+        )
     if subjects:
         statements.append(
             {
@@ -330,7 +396,7 @@ class PipelineIdentity(pulumi.ComponentResource):
         super().__init__("platform:iam:PipelineIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.arn = f"arn:{args.partition}:iam::{args.account_id}:role/{args.role_name}"
-        self.subjects = args.github.subjects
+        self.subjects = args.github.subjects + args.github.patterns
 
         if args.oidc_provider_arn is None:
             # AWS validates GitHub's certificate against its own trusted CAs, so no thumbprint is configured.
@@ -344,7 +410,8 @@ class PipelineIdentity(pulumi.ComponentResource):
             self.oidc_provider = None
             self.oidc_provider_arn = pulumi.Output.from_input(args.oidc_provider_arn)
 
-        subjects = self.subjects
+        subjects = args.github.subjects
+        patterns = args.github.patterns
         federated = list(dict.fromkeys(args.federated))
         if federated and args.federated_provider_arn is None:
             raise ValidationError(
@@ -356,7 +423,8 @@ class PipelineIdentity(pulumi.ComponentResource):
             self.oidc_provider_arn, pulumi.Output.from_input(args.federated_provider_arn or "")
         ).apply(
             lambda arns: json.dumps(
-                pipeline_trust_policy(arns[0], subjects, [(arns[1], f) for f in federated]), indent=2
+                pipeline_trust_policy(arns[0], subjects, [(arns[1], f) for f in federated], patterns),
+                indent=2,
             )
         )
         self.role = aws.iam.Role(

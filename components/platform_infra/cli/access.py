@@ -118,6 +118,15 @@ def analyse(run: MockRun) -> list[Access]:
     )
 
 
+PULL_REQUEST_SUBJECT = re.compile(r"^repo:[^:]+:pull_request(:|$)")
+
+
+def is_pull_request_subject(subject: str) -> bool:
+    """A GitHub subject (or pattern) of pull-request jobs: ``repo:O/R:pull_request`` in GitHub's default
+    template, ``repo:O/R:pull_request:ref:refs/pull/<n>/merge`` with ``[repo, context, ref]``."""
+    return PULL_REQUEST_SUBJECT.match(subject) is not None
+
+
 def violations(
     accesses: Iterable[Access], *, prod: str = "prod", production_subjects: Iterable[str]
 ) -> list[str]:
@@ -131,7 +140,7 @@ def violations(
     allowed_prod = set(production_subjects)
     for access in accesses:
         where = f"{access.subject} -> {access.cloud} {access.identity}"
-        if access.subject.endswith(":pull_request"):
+        if is_pull_request_subject(access.subject):
             if access.deploys:
                 problems.append(f"{where}: a pull request can deploy {', '.join(access.deploys)}")
             if prod in access.environments:

@@ -58,8 +58,11 @@ from platform_infra.key_vault import VAULT_NAME_ALLOWED, VAULT_NAME_PATTERN
 from platform_infra.pipeline_identity import (
     AZURE_RESOURCE_NAME_PATTERN,
     BRANCH_PATTERN,
+    DEFAULT_CLAIM_KEYS,
     GITHUB_ENVIRONMENT_PATTERN,
+    REF_CLAIM_KEYS,
     REPOSITORY_PATTERN,
+    SUPPORTED_CLAIM_KEYS,
     GitHubSubjects,
 )
 from platform_infra.rbac import BUILTIN_ROLE_GUIDS, PRIVILEGED_ROLE_GUIDS, is_privileged_role
@@ -228,6 +231,7 @@ class PipelineSettings:
     azure_role_guids: dict[str, str]
     azure_assignable_role_guids: dict[str, str]
     azure_devops: AzureDevOpsSettings | None = None
+    github_ref_claim: bool = False
 
 
 @dataclass(frozen=True)
@@ -433,10 +437,33 @@ class PipelineConfig(ConfigModel):
         "The Azure DevOps organization whose service connections federate with the identities.",
         None,
     )
+    github_subject_claim_keys: Annotated[
+        tuple[str, ...], TextList(re.compile(r"^[a-z_]{1,40}$"), "a claim key such as repo, context, ref")
+    ] = config_field(
+        "The repository's OIDC subject template (include_claim_keys, set with PUT /repos/{owner}/{repo}/"
+        "actions/oidc/customization/sub before the bootstrap): [repo, context] is GitHub's default; "
+        "[repo, context, ref] makes every deploy identity trust its environment only from defaultBranch "
+        "(docs/bootstrap.md).",
+        DEFAULT_CLAIM_KEYS,
+    )
+
+    @property
+    def github_ref_claim(self) -> bool:
+        """True when the subject template names the git ref (every subject ends in ``:ref:<ref>``)."""
+        return tuple(self.github_subject_claim_keys) == REF_CLAIM_KEYS
 
     @model_validator(mode="after")
     def _distinct(self) -> PipelineConfig:
         problems = []
+        if tuple(self.github_subject_claim_keys) not in SUPPORTED_CLAIM_KEYS:
+            problems.append(
+                Problem(
+                    "is not a subject template this library computes subjects for",
+                    value=list(self.github_subject_claim_keys),
+                    allowed=" or ".join(f"[{', '.join(keys)}]" for keys in SUPPORTED_CLAIM_KEYS),
+                    at=("githubSubjectClaimKeys",),
+                )
+            )
         if self.preview_role_name == self.role_name:
             problems.append(Problem("equals roleName", value=self.role_name, at=("previewRoleName",)))
         if self.azure_preview_identity_name == self.azure_identity_name:
@@ -783,15 +810,27 @@ def build_bootstrap(
                 ),
                 identities=TargetIdentities(
                     github_environment=target.resolved_github_environment,
+                    # With the ref template, an environment's jobs are trusted only from the default branch.
                     deploy_github=GitHubSubjects(
-                        repository=pipeline.repository, environments=(target.resolved_github_environment,)
+                        repository=pipeline.repository,
+                        environments=(target.resolved_github_environment,),
+                        ref_claim=pipeline.github_ref_claim,
+                        environment_branches=(pipeline.default_branch,),
                     ),
                     # Pull-request code may preview dev and staging (read-only); prod previews only from the
                     # default branch, so code nobody has reviewed never decrypts prod's secrets.
                     preview_github=(
-                        GitHubSubjects(repository=pipeline.repository, branches=(pipeline.default_branch,))
+                        GitHubSubjects(
+                            repository=pipeline.repository,
+                            branches=(pipeline.default_branch,),
+                            ref_claim=pipeline.github_ref_claim,
+                        )
                         if target.resolved_tier is Tier.PROD
-                        else GitHubSubjects(repository=pipeline.repository, pull_requests=True)
+                        else GitHubSubjects(
+                            repository=pipeline.repository,
+                            pull_requests=True,
+                            ref_claim=pipeline.github_ref_claim,
+                        )
                     ),
                     azure_devops_connection=target.azure_dev_ops_service_connection,
                     azure_devops_preview_connection=target.azure_dev_ops_preview_service_connection,
@@ -826,6 +865,7 @@ def build_bootstrap(
             )
             if pipeline.azure_dev_ops is not None
             else None,
+            github_ref_claim=pipeline.github_ref_claim,
         ),
         state=StateBackendSettings(
             bucket_name=state.bucket_name,

@@ -423,8 +423,15 @@ def _pull_request_trust(args: ResourceValidationArgs) -> Iterator[str]:
         if not _allows(statement):
             continue
         for subject in _condition_keys(statement).get(f"{GITHUB_OIDC_HOST}:sub", []):
-            # A wildcard (repo:org/repo:*) admits the pull-request subject as well.
-            if fnmatch.fnmatchcase("repo:x/y:pull_request", re.sub(r"^repo:[^:]+", "repo:x/y", subject)):
+            # A wildcard (repo:org/repo:*) admits the pull-request subject as well; with the customised
+            # subject template [repo, context, ref] a pull request presents
+            # repo:<org>/<repo>:pull_request:ref:refs/pull/<n>/merge (GitHub: "Customizing the subject
+            # claims").
+            pattern = re.sub(r"^repo:[^:]+", "repo:x/y", subject)
+            if any(
+                fnmatch.fnmatchcase(probe, pattern)
+                for probe in ("repo:x/y:pull_request", "repo:x/y:pull_request:ref:refs/pull/1/merge")
+            ):
                 yield (
                     f"assumeRolePolicy.Statement[{index}] admits pull-request tokens ({subject}) on a role "
                     f"not tagged {ACCESS_TAG}=read-only: code of any pull request could use it."
