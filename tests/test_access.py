@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 import pytest
-from platform_infra.cli.access import Access, analyse, violations
+from platform_infra.cli.access import Access, Reach, analyse, violations
 from platform_infra.cli.main import main
 from platform_infra.cli.mocks import MockRun
 from platform_infra.cli.plan import run_stack
@@ -25,6 +25,8 @@ PR = f"{REPO}:pull_request"
 MAIN = f"{REPO}:ref:refs/heads/main"
 ADO = "sc://example-org/platform-infra"
 PRODUCTION = {f"{REPO}:environment:production", f"{ADO}/platform-azure-prod"}
+REVIEW = f"{REPO}:environment:review"
+REVIEWERS = {REVIEW, f"{ADO}/platform-azure-review"}
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,7 @@ def _matrix(accesses: list[Access]) -> dict[str, set[tuple[str, str, str]]]:
 
 
 def test_the_shipped_shared_stack_satisfies_every_trust_rule(shared: MockRun) -> None:
-    assert violations(analyse(shared), production_subjects=PRODUCTION) == []
+    assert violations(analyse(shared), production_subjects=PRODUCTION, review_subjects=REVIEWERS) == []
 
 
 def test_the_access_matrix_of_the_shipped_shared_stack(shared: MockRun) -> None:
@@ -68,6 +70,15 @@ def test_the_access_matrix_of_the_shipped_shared_stack(shared: MockRun) -> None:
         f"{ADO}/platform-azure-preview-dev": {("aws", "dev", "read"), ("azure", "dev", "read")},
         f"{ADO}/platform-azure-preview-staging": {("aws", "staging", "read"), ("azure", "staging", "read")},
         f"{ADO}/platform-azure-preview-prod": {("aws", "prod", "read"), ("azure", "prod", "read")},
+        # Review stacks (pull-request code, GitHub environment `review`): AWS only through the review role
+        # (log groups /platform/pr-*), the pr-* state and the review key; Azure on dev's subscription (RBAC
+        # has no name conditions for ARM writes), with the review container and key, never dev's.
+        REVIEW: {("aws", "review", "deploy"), ("azure", "dev", "deploy"), ("azure", "review", "")},
+        f"{ADO}/platform-azure-review": {
+            ("aws", "review", "deploy"),
+            ("azure", "dev", "deploy"),
+            ("azure", "review", ""),
+        },
     }
 
 
@@ -78,7 +89,7 @@ def test_azure_devops_reaches_aws_only_through_its_organizations_issuer(shared: 
     issuer = "https://vstoken.dev.azure.com/55555555-5555-4555-8555-555555555555"
     aws = [a for a in analyse(shared) if a.cloud == "aws" and a.subject.startswith("sc://")]
     assert {a.issuer for a in aws} == {issuer}
-    assert len(aws) == 6
+    assert len(aws) == 7  # six target connections and the review connection
     [provider] = [
         r
         for r in shared.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
@@ -101,6 +112,8 @@ def test_azure_devops_reaches_aws_only_through_its_organizations_issuer(shared: 
 
 def test_state_and_secrets_follow_the_same_boundaries(shared: MockRun) -> None:
     for access in analyse(shared):
+        if access.subject in REVIEWERS:
+            continue  # test_the_review_subject_reaches_only_the_review_stacks
         [reach] = access.reaches  # exactly one environment per identity
         deploys = reach.cloud == "deploy"
         assert reach.state == ("write" if deploys else "read"), access
@@ -110,6 +123,94 @@ def test_state_and_secrets_follow_the_same_boundaries(shared: MockRun) -> None:
         assert access.shared_state == (), access
     prod = [a for a in analyse(shared) if "prod" in a.environments]
     assert {a.subject for a in prod} == PRODUCTION | {MAIN, f"{ADO}/platform-azure-preview-prod"}
+
+
+def test_the_review_subject_reaches_only_the_review_stacks(shared: MockRun) -> None:
+    """From the plan: the review subject's AWS chain is the review pipeline role, then the review deploy role
+    (not dev's deploy or preview role); state and secrets are the pr-* objects and the review key only."""
+    reviews = [a for a in analyse(shared) if a.subject in REVIEWERS]
+    aws = [a for a in reviews if a.cloud == "aws"]
+    assert {a.subject for a in aws} == REVIEWERS  # the GitHub environment and the Azure DevOps connection
+    for access in aws:
+        assert access.identity == "arn:aws:iam::444444444444:role/platform-review"
+        assert access.chain == ("arn:aws:iam::111111111111:role/platform-review-deploy",)
+        assert access.reaches == (Reach("review", "deploy", "write", "encrypt+decrypt"),)
+    for azure in (a for a in reviews if a.cloud == "azure"):
+        assert azure.reaches == (Reach("dev", "deploy"), Reach("review", "", "write", "encrypt+decrypt"))
+    # No pull-request subject reaches any deploy role (dev, staging, prod or review).
+    deploy_roles = {"platform-deploy", "platform-review-deploy"}
+    for access in analyse(shared):
+        if access.subject.endswith(":pull_request"):
+            assert not {arn.rsplit("/", 1)[-1] for arn in access.chain} & deploy_roles, access
+            assert access.deploys == [], access
+    # The review deploy role: the review log groups only, capped by the stacks' boundary, no IAM.
+    role = _role(shared, "review-deploy")
+    assert role.plain_inputs["permissionsBoundary"] == (
+        "arn:aws:iam::111111111111:policy/platform/platform-deploy-boundary"
+    )
+    [policy] = [
+        r for r in shared.of_type("aws:iam/rolePolicy:RolePolicy") if r.name == "review-deploy-deploy"
+    ]
+    allows = [s for s in json.loads(policy.plain_inputs["policy"])["Statement"] if s["Effect"] == "Allow"]
+    assert {s["Resource"] for s in allows} == {
+        "arn:aws:logs:*:111111111111:log-group:/platform/pr-*",
+        "arn:aws:logs:*:111111111111:log-group:*",
+    }
+    assert all(
+        a.startswith("logs:")
+        for s in allows
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    )
+    bucket = shared.one("aws:s3/bucketPolicy:BucketPolicy", "state-policy")
+    statements = json.loads(bucket.plain_inputs["policy"])["Statement"]
+    reviewer = "arn:aws:iam::444444444444:role/platform-review"
+    objects = [
+        r
+        for s in statements
+        if isinstance(s["Principal"], dict) and reviewer in s["Principal"]["AWS"] and s["Effect"] == "Allow"
+        for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+        if "/.pulumi/" in r
+    ]
+    assert sorted(objects) == sorted(
+        [
+            "arn:aws:s3:::example-org-platform-pulumi-state/.pulumi/meta.yaml",
+            "arn:aws:s3:::example-org-platform-pulumi-state/.pulumi/stacks/*/pr-*.json*",
+            "arn:aws:s3:::example-org-platform-pulumi-state/.pulumi/history/*/pr-*/*",
+            "arn:aws:s3:::example-org-platform-pulumi-state/.pulumi/backups/*/pr-*/*",
+            "arn:aws:s3:::example-org-platform-pulumi-state/.pulumi/locks/*/pr-*/*",
+        ]
+    )
+
+
+def test_review_code_reaching_dev_is_caught(shared: MockRun) -> None:
+    """dev's deploy role trusting the review pipeline role would give pull-request code dev's rights."""
+    run = copy.deepcopy(shared)
+    deploy = _role(run, "deploy-dev")
+    trust = json.loads(deploy.plain_inputs["assumeRolePolicy"])
+    trust["Statement"][0]["Principal"]["AWS"].append("arn:aws:iam::444444444444:role/platform-review")
+    deploy.inputs["assumeRolePolicy"] = json.dumps(trust)
+    policy = next(
+        r
+        for r in run.of_type("aws:iam/rolePolicy:RolePolicy")
+        if r.name == "pipeline-review-assume-deploy-roles"
+    )
+    document = json.loads(policy.plain_inputs["policy"])
+    document["Statement"][0]["Resource"] = ["arn:aws:iam::111111111111:role/*"]
+    policy.inputs["policy"] = json.dumps(document)
+    problems = violations(analyse(run), production_subjects=PRODUCTION, review_subjects=REVIEWERS)
+    assert any(REVIEW in p and "review code reaches dev (aws)" in p for p in problems), problems
+
+
+def test_a_pull_request_subject_on_the_review_identity_is_caught(shared: MockRun) -> None:
+    """The review role trusting ``pull_request`` (any pull request, no environment protection) is refused."""
+    run = copy.deepcopy(shared)
+    role = _role(run, "pipeline-review")
+    trust = json.loads(role.plain_inputs["assumeRolePolicy"])
+    trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] = [PR]
+    role.inputs["assumeRolePolicy"] = json.dumps(trust)
+    problems = violations(analyse(run), production_subjects=PRODUCTION, review_subjects=REVIEWERS)
+    assert any("a pull request can deploy review" in p for p in problems), problems
+    assert any("reaches the review stacks but is not a review subject" in p for p in problems), problems
 
 
 def _role(run: MockRun, name: str) -> Any:
@@ -123,7 +224,7 @@ def test_a_pull_request_trusted_by_a_deploy_role_is_caught(shared: MockRun) -> N
     trust = json.loads(role.plain_inputs["assumeRolePolicy"])
     trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"].append(PR)
     role.inputs["assumeRolePolicy"] = json.dumps(trust)
-    problems = violations(analyse(run), production_subjects=PRODUCTION)
+    problems = violations(analyse(run), production_subjects=PRODUCTION, review_subjects=REVIEWERS)
     assert any("a pull request can deploy prod" in p for p in problems), problems
     assert any("deploys prod but is not a production subject" in p for p in problems), problems
 
@@ -144,13 +245,13 @@ def test_a_pipeline_role_reaching_two_environments_is_caught(shared: MockRun) ->
     policy.inputs["policy"] = json.dumps(document)
     # Transitive reach needs the target to trust the role too: the prod deploy role trusts prod's pipeline
     # only, so widening the policy alone reaches nothing more...
-    assert violations(analyse(run), production_subjects=PRODUCTION) == []
+    assert violations(analyse(run), production_subjects=PRODUCTION, review_subjects=REVIEWERS) == []
     # ...but with the old trust (every pipeline principal) it reaches prod from environment:dev.
     deploy = _role(run, "deploy-prod")
     trust = json.loads(deploy.plain_inputs["assumeRolePolicy"])
     trust["Statement"][0]["Principal"]["AWS"].append("arn:aws:iam::444444444444:role/platform-pipeline-dev")
     deploy.inputs["assumeRolePolicy"] = json.dumps(trust)
-    problems = violations(analyse(run), production_subjects=PRODUCTION)
+    problems = violations(analyse(run), production_subjects=PRODUCTION, review_subjects=REVIEWERS)
     assert any("environment:dev" in p and "reaches ['dev', 'prod']" in p for p in problems), problems
     assert any("environment:dev" in p and "not a production subject" in p for p in problems), problems
 

@@ -166,6 +166,29 @@ def test_targets_match_the_environment_stacks() -> None:
             r"platform:bootstrap\.stateBackend\.azure\.storageAccountName",
         ),
         (lambda b: b.pop("targets"), r"platform:bootstrap\.targets: is required"),
+        # Review stacks run pull-request code: never in a staging or prod account, never with a target's
+        # GitHub environment, role or service connection.
+        (
+            lambda b: b["review"].update(target="staging"),
+            r"platform:bootstrap\.review\.target: is not a dev-tier target",
+        ),
+        (lambda b: b["review"].update(target="qa"), r"platform:bootstrap\.review\.target: is not one of"),
+        (
+            lambda b: b["review"].update(githubEnvironment="dev"),
+            r"platform:bootstrap\.review\.githubEnvironment: is a target's GitHub environment",
+        ),
+        (
+            lambda b: b["review"].update(deployRoleName="platform-deploy"),
+            r"platform:bootstrap\.review\.deployRoleName: is one of the base target's own roles",
+        ),
+        (
+            lambda b: b["review"].update(roleName="platform-pipeline-dev"),
+            r"platform:bootstrap\.review\.roleName: is a target's pipeline role",
+        ),
+        (
+            lambda b: b["review"].update(azureDevOpsServiceConnection="platform-azure-dev"),
+            r"platform:bootstrap\.review\.azureDevOpsServiceConnection: is another identity's",
+        ),
         (
             lambda b: b["stateBackend"]["azure"].update(allowedIpRanges=["0.0.0.0/99"]),
             r"platform:bootstrap\.stateBackend\.azure\.allowedIpRanges\[0\]",

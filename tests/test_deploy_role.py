@@ -266,3 +266,17 @@ def test_a_role_outside_the_path_or_without_the_boundary_cannot_be_created() -> 
     assert not _allowed(
         policy, "lambda:UpdateFunctionCode", "arn:aws:lambda:eu-west-1:111111111111:function:x", {}
     )
+
+
+@pytest.mark.parametrize("action", ["iam:PassRole", "sts:AssumeRole", "*", ["logs:CreateLogGroup", "iam:*"]])
+def test_extra_statements_never_carry_iam_sts_or_every_action(action: object) -> None:
+    """Extra statements scope a role resource by resource (the review role's log groups); IAM, STS or ``*``
+    through them would reopen the escalation paths the boundary and path rules close."""
+    args = DeployRoleArgs(
+        role_name="platform-review-deploy",
+        account_id="111111111111",
+        trusted_principal_arns=["arn:aws:iam::444444444444:role/platform-review"],
+        extra_statements=[{"Effect": "Allow", "Action": action, "Resource": "*"}],
+    )
+    with pytest.raises(ValidationError, match=r"DeployRole\(review\)\.extra_statements\[0\]: grants IAM"):
+        DeployRole("review", args)

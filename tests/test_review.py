@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -14,13 +15,13 @@ from platform_infra.cli.plan import PlanError, plan_stack, read_stack_config
 from platform_infra.cli.review import (
     DEFAULT_MAX_STACKS,
     REVIEW_APP_SKU,
-    REVIEW_DEPLOY_ROLE,
     admit,
     pull_request_of,
     review_config,
     review_stack_name,
     stacks_to_destroy,
 )
+from platform_infra.review_stacks import REVIEW_DEPLOY_ROLE, review_deploy_statements
 
 from tests.conftest import REPO_ROOT
 
@@ -62,7 +63,8 @@ def test_config_is_dev_with_smallest_sizes_and_names_unique_to_the_pull_request(
     assert vault["purgeProtection"] is False
     assert all(g["name"].startswith("/platform/pr-42/") for g in config["platform:logs"]["logGroups"])
     assert config["platform:logs"]["enforcer"] == {"enabled": False}  # account-wide: dev's enforcer owns it
-    assert config["platform:alarms"]["presets"] == []
+    # No alarm topic: no pages to dev's on-call, and no KMS key or SNS topic the review role could not create.
+    assert "platform:alarms" not in config
     assert config["platform:tags"]["review-pull-request"] == "42"
     assert dev["platform:environment"] == "dev"  # the dev config itself is untouched
 
@@ -91,6 +93,21 @@ def test_generated_stack_plans_offline_with_per_pr_names(tmp_path: Path) -> None
         r["inputs"]["name"] for r in review["resources"] if r["type"] == "aws:cloudwatch/logGroup:LogGroup"
     }
     assert groups and all("pr-7" in name for name in groups)
+    # Everything the review stack declares on AWS is within the review deploy role's policy: log groups
+    # /platform/pr-* (review_stacks.review_deploy_statements), nothing else.
+    aws = [r for r in review["resources"] if r["type"].startswith("aws:") and r["custom"]]
+    assert aws and {r["type"] for r in aws} == {"aws:cloudwatch/logGroup:LogGroup"}
+    pattern = review_deploy_statements("aws", "111111111111")[0]["Resource"]
+    arn = "arn:aws:logs:eu-west-1:111111111111:log-group:{}"
+    assert all(fnmatch.fnmatchcase(arn.format(name), pattern) for name in groups)
+
+
+def test_a_log_group_outside_the_environments_folder_is_refused() -> None:
+    """A name the review stack cannot make its own would be dev's group (or fail on the review role)."""
+    dev = read_stack_config("dev", REPO_ROOT)
+    dev["platform:logs"]["logGroups"][0]["name"] = "/aws/shared/orders"
+    with pytest.raises(PlanError, match=r"stack 'pr-3': platform:logs.logGroups name '/aws/shared/orders'"):
+        review_config(dev, 3)
 
 
 def test_closed_and_idle_pull_requests_lose_their_stacks() -> None:
@@ -123,3 +140,36 @@ def test_stale_command_reads_pulumi_stack_ls(tmp_path: Path, capsys: pytest.Capt
     listing.write_text("{not json")
     assert main(["review", "stale", "--stacks-json", str(listing)]) == 2
     assert "not a `pulumi stack ls --json` document" in capsys.readouterr().err
+
+
+def test_stale_and_admit_read_an_s3_listing_of_the_state_bucket(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The review identity may not read other stacks' checkpoints, so ``pulumi stack ls`` (which reads every
+    one on a DIY backend) fails for it; the workflows list the keys instead (``aws s3api list-objects-v2``
+    output: ``Contents`` of ``Key``/``LastModified``, no ``Contents`` at all when nothing matches)."""
+    idle = (NOW - timedelta(days=9)).isoformat()
+    fresh = datetime.now(UTC).isoformat()
+    listing = tmp_path / "listing.json"
+    listing.write_text(
+        json.dumps(
+            {
+                "Contents": [
+                    {"Key": ".pulumi/stacks/platform/pr-8.json", "LastModified": fresh},
+                    {"Key": ".pulumi/stacks/platform/pr-8.json.bak", "LastModified": fresh},
+                    {"Key": ".pulumi/stacks/platform/pr-9.json", "LastModified": idle},
+                    {"Key": ".pulumi/stacks/platform/dev.json", "LastModified": idle},
+                    {"Key": ".pulumi/stacks/platform/pr-10.json.gz", "LastModified": fresh},
+                ]
+            }
+        )
+    )
+    assert main(["review", "stale", "--stacks-json", str(listing), "--open-pull-requests", "8,9,10"]) == 0
+    # pr-9 is idle; pr-8 and pr-10 (a gzipped checkpoint) are fresh; dev is never a review stack.
+    assert capsys.readouterr().out.split() == ["pr-9"]
+    assert main(["review", "admit", "11", "--stacks-json", str(listing), "--max-stacks", "4"]) == 0
+    assert main(["review", "admit", "11", "--stacks-json", str(listing), "--max-stacks", "3"]) == 2
+    assert "3 review stacks exist already (cap 3: pr-10, pr-8, pr-9)" in capsys.readouterr().err
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"RequestCharged": None}))
+    assert main(["review", "admit", "11", "--stacks-json", str(empty), "--max-stacks", "1"]) == 0

@@ -422,6 +422,13 @@ def test_review_stacks_deploy_labelled_pull_requests_and_clean_up() -> None:
     assert review["jobs"]["comment"]["permissions"] == {"pull-requests": "write"}
     ado = (ROOT / ".azure-pipelines" / "review-stack.yml").read_text()
     assert "infra review config" in ado and "infra review stale" in ado and "--remove" in ado
+    # The review identity may read only the pr-* stacks' checkpoints; `pulumi stack ls` reads every stack's
+    # on a DIY backend and would fail, so both pipelines list the state keys (tests/test_review.py), and
+    # create the stack with the review stacks' own secrets key (the shared stack's review output).
+    for document in (text, ado):
+        assert not re.search(r"^\s*pulumi stack ls", document, re.MULTILINE)
+        assert document.count("aws s3api list-objects-v2") == 2
+        assert "pulumi stack select --create" in document and "--secrets-provider" in document
 
 
 def test_azure_pipeline_has_approval_gate_saved_plan_lock_and_timeouts() -> None:

@@ -318,6 +318,8 @@ class DeployRoleArgs:
     :param manage_stack_roles: create the permissions boundary policy in the target account and let the role
         manage the stacks' own roles (under :data:`MANAGED_ROLE_PATH`, with that boundary) and functions.
     :param function_prefix: name prefix of the Lambda functions the stacks create (``<environment>-``).
+    :param extra_statements: further Allow statements of the inline policy, each scoped to its resources
+        (e.g. :func:`platform_infra.review_stacks.review_deploy_statements`).
     """
 
     role_name: str
@@ -338,6 +340,7 @@ class DeployRoleArgs:
     description: str | None = None
     manage_stack_roles: bool = False
     function_prefix: str | None = None
+    extra_statements: Sequence[Mapping[str, Any]] = ()
 
 
 class DeployRole(pulumi.ComponentResource):
@@ -389,7 +392,7 @@ class DeployRole(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for) or None),
         )
-        extra: list[dict[str, Any]] = []
+        extra: list[dict[str, Any]] = [dict(s) for s in args.extra_statements]
         boundary_arn = None
         self.boundary = None
         if args.manage_stack_roles:
@@ -404,7 +407,7 @@ class DeployRole(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-            extra = managed_roles_statements(args.partition, args.account_id, args.function_prefix)
+            extra += managed_roles_statements(args.partition, args.account_id, args.function_prefix)
         aws.iam.RolePolicy(
             f"{name}-deploy",
             aws.iam.RolePolicyArgs(
@@ -492,6 +495,17 @@ def _validate(name: str, args: DeployRoleArgs) -> None:
                 value=arn,
                 allowed="least-privilege policies, or set administrator_access",
             )
+    for index, statement in enumerate(args.extra_statements):
+        actions = statement.get("Action")
+        for action in [actions] if isinstance(actions, str) else list(actions or []):
+            # Extra statements widen a role resource by resource; IAM or every action never comes this way.
+            if action in {"*", "*:*"} or str(action).lower().startswith(("iam:", "sts:")):
+                raise ValidationError(
+                    f"{prefix}.extra_statements[{index}]",
+                    "grants IAM, STS or every action",
+                    value=action,
+                    allowed="service actions scoped to the stacks' own resources",
+                )
     for index, action in enumerate(args.allowed_actions):
         key = f"{prefix}.allowed_actions[{index}]"
         if action in {"*", "*:*"}:

@@ -135,10 +135,13 @@ class StateAccess:
     :param writers: principals that deploy the environment: read and write its stack objects (and locks),
         encrypt and decrypt with its secrets key.
     :param readers: principals that only preview it: read its stack objects, decrypt with its key.
+    :param stacks: the stack names these principals reach, in S3 wildcard syntax (default: the
+        environment's own name; ``pr-*`` for the review stacks).
     """
 
     writers: Sequence[pulumi.Input[str]] = ()
     readers: Sequence[pulumi.Input[str]] = ()
+    stacks: str | None = None
 
 
 def stack_object_patterns(bucket_arn: str, environment: str) -> list[str]:
@@ -218,7 +221,7 @@ def environment_bucket_statements(bucket_arn: str, access: Mapping[str, StateAcc
                     "Effect": "Allow",
                     "Principal": {"AWS": sorted(str(w) for w in grant.writers)},
                     "Action": list(STATE_OBJECT_ACTIONS),
-                    "Resource": stack_object_patterns(bucket_arn, env),
+                    "Resource": stack_object_patterns(bucket_arn, grant.stacks or env),
                 }
             )
         if grant.readers:
@@ -230,7 +233,7 @@ def environment_bucket_statements(bucket_arn: str, access: Mapping[str, StateAcc
                     "Effect": "Allow",
                     "Principal": {"AWS": sorted(str(r) for r in grant.readers)},
                     "Action": "s3:GetObject",
-                    "Resource": stack_object_patterns(bucket_arn, env),
+                    "Resource": stack_object_patterns(bucket_arn, grant.stacks or env),
                 }
             )
     return statements

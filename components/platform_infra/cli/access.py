@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from platform_infra.review_stacks import ENVIRONMENT_TAG, REVIEW_ENVIRONMENT, REVIEW_STACK_PATTERN
+
 if TYPE_CHECKING:
     from platform_infra.cli.mocks import MockRun, RegisteredResource
 
@@ -48,6 +50,9 @@ WRITE_OBJECT_ACTIONS = {"s3:PutObject", "s3:DeleteObject", "s3:*"}
 ENCRYPT_ACTIONS = {"kms:Encrypt", "kms:GenerateDataKey*", "kms:GenerateDataKey", "kms:*"}
 DECRYPT_ACTIONS = {"kms:Decrypt", "kms:*"}
 TARGET_PROVIDER = re.compile(r"^target-(?P<env>.+)-(?P<cloud>aws|azure)$")
+#: Stacks reached under a name other than their own: the review stacks ``pr-*`` go by ``review`` (their
+#: deploy role carries review_stacks.ENVIRONMENT_TAG, their state statements name ``pr-*`` objects).
+STACK_GROUPS = {REVIEW_ENVIRONMENT: REVIEW_STACK_PATTERN}
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,7 @@ class _Role:
     trust: list[Mapping[str, Any]]
     inline: list[Mapping[str, Any]] = field(default_factory=list)
     managed: list[str] = field(default_factory=list)
+    environment: str | None = None
 
 
 def analyse(run: MockRun) -> list[Access]:
@@ -128,16 +134,25 @@ def is_pull_request_subject(subject: str) -> bool:
 
 
 def violations(
-    accesses: Iterable[Access], *, prod: str = "prod", production_subjects: Iterable[str]
+    accesses: Iterable[Access],
+    *,
+    prod: str = "prod",
+    production_subjects: Iterable[str],
+    review_subjects: Iterable[str] = (),
+    review_base: str = "dev",
 ) -> list[str]:
     """The trust rules the report is checked against; empty when they all hold.
 
     - a pull-request subject reaches no environment with deploy rights and never ``prod``;
     - only ``production_subjects`` reach ``prod`` with deploy rights;
-    - every identity reaches exactly one environment.
+    - the review stacks (``review``) are reached only by ``review_subjects``, which run pull-request code:
+      they reach ``review`` and, on Azure only, ``review_base``'s cloud (RBAC cannot fence ARM writes by
+      name), never its state or secrets, never an AWS role of it, never any other environment;
+    - every other identity reaches exactly one environment.
     """
     problems: list[str] = []
     allowed_prod = set(production_subjects)
+    reviewers = set(review_subjects)
     for access in accesses:
         where = f"{access.subject} -> {access.cloud} {access.identity}"
         if is_pull_request_subject(access.subject):
@@ -147,6 +162,19 @@ def violations(
                 problems.append(f"{where}: a pull request reaches {prod}")
         if prod in access.deploys and access.subject not in allowed_prod:
             problems.append(f"{where}: deploys {prod} but is not a production subject")
+        if access.subject in reviewers:
+            for reach in access.reaches:
+                if reach.environment == REVIEW_ENVIRONMENT:
+                    continue
+                if reach.environment != review_base or access.cloud != "azure":
+                    problems.append(f"{where}: review code reaches {reach.environment} ({access.cloud})")
+                elif reach.state or reach.secrets:
+                    problems.append(f"{where}: review code reaches {review_base}'s state or secrets")
+            if REVIEW_ENVIRONMENT not in access.environments:
+                problems.append(f"{where}: a review subject that deploys no review stack")
+            continue
+        if REVIEW_ENVIRONMENT in access.environments:
+            problems.append(f"{where}: reaches the review stacks but is not a review subject")
         if len(access.environments) != 1:
             problems.append(f"{where}: reaches {access.environments or 'no environment'}, not exactly one")
     return problems
@@ -230,6 +258,7 @@ def _aws_roles(run: MockRun) -> dict[str, _Role]:
             arn=f"arn:aws:iam::{account}:role/{name}",
             account=account,
             trust=_statements(inputs.get("assumeRolePolicy")),
+            environment=(_json(inputs.get("tags")) or {}).get(ENVIRONMENT_TAG),
         )
         roles[role.arn] = role
         by_name[f"{account}/{name}"] = role
@@ -303,18 +332,21 @@ def _can_assume(source: _Role, target: _Role) -> bool:
 def _state_reach(run: MockRun, accounts: Mapping[str, str]) -> dict[str, dict[str, dict[str, str]]]:
     """Principal ARN -> environment -> {"state": ..., "secrets": ...} from bucket and key policies."""
     result: dict[str, dict[str, dict[str, str]]] = {}
-    environments = sorted(set(accounts.values()), key=len, reverse=True)
+    # Stack name (or S3 wildcard of names) in the object keys -> the environment it is reported under.
+    stacks = {env: env for env in accounts.values()} | {pattern: env for env, pattern in STACK_GROUPS.items()}
+    environments = sorted(stacks, key=len, reverse=True)
     for resource in run.of_type("aws:s3/bucketPolicy:BucketPolicy"):
         for statement in _statements(resource.plain_inputs.get("policy")):
             if statement.get("Effect") != "Allow":
                 continue
             for arn in _aws_principals(statement):
                 for pattern in map(str, _list(statement.get("Resource"))):
-                    env = next(
+                    stack = next(
                         (e for e in environments if f"/{e}.json" in pattern or f"/{e}/" in pattern), None
                     )
-                    if env is None:
+                    if stack is None:
                         continue
+                    env = stacks[stack]
                     level = "write" if _actions(statement) & WRITE_OBJECT_ACTIONS else "read"
                     entry = result.setdefault(arn, {}).setdefault(env, {})
                     if entry.get("state") != "write":
@@ -357,7 +389,7 @@ def _aws_access(run: MockRun, accounts: Mapping[str, str]) -> list[Access]:
                         frontier.append(other)
             reaches: dict[str, Reach] = {}
             for role in [start, *chain]:
-                env = accounts.get(role.account)
+                env = role.environment or accounts.get(role.account)
                 if env is not None:
                     writes = any(
                         s.get("Effect") == "Allow"
@@ -400,7 +432,7 @@ def _azure_access(run: MockRun, subscriptions: Mapping[str, str]) -> list[Access
         str(r.plain_inputs.get("resourceName")): r
         for r in run.of_type("azure-native:managedidentity:UserAssignedIdentity")
     }
-    key_envs = sorted(set(subscriptions.values()), key=len, reverse=True)
+    key_envs = sorted(set(subscriptions.values()) | set(STACK_GROUPS), key=len, reverse=True)
     assignments = [r.plain_inputs for r in run.of_type("azure-native:authorization:RoleAssignment")]
     accesses: list[Access] = []
     for credential in run.of_type("azure-native:managedidentity:FederatedIdentityCredential"):

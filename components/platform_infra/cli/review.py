@@ -19,7 +19,7 @@ import copy
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,18 +27,16 @@ from typing import Any
 import yaml
 
 from platform_infra.cli.plan import PlanError, find_project_root, read_stack_config, write_output
+from platform_infra.review_stacks import REVIEW_DEPLOY_ROLE, REVIEW_LOG_GROUP_PREFIX, REVIEW_STACK_PREFIX
 
-REVIEW_PREFIX = "pr-"
-REVIEW_STACK_PATTERN = re.compile(r"^pr-([1-9][0-9]{0,8})$")
+REVIEW_PREFIX = REVIEW_STACK_PREFIX
+REVIEW_STACK_PATTERN = re.compile(rf"^{REVIEW_STACK_PREFIX}([1-9][0-9]{{0,8}})$")
 """A review stack's name: ``pr-`` and the pull request number (no other stack matches it)."""
 DEFAULT_MAX_AGE_DAYS = 7
 DEFAULT_MAX_STACKS = 3
 REVIEW_APP_SKU = "S1"
 """Smallest App Service plan size with deployment slots (the blue/green release needs the staging slot)."""
 REVIEW_LOG_ANALYTICS_RETENTION_DAYS = 30
-REVIEW_DEPLOY_ROLE = "platform-review-deploy"
-"""Role the review stacks' AWS provider assumes in the dev account: not dev's deploy role, so code of a
-pull request never holds the rights that deploy dev itself (bootstrap must create it, docs/pipelines.md)."""
 KEY_VAULT_NAME_MAX = 24
 
 
@@ -111,10 +109,19 @@ def review_config(
     if isinstance(logs, dict):
         for group in logs.get("logGroups") or []:
             group["name"] = re.sub(r"^/platform/[^/]+/", f"/platform/{stack}/", group["name"])
+            # The review deploy role may touch only /platform/pr-* groups (review_stacks.py): a name
+            # outside would fail at deploy time, or worse, be one of dev's own groups.
+            if not str(group["name"]).startswith(
+                f"{REVIEW_LOG_GROUP_PREFIX}{stack.removeprefix(REVIEW_STACK_PREFIX)}/"
+            ):
+                raise PlanError(
+                    f"stack '{stack}': platform:logs.logGroups name {group['name']!r} is not under "
+                    f"/platform/<environment>/, so it cannot be made unique to the review stack"
+                )
         logs["enforcer"] = {"enabled": False}
-    alarms = config.get("platform:alarms")
-    if isinstance(alarms, dict):
-        alarms["presets"] = []
+    # No alarm topic: its subscriptions would page dev's on-call from pull-request code, and its KMS key and
+    # topic are outside what the review deploy role may create (log groups only).
+    config.pop("platform:alarms", None)
     monitoring = config.get("platform:monitoring")
     if isinstance(monitoring, dict):
         monitoring["retentionDays"] = REVIEW_LOG_ANALYTICS_RETENTION_DAYS
@@ -181,15 +188,46 @@ def _config_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stale_command(args: argparse.Namespace) -> int:
+STATE_KEY_PATTERN = re.compile(
+    rf"^\.pulumi/stacks/(?:[^/]+/)?({REVIEW_STACK_PREFIX}[1-9][0-9]{{0,8}})\.json(?:\.gz)?$"
+)
+"""A review stack's checkpoint in Pulumi's DIY backend (``.pulumi/stacks/<project>/<stack>.json``)."""
+
+
+def stacks_from_s3_listing(listing: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Review stacks from ``aws s3api list-objects-v2 --prefix .pulumi/stacks/`` output, as ``name`` and
+    ``lastUpdate`` entries like ``pulumi stack ls --json``'s.
+
+    The review identity may read only the pr-* stacks' objects, and ``pulumi stack ls`` on a DIY backend
+    reads every stack's checkpoint and fails on the first it may not read (pulumi/pulumi
+    pkg/backend/diy/backend.go, ``ListStacks``: ``getCheckpoint`` per stack, errors returned); listing the
+    keys needs only ``s3:ListBucket``. The checkpoint's LastModified is the last update's time.
+    """
+    entries = []
+    for item in listing.get("Contents") or []:
+        match = STATE_KEY_PATTERN.fullmatch(str(item.get("Key", "")))
+        if match is not None:
+            entries.append({"name": match.group(1), "lastUpdate": str(item.get("LastModified", ""))})
+    return entries
+
+
+def _load_stacks(path: str) -> Sequence[Mapping[str, Any]]:
+    """``pulumi stack ls --json`` output, or an S3 listing of the state bucket (see above)."""
     try:
-        stacks = json.loads(Path(args.stacks_json).read_text())
+        stacks = json.loads(Path(path).read_text() or "{}")
     except (OSError, ValueError) as error:
         raise PlanError(
-            f"--stacks-json {args.stacks_json}: not a `pulumi stack ls --json` document ({error})"
+            f"--stacks-json {path}: not a `pulumi stack ls --json` document or an S3 listing ({error})"
         ) from error
+    if isinstance(stacks, dict):
+        return stacks_from_s3_listing(stacks)
     if not isinstance(stacks, list):
-        raise PlanError(f"--stacks-json {args.stacks_json}: must be a JSON list of stacks")
+        raise PlanError(f"--stacks-json {path}: must be a JSON list of stacks or an S3 listing")
+    return stacks
+
+
+def _stale_command(args: argparse.Namespace) -> int:
+    stacks = _load_stacks(args.stacks_json)
     open_prs = [int(n) for n in args.open_pull_requests.split(",") if n.strip()]
     for name in stacks_to_destroy(stacks, open_prs, datetime.now(UTC), args.max_age_days):
         print(name)
@@ -197,12 +235,7 @@ def _stale_command(args: argparse.Namespace) -> int:
 
 
 def _admit_command(args: argparse.Namespace) -> int:
-    try:
-        stacks = json.loads(Path(args.stacks_json).read_text())
-    except (OSError, ValueError) as error:
-        raise PlanError(
-            f"--stacks-json {args.stacks_json}: not a `pulumi stack ls --json` document ({error})"
-        ) from error
+    stacks = _load_stacks(args.stacks_json)
     admit(review_stack_name(args.pull_request), [str(s.get("name", "")) for s in stacks], args.max_stacks)
     return 0
 
@@ -225,12 +258,16 @@ def add_review_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     config.set_defaults(handler=_config_command)
     stale = commands.add_parser("stale", help="print review stacks to destroy (closed or idle pull requests)")
-    stale.add_argument("--stacks-json", required=True, help="output of `pulumi stack ls --json`")
+    stale.add_argument(
+        "--stacks-json", required=True, help="`pulumi stack ls --json` or `aws s3api list-objects-v2` output"
+    )
     stale.add_argument("--open-pull-requests", default="", help="comma-separated open PR numbers")
     stale.add_argument("--max-age-days", type=int, default=DEFAULT_MAX_AGE_DAYS)
     stale.set_defaults(handler=_stale_command)
     cap = commands.add_parser("admit", help="fail when a new review stack would exceed the cap")
     cap.add_argument("pull_request")
-    cap.add_argument("--stacks-json", required=True, help="output of `pulumi stack ls --json`")
+    cap.add_argument(
+        "--stacks-json", required=True, help="`pulumi stack ls --json` or `aws s3api list-objects-v2` output"
+    )
     cap.add_argument("--max-stacks", type=int, default=DEFAULT_MAX_STACKS)
     cap.set_defaults(handler=_admit_command)

@@ -66,6 +66,7 @@ from platform_infra.pipeline_identity import (
     GitHubSubjects,
 )
 from platform_infra.rbac import BUILTIN_ROLE_GUIDS, PRIVILEGED_ROLE_GUIDS, is_privileged_role
+from platform_infra.review_stacks import REVIEW_DEPLOY_ROLE, REVIEW_ENVIRONMENT
 from platform_infra.state_backend import (
     BUCKET_NAME_PATTERN,
     CONTAINER_PATTERN,
@@ -262,6 +263,26 @@ class StateBackendSettings:
 
 
 @dataclass(frozen=True)
+class ReviewSettings:
+    """The identity that deploys the per-pull-request review stacks ``pr-<n>`` (runs pull-request code).
+
+    :param target: the base target whose account and subscription hold the review stacks (a dev tier).
+    :param github: its GitHub subjects: only the deployment environment of the review jobs.
+    :param role_name: the pipeline role in the shared-services account.
+    :param deploy_role_name: the role the review stacks' AWS provider assumes in the base account.
+    :param azure_identity_name: the managed identity.
+    :param azure_devops_connection: the Azure DevOps service connection of review builds (None: none).
+    """
+
+    target: str
+    github: GitHubSubjects
+    role_name: str
+    deploy_role_name: str
+    azure_identity_name: str
+    azure_devops_connection: str | None = None
+
+
+@dataclass(frozen=True)
 class BootstrapConfig:
     """The whole shared-services stack, validated.
 
@@ -271,6 +292,7 @@ class BootstrapConfig:
     :param pipeline: the pipeline identity.
     :param state: the state backends.
     :param targets: the environments, in deployment order.
+    :param review: the review stacks' identity (None: no review stacks).
     """
 
     environment: Environment
@@ -279,6 +301,7 @@ class BootstrapConfig:
     pipeline: PipelineSettings
     state: StateBackendSettings
     targets: tuple[BootstrapTarget, ...] = field(default_factory=tuple)
+    review: ReviewSettings | None = None
 
     def pipeline_role_arn(self, target: str) -> str:
         """ARN of ``target``'s deploying pipeline role (the only principal its deploy role trusts)."""
@@ -658,6 +681,34 @@ class TargetConfig(ConfigModel):
         return self
 
 
+class ReviewConfig(ConfigModel):
+    """``platform:bootstrap.review``: the identity that deploys per-pull-request review stacks (``pr-<n>``).
+
+    It runs pull-request code by design, so it gets its own roles: an AWS pipeline role trusted only by the
+    review jobs' GitHub environment, which may assume only ``deployRoleName`` in the base target's account
+    (log groups ``/platform/pr-*`` only), state and a secrets key of the ``pr-*`` stacks only, and an Azure
+    identity on the base target's subscription (docs/bootstrap.md, "Review stacks").
+    """
+
+    target: Annotated[str, Text(ENVIRONMENT_NAME_PATTERN, ENVIRONMENT_NAME_ALLOWED)] = config_field(
+        "The dev-tier target whose account and subscription hold the review stacks.", "dev"
+    )
+    github_environment: Annotated[
+        str, Text(GITHUB_ENVIRONMENT_PATTERN, "an exact GitHub environment name (no wildcards)")
+    ] = config_field("The GitHub environment of the review deploy job (its OIDC subject).", "review")
+    role_name: ROLE_NAME = config_field(
+        "The review pipeline role (shared-services account).", "platform-review"
+    )
+    deploy_role_name: ROLE_NAME = config_field(
+        "The role review stacks assume in the base account (infra review config's default).",
+        REVIEW_DEPLOY_ROLE,
+    )
+    azure_identity_name: AZURE_IDENTITY_NAME = config_field("The review managed identity.", "platform-review")
+    azure_dev_ops_service_connection: ADO_NAME | None = config_field(
+        "The Azure DevOps service connection of review builds.", None
+    )
+
+
 class BootstrapSection(ConfigModel):
     """``platform:bootstrap``: the shared-services stack (pipeline identity, deploy roles, state backend)."""
 
@@ -668,6 +719,7 @@ class BootstrapSection(ConfigModel):
     pipeline: PipelineConfig = config_field("The pipeline identity.")
     state_backend: StateBackendConfig = config_field("The state backends.")
     targets: tuple[TargetConfig, ...] = config_field("The environments, in deployment order.")
+    review: ReviewConfig | None = config_field("The review stacks' identity; unset: no review stacks.", None)
 
     @field_validator("targets")
     @classmethod
@@ -743,6 +795,78 @@ def check_bootstrap(section: BootstrapSection, shared: Environment) -> None:
                     )
                 )
             connections.append((index, key, connection))
+    review = section.review
+    if review is not None:
+        base = next((t for t in section.targets if t.name == review.target), None)
+        if base is None:
+            problems.append(
+                Problem(
+                    "is not one of the targets",
+                    value=review.target,
+                    allowed=", ".join(names),
+                    at=("review", "target"),
+                )
+            )
+        elif base.resolved_tier is not Tier.DEV:
+            # Review stacks run pull-request code: never in a staging or prod account.
+            problems.append(
+                Problem(
+                    "is not a dev-tier target",
+                    value=review.target,
+                    allowed="a dev target",
+                    at=("review", "target"),
+                )
+            )
+        elif review.deploy_role_name in {base.deploy_role_name, base.preview_role_name}:
+            problems.append(
+                Problem(
+                    "is one of the base target's own roles",
+                    value=review.deploy_role_name,
+                    at=("review", "deployRoleName"),
+                )
+            )
+        if review.github_environment in environments:
+            problems.append(
+                Problem(
+                    "is a target's GitHub environment: review jobs need their own",
+                    value=review.github_environment,
+                    at=("review", "githubEnvironment"),
+                )
+            )
+        pipeline_roles = {
+            f"{prefix}-{t.name}"
+            for t in section.targets
+            for prefix in (section.pipeline.role_name, section.pipeline.preview_role_name)
+        }
+        if review.role_name in pipeline_roles:
+            problems.append(
+                Problem("is a target's pipeline role", value=review.role_name, at=("review", "roleName"))
+            )
+        connection = review.azure_dev_ops_service_connection
+        if connection is not None:
+            if section.pipeline.azure_dev_ops is None:
+                problems.append(
+                    Problem(
+                        "needs platform:bootstrap.pipeline.azureDevOps (organization and project)",
+                        at=("review", "azureDevOpsServiceConnection"),
+                    )
+                )
+            if connection in [c for _, _, c in connections]:
+                problems.append(
+                    Problem(
+                        "is another identity's service connection: each identity needs its own",
+                        value=connection,
+                        at=("review", "azureDevOpsServiceConnection"),
+                    )
+                )
+        if REVIEW_ENVIRONMENT in names:
+            problems.append(
+                Problem(
+                    "is reserved for the review stacks' state and secrets key",
+                    value=REVIEW_ENVIRONMENT,
+                    at=("targets", names.index(REVIEW_ENVIRONMENT), "name"),
+                )
+            )
     # One deploy role and one pipeline grant per account/subscription: two targets there would collide.
     for name, values, casefold in (
         ("accountId", [t.account_id for t in section.targets], False),
@@ -888,4 +1012,16 @@ def build_bootstrap(
             else None,
         ),
         targets=tuple(targets),
+        review=ReviewSettings(
+            target=section.review.target,
+            github=GitHubSubjects(
+                repository=pipeline.repository, environments=(section.review.github_environment,)
+            ),
+            role_name=section.review.role_name,
+            deploy_role_name=section.review.deploy_role_name,
+            azure_identity_name=section.review.azure_identity_name,
+            azure_devops_connection=section.review.azure_dev_ops_service_connection,
+        )
+        if section.review is not None
+        else None,
     )

@@ -15,7 +15,7 @@ import pulumi_aws as aws
 import pulumi_azure_native as azure_native
 
 from platform_infra.config.bootstrap import AzureDevOpsSettings, BootstrapConfig, BootstrapTarget
-from platform_infra.deploy_role import DeployRole, DeployRoleArgs
+from platform_infra.deploy_role import DeployRole, DeployRoleArgs, boundary_policy_arn
 from platform_infra.environment import EnvironmentProviders, EnvironmentProvidersArgs, session_name
 from platform_infra.pipeline_identity import (
     AzureDevOpsOidcProvider,
@@ -34,6 +34,12 @@ from platform_infra.rbac.release import (
     RELEASE_ACTIONS,
     release_role_guid,
     release_role_name,
+)
+from platform_infra.review_stacks import (
+    ENVIRONMENT_TAG,
+    REVIEW_ENVIRONMENT,
+    REVIEW_STACK_PATTERN,
+    review_deploy_statements,
 )
 from platform_infra.state_backend import (
     AwsReplication,
@@ -170,6 +176,58 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
             opts=targets[target.name].resource_options(),
         )
 
+    review_pipeline: PipelineIdentity | None = None
+    review_role: DeployRole | None = None
+    review = config.review
+    if review is not None:
+        base = next(t for t in config.targets if t.name == review.target)
+        base_aws = base.environment.aws
+        review_role_arn = (
+            f"arn:{base_aws.partition}:iam::{base_aws.account_id}:role/{review.deploy_role_name}"
+        )
+        # Trusted only by the review jobs' deployment environment: a pull_request subject is one any pull
+        # request of the repository presents (GitHub OIDC reference), an environment's only its jobs.
+        review_pipeline = PipelineIdentity(
+            "pipeline-review",
+            PipelineIdentityArgs(
+                account_id=shared_env.aws.account_id,
+                role_name=review.role_name,
+                github=review.github,
+                deploy_role_arns=[review_role_arn],
+                tag_session=tag_session,
+                max_session_duration_seconds=settings.max_session_duration_seconds,
+                oidc_provider_arn=oidc_provider_arn,
+                partition=shared_env.aws.partition,
+                purpose=f"deploy review stacks {REVIEW_STACK_PATTERN} (pull-request code)",
+                # The Azure DevOps review pipeline exchanges its connection's token for this role too.
+                federated=_azure_devops(settings.azure_devops, review.azure_devops_connection),
+                federated_provider_arn=ado_provider_arn,
+            ),
+            opts=shared_opts,
+        )
+        base_role = deploy_roles[base.name]
+        review_role = DeployRole(
+            "review-deploy",
+            DeployRoleArgs(
+                role_name=review.deploy_role_name,
+                account_id=base_aws.account_id,
+                trusted_principal_arns=[review_pipeline.arn],
+                trusted_account_id=shared_env.aws.account_id,
+                external_id=base.deploy_role.external_id,
+                session_tag=config.session_tag,
+                max_session_duration_seconds=base.deploy_role.max_session_duration_seconds,
+                # The boundary of the stacks' own roles caps it too: logs and metrics, never IAM.
+                permissions_boundary_arn=boundary_policy_arn(base_aws.partition, base_aws.account_id),
+                extra_statements=review_deploy_statements(base_aws.partition, base_aws.account_id),
+                partition=base_aws.partition,
+                tags={ENVIRONMENT_TAG: REVIEW_ENVIRONMENT},
+                wait_for=[review_pipeline.role, *([base_role.boundary] if base_role.boundary else [])],
+                description=f"Review stacks {REVIEW_STACK_PATTERN} (pull-request code), assumed by "
+                f"{review_pipeline.arn}",
+            ),
+            opts=targets[base.name].resource_options(),
+        )
+
     state = config.state
     replication = None
     if state.replica_region is not None and state.replica_bucket_name is not None:
@@ -194,17 +252,22 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
             region=state.replica_region, bucket_name=state.replica_bucket_name, provider=replica_provider
         )
     environments = [t.name for t in config.targets]
+    state_access = {
+        env: StateAccess(writers=[pipelines[env].arn], readers=[previews[env].arn]) for env in environments
+    }
+    if review_pipeline is not None:
+        # Its own secrets key and only the pr-* stack objects: never dev's state or key.
+        state_access[REVIEW_ENVIRONMENT] = StateAccess(
+            writers=[review_pipeline.arn], stacks=REVIEW_STACK_PATTERN
+        )
     aws_backend = AwsStateBackend(
         "state",
         AwsStateBackendArgs(
             bucket_name=state.bucket_name,
             account_id=shared_env.aws.account_id,
             region=shared_env.aws.region,
-            environments=environments,
-            environment_access={
-                env: StateAccess(writers=[pipelines[env].arn], readers=[previews[env].arn])
-                for env in environments
-            },
+            environments=list(state_access),
+            environment_access=state_access,
             alias_prefix=state.alias_prefix,
             noncurrent_version_days=state.noncurrent_version_days,
             replication=replication,
@@ -213,7 +276,11 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
             protect=state.protect,
             partition=shared_env.aws.partition,
             # Key and bucket policies name the pipeline roles, which must exist first.
-            wait_for=[*(p.role for p in pipelines.values()), *(p.role for p in previews.values())],
+            wait_for=[
+                *(p.role for p in pipelines.values()),
+                *(p.role for p in previews.values()),
+                *([review_pipeline.role] if review_pipeline is not None else []),
+            ],
         ),
         opts=shared.resource_options(),
     )
@@ -262,6 +329,25 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
             opts=shared_opts,
         )
 
+    azure_review: AzurePipelineIdentity | None = None
+    if review is not None:
+        base = next(t for t in config.targets if t.name == review.target)
+        azure_review = AzurePipelineIdentity(
+            "review-azure",
+            AzurePipelineIdentityArgs(
+                identity_name=review.azure_identity_name,
+                resource_group_name=azure_group.name,
+                location=shared_env.azure.location,
+                github=review.github,
+                federated=_azure_devops(settings.azure_devops, review.azure_devops_connection),
+                # Azure RBAC has no resource-name conditions for ARM writes (ABAC conditions cover storage
+                # data actions and role assignments only): the base subscription, never staging or prod.
+                grants=_azure_deploy_grants(config, base, targets[base.name]),
+                tags=dict(shared_env.tags),
+            ),
+            opts=shared_opts,
+        )
+
     azure_backend = None
     if state.azure is not None:
         azure_backend = AzureStateBackend(
@@ -274,13 +360,20 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
                 storage_account_name=state.azure.storage_account_name,
                 container_name=state.azure.container_name,
                 key_vault_name=state.azure.key_vault_name,
-                environments=environments,
+                environments=[*environments, *([REVIEW_ENVIRONMENT] if azure_review is not None else [])],
                 environment_access={
-                    env: StateAccess(
-                        writers=[azure_identities[env].principal_id],
-                        readers=[azure_previews[env].principal_id],
-                    )
-                    for env in environments
+                    **{
+                        env: StateAccess(
+                            writers=[azure_identities[env].principal_id],
+                            readers=[azure_previews[env].principal_id],
+                        )
+                        for env in environments
+                    },
+                    **(
+                        {REVIEW_ENVIRONMENT: StateAccess(writers=[azure_review.principal_id])}
+                        if azure_review is not None
+                        else {}
+                    ),
                 },
                 soft_delete_days=state.azure.soft_delete_days,
                 allowed_ip_ranges=state.azure.allowed_ip_ranges,
@@ -322,6 +415,23 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
         "releaseRoleDefinitionIds": {name: r.id for name, r in release_roles.items()},
         "azureTenantId": shared_env.azure.tenant_id,
     }
+    if review_pipeline is not None and review_role is not None and azure_review is not None:
+        review_backend = {
+            "loginUrl": aws_backend.login_url,
+            "secretsProvider": aws_backend.secrets_providers[REVIEW_ENVIRONMENT],
+        }
+        if azure_backend is not None:
+            review_backend["azureLoginUrl"] = azure_backend.login_urls[REVIEW_ENVIRONMENT]
+            review_backend["azureSecretsProvider"] = azure_backend.secrets_providers[REVIEW_ENVIRONMENT]
+        # The `review` GitHub environment's variables (docs/pipelines.md, Review stacks).
+        exports["review"] = {
+            "pipelineRoleArn": review_pipeline.arn,
+            "subjects": review_pipeline.subjects,
+            "deployRoleArn": review_role.arn,
+            "azureClientId": azure_review.client_id,
+            "azurePrincipalId": azure_review.principal_id,
+            "stateBackend": review_backend,
+        }
     for key, value in exports.items():
         pulumi.export(key, value)
     return exports
