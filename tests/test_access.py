@@ -275,6 +275,8 @@ def shared_ref_template() -> MockRun:
 
     bootstrap = copy.deepcopy(read_stack_config("shared")["platform:bootstrap"])
     bootstrap["pipeline"]["githubSubjectClaimKeys"] = ["repo", "context", "ref"]
+    # Review stacks need the default template (refused with this one: test_config_bootstrap).
+    bootstrap.pop("review")
     assert yaml.safe_dump(bootstrap)  # still plain config
     return run_stack("shared", overrides={"platform:bootstrap": bootstrap})[1]
 

@@ -186,6 +186,10 @@ def test_targets_match_the_environment_stacks() -> None:
             r"platform:bootstrap\.review\.roleName: is a target's pipeline role",
         ),
         (
+            lambda b: b["pipeline"].update(githubSubjectClaimKeys=["repo", "context", "ref"]),
+            r"platform:bootstrap\.review: needs GitHub's default subject template",
+        ),
+        (
             lambda b: b["review"].update(azureDevOpsServiceConnection="platform-azure-dev"),
             r"platform:bootstrap\.review\.azureDevOpsServiceConnection: is another identity's",
         ),

@@ -796,6 +796,16 @@ def check_bootstrap(section: BootstrapSection, shared: Environment) -> None:
                 )
             connections.append((index, key, connection))
     review = section.review
+    if review is not None and section.pipeline.github_ref_claim:
+        # Under [repo, context, ref] a review job presents environment:review:ref:refs/pull/<n>/merge, one
+        # subject per pull request: AWS could match it only with a pattern and Azure not at all.
+        problems.append(
+            Problem(
+                "needs GitHub's default subject template: with githubSubjectClaimKeys [repo, context, ref] "
+                "review jobs present a subject per pull request (ref refs/pull/<n>/merge)",
+                at=("review",),
+            )
+        )
     if review is not None:
         base = next((t for t in section.targets if t.name == review.target), None)
         if base is None:
