@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from platform_infra.config import DEPLOYMENT_ID_VARIABLE, DictConfigSource, load_stack_config
+from platform_infra.config import (
+    DEPLOYMENT_ID_VARIABLE,
+    DRIFT_CHECK_VARIABLE,
+    DictConfigSource,
+    load_stack_config,
+)
 from platform_infra.config.base import ConfigErrors
 from platform_infra.validation import ValidationError
 
@@ -27,6 +32,14 @@ def test_a_malformed_deployment_id_is_refused_naming_the_variable_and_stack() ->
     with pytest.raises(ValidationError) as caught:
         load_stack_config("prod", DictConfigSource(VALID), environ={DEPLOYMENT_ID_VARIABLE: "run 42; rm -rf"})
     assert str(caught.value).startswith("stack 'prod': $PLATFORM_DEPLOYMENT_ID: is not a deployment id")
+
+
+def test_only_a_drift_check_holds_rotation() -> None:
+    assert load_stack_config("dev", DictConfigSource(VALID), environ={DRIFT_CHECK_VARIABLE: "true"}).drift_check
+    assert not load_stack_config("dev", DictConfigSource(VALID), environ={}).drift_check
+    with pytest.raises(ValidationError) as caught:
+        load_stack_config("prod", DictConfigSource(VALID), environ={DRIFT_CHECK_VARIABLE: "yes"})
+    assert str(caught.value).startswith("stack 'prod': $PLATFORM_DRIFT_CHECK: is not a boolean")
 
 
 def _signing_key_keepers(stack_run) -> dict:

@@ -305,6 +305,47 @@ def test_every_deploy_changes_with_each_deployment_id(dev: Result) -> None:
     assert _changed(dev, redeploy) == {"api-signing-key"}
 
 
+def _goal(resource: Any, state: Any) -> dict[str, Any]:
+    """The inputs the engine diffs: the program's, with every ``ignore_changes`` path taken from the state's
+    inputs (pulumi.com/docs/iac/concepts/options/ignorechanges, "How ignoreChanges works")."""
+    goal = json.loads(json.dumps(unwrap_secrets(resource.inputs)))
+    old = unwrap_secrets(state.inputs)
+    for path in resource.ignore_changes:
+        *parents, leaf = path.split(".")
+        target, source = goal, old
+        for part in parents:
+            target, source = target[part], source[part]
+        target[leaf] = source[leaf]
+    return goal
+
+
+def test_a_drift_check_holds_every_rotation_that_a_deployment_would_do(dev: Result) -> None:
+    """A drift check runs on another day without the deploy's run id: every rotating secret would show a
+    change (``every_deploy`` on every run). With hold_rotation the engine keeps keepers and expiry from state,
+    so nothing but real drift is reported; without it the same run reports the rotations."""
+    later = {"now": datetime(2025, 6, 1, tzinfo=UTC), "deployment_id": None}
+    held = _run("dev", purge_protection=False, hold_rotation=True, **later)
+    unheld = _run("dev", purge_protection=False, **later)
+    for spec in SPECS:
+        # The password's goal equals its state, so the engine keeps it and its result: the secret's value
+        # (the mocks compute a new one from the new keepers) stays the state's too.
+        password = dev.password(spec.name)
+        assert _goal(held.password(spec.name), password) == unwrap_secrets(password.inputs), spec.name
+        secret = dev.secret(spec.name)
+        goal = _goal(held.secret(spec.name), secret)
+        goal["properties"]["value"] = unwrap_secrets(secret.inputs)["properties"]["value"]
+        assert goal == unwrap_secrets(secret.inputs), spec.name
+    assert {
+        spec.name
+        for spec in SPECS
+        if _goal(unheld.password(spec.name), dev.password(spec.name))
+        != unwrap_secrets(dev.password(spec.name).inputs)
+    } == {"database-admin-password", "api-signing-key"}
+    assert held.password("api-signing-key").ignore_changes == ["keepers"]
+    assert held.secret("api-signing-key").ignore_changes == ["properties.attributes.expires"]
+    assert dev.password("api-signing-key").ignore_changes == []
+
+
 @pytest.mark.parametrize(
     ("text", "kind", "days"),
     [

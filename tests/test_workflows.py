@@ -644,6 +644,24 @@ def test_one_deployment_id_per_run_so_saved_plans_still_apply(path: Path, expect
     assert variables.get("PLATFORM_DEPLOYMENT_ID") == expected
 
 
+def test_only_drift_checks_hold_secret_rotation() -> None:
+    """PLATFORM_DRIFT_CHECK keeps secrets as they are in state; set by a deployment it would silently skip a
+    due rotation, so only the two drift pipelines set it."""
+    setting = [
+        path.relative_to(ROOT).as_posix()
+        for path in sorted(
+            [
+                *WORKFLOWS.glob("*.yml"),
+                ROOT / "azure-pipelines.yml",
+                *(ROOT / ".azure-pipelines").glob("*.yml"),
+            ]
+        )
+        if "PLATFORM_DRIFT_CHECK" in path.read_text()
+    ]
+    assert setting == [".azure-pipelines/drift-job.yml", ".github/workflows/drift.yml"]
+    assert load(WORKFLOWS / "drift.yml")["env"]["PLATFORM_DRIFT_CHECK"] == "true"
+
+
 def test_every_deploy_job_environment_is_its_own_targets_identity() -> None:
     """A job bound to a GitHub environment presents repo:<org>/<repo>:environment:<name> (GitHub's OIDC
     reference, "Example subject claims"); each stack's deploy job must run in the environment whose identity

@@ -410,6 +410,11 @@ class SecretVaultArgs:
         Inject it in tests so runs are deterministic.
     :param deployment_id: identifies this deployment for ``every_deploy`` secrets (e.g. the CI run id);
         defaults to ``now`` to the second.
+    :param hold_rotation: keep every existing secret's value and expiry as they are in the stack's state
+        (``ignore_changes`` on the password's keepers and the secret's expiry), for a drift check: a
+        ``preview --refresh --expect-no-changes`` must report changes made outside Pulumi, not a rotation
+        the next deployment will do anyway (``every_deploy`` would otherwise be "drift" on every run).
+        Never for a deployment, which would silently skip a due rotation.
     """
 
     environment: Environment
@@ -425,6 +430,7 @@ class SecretVaultArgs:
     sku: str = "standard"
     now: datetime | None = None
     deployment_id: str | None = None
+    hold_rotation: bool = False
 
 
 class SecretVault(pulumi.ComponentResource):
@@ -556,7 +562,7 @@ class SecretVault(pulumi.ComponentResource):
         self.secret_uris = {}
         self.keepers = {}
         for spec in args.secrets:
-            self._declare_secret(name, spec, now, deployment_id, child)
+            self._declare_secret(name, spec, now, deployment_id, child, hold_rotation=args.hold_rotation)
 
         self.register_outputs(
             {
@@ -574,8 +580,14 @@ class SecretVault(pulumi.ComponentResource):
         now: datetime,
         deployment_id: str,
         child: pulumi.ResourceOptions,
+        *,
+        hold_rotation: bool,
     ) -> None:
         keepers = spec.rotation.keepers(now, deployment_id)
+        # ignore_changes keeps the value recorded in the stack's state for every later preview or update
+        # (and uses the program's value only on create): pulumi.com/docs/iac/concepts/options/ignorechanges.
+        held_keepers = ["keepers"] if hold_rotation else []
+        held_expiry = ["properties.attributes.expires"] if hold_rotation else []
         password = random.RandomPassword(
             f"{name}-{spec.name}-password",
             length=spec.length,
@@ -590,7 +602,10 @@ class SecretVault(pulumi.ComponentResource):
             override_special=spec.override_special if spec.special else None,
             keepers=keepers,
             opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(additional_secret_outputs=["result", "bcryptHash"])
+                child,
+                pulumi.ResourceOptions(
+                    additional_secret_outputs=["result", "bcryptHash"], ignore_changes=held_keepers
+                ),
             ),
         )
         expires = spec.expires(now)
@@ -605,7 +620,9 @@ class SecretVault(pulumi.ComponentResource):
                 attributes=azure_native.keyvault.SecretAttributesArgs(enabled=True, expires=expires),
             ),
             tags={**self.environment.tags, "rotation": spec.rotation.label},
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.vault])),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[self.vault], ignore_changes=held_expiry)
+            ),
         )
         self.passwords[spec.name] = password
         self.secrets[spec.name] = secret

@@ -61,6 +61,8 @@ from platform_infra.validation import NOT_GIVEN, ValidationError
 from platform_infra.validation.limits import require_external_id
 
 DEPLOYMENT_ID_VARIABLE = "PLATFORM_DEPLOYMENT_ID"
+DRIFT_CHECK_VARIABLE = "PLATFORM_DRIFT_CHECK"
+"""Set to ``true`` by the drift-detection pipelines only (see :attr:`StackConfig.drift_check`)."""
 """Environment variable naming the pipeline run; preview and up of one run must see the same value."""
 #: No longer read, and refused when set: it made a preview's AWS provider assume another role than the
 #: deploy job's, so a plan saved by the preview identity could never be applied (`up --plan` refuses changed
@@ -162,6 +164,9 @@ class StackConfig:
     :param deployment_id: the pipeline run (``$PLATFORM_DEPLOYMENT_ID``), so that ``every_deploy`` secrets
         rotate once per run: a preview saved with ``--save-plan`` and the ``up --plan`` that applies it
         then agree. None outside a pipeline (each run is then its own deployment).
+    :param drift_check: ``$PLATFORM_DRIFT_CHECK=true``, set only by the drift-detection pipelines: secrets
+        keep their value and expiry from state (``SecretVaultArgs.hold_rotation``), so a due rotation is not
+        reported as drift.
     """
 
     environment: Environment
@@ -173,6 +178,7 @@ class StackConfig:
     network: NetworkConfig | None = None
     access: AccessConfig | None = None
     registry: RegistryConfig | None = None
+    drift_check: bool = False
 
 
 def load_stack_config(
@@ -180,11 +186,14 @@ def load_stack_config(
 ) -> StackConfig:
     """Read and validate the ``platform`` config of ``stack`` (from the Pulumi runtime by default).
 
-    :param environ: process environment to read ``PLATFORM_DEPLOYMENT_ID`` from (``os.environ`` by default).
+    :param environ: process environment to read ``PLATFORM_DEPLOYMENT_ID`` and ``PLATFORM_DRIFT_CHECK`` from
+        (``os.environ`` by default).
     :raises ValidationError: listing every problem of the stack's config, one line each.
     """
     source = source if source is not None else PulumiConfigSource()
-    deployment_id = _read_deployment_id(stack, os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    deployment_id = _read_deployment_id(stack, environ)
+    drift_check = _read_drift_check(stack, environ)
     raw, secret_keys = read_raw(source)
     errors: list[ValidationError] = [
         _error(secret_refused(), (key,), stack)
@@ -228,7 +237,7 @@ def load_stack_config(
             bootstrap=build_bootstrap(validated.bootstrap, environment, secrets_by_target),
         )
     assert isinstance(validated, EnvironmentStack)
-    _refuse_role_override(stack, os.environ if environ is None else environ)
+    _refuse_role_override(stack, environ)
     config = StackConfig(
         environment=environment,
         apps=validated.apps,
@@ -237,6 +246,7 @@ def load_stack_config(
             logs=validated.logs, alarms=validated.alarms, monitoring=validated.monitoring
         ),
         deployment_id=deployment_id,
+        drift_check=drift_check,
         network=validated.network,
         access=validated.access,
         registry=validated.registry,
@@ -330,6 +340,15 @@ def _refuse_role_override(stack: str, environ: Mapping[str, str]) -> None:
             allowed="unset it; set platform:aws.profile and write each job's profile with infra aws-profile",
             stack=stack,
         )
+
+
+def _read_drift_check(stack: str, environ: Mapping[str, str]) -> bool:
+    value = environ.get(DRIFT_CHECK_VARIABLE, "")
+    if value not in ("", "true", "false"):
+        raise ValidationError(
+            f"${DRIFT_CHECK_VARIABLE}", "is not a boolean", value=value, allowed="true, false", stack=stack
+        )
+    return value == "true"
 
 
 def _read_deployment_id(stack: str, environ: Mapping[str, str]) -> str | None:

@@ -51,6 +51,7 @@ def declare_vault(
             sku=vault.sku,
             now=now,
             deployment_id=deployment_id,
+            hold_rotation=config.drift_check,
         ),
         opts=providers.resource_options(),
     )
