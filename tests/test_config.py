@@ -35,7 +35,8 @@ def test_a_malformed_deployment_id_is_refused_naming_the_variable_and_stack() ->
 
 
 def test_only_a_drift_check_holds_rotation() -> None:
-    assert load_stack_config("dev", DictConfigSource(VALID), environ={DRIFT_CHECK_VARIABLE: "true"}).drift_check
+    held = load_stack_config("dev", DictConfigSource(VALID), environ={DRIFT_CHECK_VARIABLE: "true"})
+    assert held.drift_check
     assert not load_stack_config("dev", DictConfigSource(VALID), environ={}).drift_check
     with pytest.raises(ValidationError) as caught:
         load_stack_config("prod", DictConfigSource(VALID), environ={DRIFT_CHECK_VARIABLE: "yes"})
