@@ -1,11 +1,15 @@
 """The offline plan against its floor: CPU time and peak memory per stack size, each run in a fresh process.
 
-    .venv/bin/python benchmarks/plan_benchmark.py [--runs 3] [--apps 0 1 10 50 100 200] [--baseline DIR]
+    .venv/bin/python benchmarks/plan_benchmark.py [--runs 3] [--apps 0 1 10 50 100 200] [--before]
 
 For each size it generates a stack from ``Pulumi.dev.yaml`` with that many blue/green apps (plus the
 shipped ``dev`` stack as is) in a temporary project, and times side by side, each in its own process:
 
 * **project**: ``infra plan STACK --json -o FILE``, the console script as engineers and pipelines run it;
+* **before** (with ``--before``): the same command as the unoptimised runner,
+  ``PLATFORM_INFRA_OPTIMISATIONS=off`` (:func:`platform_infra.cli.offline.optimised`): no alias hook,
+  default GC, a normal interpreter exit, and the release and policy SDKs imported for every command as
+  before issue 16 (same install, same bytecode: ``--cold`` times the install without bytecode);
 * **baseline** (with ``--baseline DIR``): the same command with ``DIR/components`` first on ``PYTHONPATH``,
   i.e. another checkout's runner (e.g. ``git worktree add /tmp/before <commit>``) over the same stacks;
 * **floor**: the same resources (type, logical name, inputs, provider) registered directly with the typed
@@ -74,10 +78,24 @@ def make_project(folder: Path, sizes: Sequence[int]) -> list[str]:
             app["name"] = f"{app['name']}{index:03d}"
             apps.append(app)
         document["config"]["platform:apps"] = apps
+        network = document["config"].get("platform:network")
+        if network is not None:  # one VNet-integration subnet per app (config/references.py checks it)
+            network["appSubnets"] = {
+                app["name"]: _app_subnet(network, index) for index, app in enumerate(apps)
+            }
         name = f"apps{size}"
         (folder / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
         names.append(name)
     return names
+
+
+def _app_subnet(network: Mapping[str, Any], index: int) -> str:
+    """The ``index``-th /26 of the stack's address space after the first /24 (the private endpoints')."""
+    import ipaddress
+
+    space = ipaddress.ip_network(network["addressSpace"])
+    subnets = list(space.subnets(new_prefix=26))
+    return str(subnets[4 + index])
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -257,9 +275,14 @@ def plan_command(stack: str, project: Path, out: Path) -> list[str]:
     return [str(INFRA), "plan", stack, "--root", str(project), "--json", "-o", str(out)]
 
 
-def child_env(pythonpath: Path | None = None, cold: bool = False) -> dict[str, str]:
+def child_env(
+    pythonpath: Path | None = None, cold: bool = False, optimisations: str = "on"
+) -> dict[str, str]:
+    from platform_infra.cli.offline import SWITCH
+
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
+    env[SWITCH] = optimisations
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
     if cold:
@@ -282,6 +305,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--apps", type=int, nargs="*", default=list(DEFAULT_APPS))
     parser.add_argument("--runs", type=int, default=3, help="runs per stack and runner (min/median)")
+    parser.add_argument(
+        "--before",
+        action="store_true",
+        help="also time the unoptimised runner (PLATFORM_INFRA_OPTIMISATIONS=off)",
+    )
     parser.add_argument("--baseline", type=Path, help="another checkout whose runner to time side by side")
     parser.add_argument("--no-floor", action="store_true", help="skip the floor program")
     parser.add_argument("--cold", action="store_true", help="also time dev with no compiled bytecode")
@@ -322,6 +350,8 @@ def main() -> None:
         runners: dict[str, tuple[list[str], dict[str, str]]] = {
             "project": (plan_command(stack, project, out), child_env()),
         }
+        if args.before:
+            runners["before"] = (plan_command(stack, project, out), child_env(optimisations="off"))
         if args.baseline:
             runners["baseline"] = (
                 plan_command(stack, project, out),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import logging
 import os
@@ -159,14 +160,34 @@ def exit_now(code: int) -> NoReturn:
     os._exit(code)
 
 
+def _import_eagerly() -> None:
+    """What the runner loaded for every command before its imports were made lazy (the unoptimised runner:
+    :func:`platform_infra.cli.offline.optimised`)."""
+    for module in offline.EAGER_IMPORTS:
+        if importlib.util.find_spec(module.split(".")[0]) is not None:  # optional extras
+            importlib.import_module(module)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``infra``; returns (and, as a console script, exits with) the exit code."""
+    """Run ``infra``; returns (and, as a console script, exits with) the exit code.
+
+    With ``$PLATFORM_INFRA_OPTIMISATIONS=off`` it is the unoptimised runner (see
+    :mod:`platform_infra.cli.offline`): every subcommand and :data:`~platform_infra.cli.offline.EAGER_IMPORTS`
+    loaded, default GC, and a console run returns its code for a normal interpreter exit.
+    """
+    try:
+        optimised = offline.optimised()
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     console = argv is None
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:2] == ["plan", "diff"]:  # `infra plan diff A B` is the plan-diff command, not stack "diff"
         arguments = ["plan-diff", *arguments[2:]]
-    args = build_parser(arguments[0] if arguments else None).parse_args(arguments)
-    if console:
+    if not optimised:
+        _import_eagerly()
+    args = build_parser(arguments[0] if arguments and optimised else None).parse_args(arguments)
+    if console and optimised:
         offline.batch_gc()  # a console run plans and exits: see batch_gc for what it saves
     try:
         code = args.handler(args)
@@ -180,10 +201,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`infra plan dev | head`): no traceback, exit 1, as the Python docs' note on
         # SIGPIPE (library/signal.html) does it; what is left buffered for stdout cannot be written.
         os._exit(1)
-    if console:
+    if console and optimised:
         exit_now(code)
     return code
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

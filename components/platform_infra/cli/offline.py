@@ -9,6 +9,12 @@ offline plan or the test suite runs a program under mocks; the program itself (`
 proves that a program run without them still sends the SDK's aliases, and that the plan document is
 byte-identical with and without them.
 
+**The switch.** ``$PLATFORM_INFRA_OPTIMISATIONS=off`` turns every optimisation of the offline runner off at
+once (:func:`optimised`): no alias hook, default garbage collection, a normal interpreter exit, and the
+subcommands and SDKs the runner loaded eagerly before issue 16. That is "the unoptimised runner": the
+benchmark's ``before`` column runs it (``benchmarks/plan_benchmark.py``) and a test compares its plan
+documents byte for byte with the optimised runner's.
+
 **Versioned-type aliases.** pulumi-azure-native's generated classes attach one alias per earlier API
 version to every resource (e.g. ``pulumi_azure_native/web/web_app.py``, ``_internal_init``:
 ``alias_opts = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="azure-native:web/v20150801:WebApp"),
@@ -27,8 +33,35 @@ from __future__ import annotations
 
 import copy
 import gc
+import os
 
 import pulumi
+
+SWITCH = "PLATFORM_INFRA_OPTIMISATIONS"
+"""Environment variable: ``off`` runs the unoptimised runner (see :func:`optimised`); ``on`` or unset, the
+optimised one."""
+
+
+def optimised() -> bool:
+    """Whether the offline runner's optimisations are on (``$PLATFORM_INFRA_OPTIMISATIONS``, default on).
+
+    Off means all of them, never a subset, so "off" is one well-defined runner to measure and compare with:
+    no :data:`TRANSFORMATIONS`, no :func:`batch_gc`, a normal interpreter exit instead of the console
+    script's flushed ``os._exit``, and the eager imports of the runner before (:data:`EAGER_IMPORTS`).
+    A value other than ``on`` or ``off`` is refused (``ValueError`` naming the variable), so a typo never
+    silently measures the wrong runner.
+    """
+    value = os.environ.get(SWITCH, "on").strip().lower()
+    if value not in {"on", "off"}:
+        raise ValueError(f"${SWITCH} must be 'on' or 'off', not {os.environ[SWITCH]!r}")
+    return value == "on"
+
+
+EAGER_IMPORTS: tuple[str, ...] = ("azure.mgmt.web", "pulumi_policy")
+"""What ``infra`` imported for every command before its subcommands were loaded lazily: the release
+tooling's Azure management SDK (``release/cli.py`` imported ``WebSiteManagementClient`` at module level)
+and pulumi-policy (``cli/check.py``). The unoptimised runner imports them again, where installed (they are
+the ``release`` and ``policy`` extras)."""
 
 
 def _type_only(alias: object) -> bool:

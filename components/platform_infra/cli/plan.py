@@ -261,14 +261,17 @@ def run_stack(
     root: Path | None = None,
     overrides: Mapping[str, Any] | None = None,
     program: Callable[[], Any] | None = None,
-    offline_hooks: bool = True,
+    offline_hooks: bool | None = None,
 ) -> tuple[StackFiles, MockRun]:
     """Run a stack's program under mocks with its stack file's config.
 
     :param program: what to run instead of the project's own program (``Pulumi.yaml``'s ``main``).
     :param offline_hooks: install the offline runner's hooks (:mod:`platform_infra.cli.offline`); off, the
-        program runs as the SDK alone runs it (the plan document is the same either way: tested).
+        program runs as the SDK alone runs it (the plan document is the same either way: tested). Unset:
+        as ``$PLATFORM_INFRA_OPTIMISATIONS`` says (:func:`platform_infra.cli.offline.optimised`).
     """
+    if offline_hooks is None:
+        offline_hooks = offline.optimised()
     files = read_stack_files(stack, root, overrides)
     run = run_with_mocks(
         program or project_program(files),
@@ -412,7 +415,7 @@ def plan_stack(
     stack: str,
     root: Path | None = None,
     overrides: Mapping[str, Any] | None = None,
-    offline_hooks: bool = True,
+    offline_hooks: bool | None = None,
 ) -> dict[str, Any]:
     """Run a stack offline and return its plan document (``offline_hooks``: see :func:`run_stack`)."""
     files, run = run_stack(stack, root, overrides, offline_hooks=offline_hooks)
