@@ -9,8 +9,10 @@ inputs, outputs and options.
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Callable, Mapping
+import subprocess
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,8 @@ from platform_infra.environment import (
 )
 
 RunProgram = Callable[..., MockRun]
+ShippedRuns = Callable[[str], tuple[StackFiles, MockRun]]
+"""The ``shipped_runs`` fixture: ``shipped_runs("prod")`` -> (stack files, run), shared by the session."""
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 """This repository: its Pulumi.yaml and shipped stack files are the project the stack tests run."""
@@ -92,22 +96,51 @@ def pulumi_run() -> RunProgram:
 
 
 @pytest.fixture(scope="session")
-def shipped_runs() -> Callable[[str], tuple[StackFiles, MockRun]]:
+def shipped_runs() -> Iterator[ShippedRuns]:
     """A shipped stack run as is (its stack file, no overrides), once per session: ``shipped_runs("prod")``.
 
     The same (files, run) is handed to every test that asks, so only tests that read it may use it; a test
     that changes config, the environment or the clock runs its own (``stack_run``, ``run_stack``). Keyed by
-    ``$PLATFORM_DEPLOYMENT_ID`` too, which changes what ``every_deploy`` secrets register.
+    ``$PLATFORM_DEPLOYMENT_ID`` too, which changes what ``every_deploy`` secrets register. At the end of
+    the session every shared run is compared with a fingerprint taken when it was made: a test that changed
+    one fails the session (with the stack named) instead of silently changing what later tests read.
     """
     runs: dict[tuple[str, str | None], tuple[StackFiles, MockRun]] = {}
+    fingerprints: dict[tuple[str, str | None], str] = {}
 
     def get(stack: str) -> tuple[StackFiles, MockRun]:
         key = (stack, os.environ.get(DEPLOYMENT_ID_VARIABLE))
         if key not in runs:
             runs[key] = run_stack(stack, REPO_ROOT)
+            fingerprints[key] = _fingerprint(runs[key])
         return runs[key]
 
-    return get
+    yield get
+    changed = [key for key, shared in runs.items() if _fingerprint(shared) != fingerprints[key]]
+    assert not changed, f"a test changed the shared shipped_runs of {changed}: use stack_run for its own run"
+
+
+def _fingerprint(shared: tuple[StackFiles, MockRun]) -> str:
+    """Everything a test can read of a shared run (dataclass reprs: every field, nested values in order)."""
+    files, run = shared
+    return hashlib.sha256(repr((files, run.resources, run.stack_outputs)).encode()).hexdigest()
+
+
+def check_jsonschema(*args: str) -> subprocess.CompletedProcess[str]:
+    """check-jsonschema's command line (``check-jsonschema ARGS...``), run in this process.
+
+    The console script is ``check_jsonschema:main``, a click command; click's ``CliRunner`` invokes that
+    same command with these arguments and captures its exit code and both streams (click.palletsprojects.com,
+    "Testing Click Applications"). Each separate process cost ~0.3-0.4 CPU s of interpreter start and
+    imports for a check of a few milliseconds; the checker and its verdicts are the same.
+    """
+    from check_jsonschema import main
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return subprocess.CompletedProcess(
+        ["check-jsonschema", *args], result.exit_code, result.stdout, result.stderr
+    )
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ import pytest
 from platform_infra.cli.access import Access, Reach, analyse, violations
 from platform_infra.cli.main import main
 from platform_infra.cli.mocks import MockRun
-from platform_infra.cli.plan import run_stack
+
+from tests.conftest import ShippedRuns
 
 REPO = "repo:example-org/platform-infra"
 PR = f"{REPO}:pull_request"
@@ -30,8 +31,8 @@ REVIEWERS = {REVIEW, f"{ADO}/platform-azure-review"}
 
 
 @pytest.fixture(scope="module")
-def shared() -> MockRun:
-    return run_stack("shared")[1]
+def shared(shipped_runs: ShippedRuns) -> MockRun:
+    return shipped_runs("shared")[1]
 
 
 def _matrix(accesses: list[Access]) -> dict[str, set[tuple[str, str, str]]]:

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import yaml
 from platform_infra.cli.mocks import MockRun, unwrap_secrets
-from platform_infra.cli.plan import build_plan, read_stack_files, run_stack
+from platform_infra.cli.plan import build_plan, read_stack_files
 from platform_infra.config import DictConfigSource, load_stack_config
 from platform_infra.validation import ValidationError
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, ShippedRuns
 
 ROLE = "aws:iam/role:Role"
 
@@ -213,8 +213,8 @@ def test_plaintext_external_id_is_refused() -> None:
 
 
 @pytest.fixture(scope="module")
-def shared_run() -> tuple[Any, MockRun]:
-    return run_stack("shared")
+def shared_run(shipped_runs: ShippedRuns) -> tuple[Any, MockRun]:
+    return shipped_runs("shared")
 
 
 def test_plan_shared_puts_every_resource_on_an_explicit_provider(shared_run: tuple[Any, MockRun]) -> None:

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 from platform_infra.cli.mocks import is_secret_value, unwrap_secrets
-from platform_infra.cli.plan import build_plan, run_stack
+from platform_infra.cli.plan import build_plan
 from platform_infra.config import DictConfigSource, load_stack_config
 from platform_infra.key_vault import RotationKind, RotationPolicy
 from platform_infra.validation import ValidationError
+
+from tests.conftest import ShippedRuns
 
 ENVIRONMENT: dict[str, Any] = {
     "aws": {"accountId": "111111111111", "region": "eu-west-1", "deployRoleName": "platform-deploy"},
@@ -139,8 +141,8 @@ def test_firewall_allow_all_is_refused_in_prod() -> None:
 
 
 @pytest.fixture(scope="module")
-def prod_plan() -> tuple[dict[str, Any], Any]:
-    files, run = run_stack("prod")
+def prod_plan(shipped_runs: ShippedRuns) -> tuple[dict[str, Any], Any]:
+    files, run = shipped_runs("prod")
     return build_plan(files, run), run
 
 
@@ -191,10 +193,10 @@ def test_prod_grants_both_slots_of_every_reading_app_and_the_deployer(
     assert names == expected | {"vault-access-deployer-secrets-officer"}
 
 
-def test_signing_key_rotates_every_deploy_in_dev_only() -> None:
+def test_signing_key_rotates_every_deploy_in_dev_only(shipped_runs: ShippedRuns) -> None:
     rotations = {}
     for stack in ("dev", "staging", "prod"):
-        _, run = run_stack(stack)
+        _, run = shipped_runs(stack)
         keepers = run.one("random:index/randomPassword:RandomPassword", "vault-api-signing-key-password")
         rotations[stack] = keepers.inputs["keepers"]["rotation"]
     assert rotations == {"dev": "every_deploy", "staging": "every_30_days", "prod": "every_30_days"}

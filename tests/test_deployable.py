@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import pytest
 from platform_infra.cli.mocks import MockRun
-from platform_infra.cli.plan import run_stack
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import ShippedRuns
 
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
@@ -27,8 +26,8 @@ STACKS = ("dev", "staging", "prod")
 
 
 @pytest.fixture(scope="module")
-def shipped() -> dict[str, MockRun]:
-    return {stack: run_stack(stack, REPO_ROOT)[1] for stack in STACKS}
+def shipped(shipped_runs: ShippedRuns) -> dict[str, MockRun]:
+    return {stack: shipped_runs(stack)[1] for stack in STACKS}
 
 
 def _by_name(run: MockRun, type_: str) -> dict[str, object]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from platform_infra.cli.main import main
 from platform_infra.cli.plan import plan_stack, run_stack
 
 from tests.conftest import REPO_ROOT
@@ -102,14 +102,12 @@ def test_importing_the_library_loads_no_provider_sdk() -> None:
     assert "SecretVault" in __import__("platform_infra").__all__
 
 
-def test_infra_plan_finds_the_project_from_a_subfolder(tmp_path: Path) -> None:
-    """Like the Pulumi CLI, `infra plan` walks up from the current folder to the nearest Pulumi.yaml."""
-    subfolder = EXAMPLES / "azure-team" / "components"
-    completed = subprocess.run(
-        [sys.executable, "-m", "platform_infra.cli", "plan", "dev"],
-        cwd=subfolder,
-        capture_output=True,
-        text=True,
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert "Offline plan of stack 'dev' (project 'azure-team')" in completed.stdout
+def test_infra_plan_finds_the_project_from_a_subfolder(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Like the Pulumi CLI, `infra plan` walks up from the current folder to the nearest Pulumi.yaml.
+
+    In this process (the console entry points themselves are run as processes in test_cli.py)."""
+    monkeypatch.chdir(EXAMPLES / "azure-team" / "components")
+    assert main(["plan", "dev"]) == 0
+    assert "Offline plan of stack 'dev' (project 'azure-team')" in capsys.readouterr().out

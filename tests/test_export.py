@@ -29,7 +29,7 @@ from platform_infra.cli.export import (
 from platform_infra.cli.main import main
 from platform_infra.cli.plan import PlanError, build_plan, run_stack
 
-from tests.conftest import REPO_ROOT, make_environment, make_providers
+from tests.conftest import REPO_ROOT, ShippedRuns, make_environment, make_providers
 
 STACKS = ["dev", "staging", "prod", "shared"]
 
@@ -181,8 +181,8 @@ def test_a_token_the_metadata_lacks_is_listed_not_guessed() -> None:
 
 
 @pytest.mark.parametrize("stack", ["dev", "shared"])
-def test_every_resource_is_exported_or_listed(exports: dict, stack: str) -> None:
-    plan_doc = build_plan(*run_stack(stack))
+def test_every_resource_is_exported_or_listed(exports: dict, stack: str, shipped_runs: ShippedRuns) -> None:
+    plan_doc = build_plan(*shipped_runs(stack))
     custom = {
         r["urn"]
         for r in plan_doc["resources"]

@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 from platform_infra.cli.main import main
-from platform_infra.cli.plan import run_stack
+from platform_infra.cli.mocks import MockRun
 from platform_infra.iam_escalation import escalation_findings
+
+from tests.conftest import ShippedRuns
 
 POLICY_TYPES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy")
 
@@ -35,8 +37,7 @@ OLD_DEPLOY_ACTIONS = [
 ]
 
 
-def _documents(stack: str) -> list[tuple[str, Any]]:
-    _, run = run_stack(stack)
+def _documents(run: MockRun) -> list[tuple[str, Any]]:
     found = []
     for resource in run.resources:
         if resource.type in POLICY_TYPES:
@@ -48,15 +49,17 @@ def _documents(stack: str) -> list[tuple[str, Any]]:
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod", "shared"])
-def test_no_shipped_iam_policy_allows_an_escalation_path(stack: str) -> None:
-    documents = _documents(stack)
+def test_no_shipped_iam_policy_allows_an_escalation_path(stack: str, shipped_runs: ShippedRuns) -> None:
+    documents = _documents(shipped_runs(stack)[1])
     assert documents, stack
     findings = {name: escalation_findings(document) for name, document in documents}
     assert {name: f for name, f in findings.items() if f} == {}
 
 
-def test_the_shared_stack_declares_the_deploy_roles_policies_with_a_boundary() -> None:
-    names = {name for name, _ in _documents("shared")}
+def test_the_shared_stack_declares_the_deploy_roles_policies_with_a_boundary(
+    shipped_runs: ShippedRuns,
+) -> None:
+    names = {name for name, _ in _documents(shipped_runs("shared")[1])}
     assert {"deploy-dev-deploy", "deploy-prod-deploy", "deploy-prod-boundary"} <= names
 
 

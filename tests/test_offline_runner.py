@@ -1,17 +1,24 @@
 """The offline runner's speed work changes nothing it reports: hooks, several stacks per process, fast exit.
 
 * :mod:`platform_infra.cli.offline` drops the provider SDKs' versioned-type aliases, only in the offline
-  runner: without it (the program as ``pulumi up`` runs it) the aliases still reach the resource monitor,
-  and the plan document of every shipped stack is byte-identical with and without it.
-* ``infra plan --all`` plans every stack in one process; each document equals the one-stack runner's.
-* The console script freezes the GC and leaves with ``os._exit`` after flushing: nothing is lost.
+  runner: without it (the program as ``pulumi up`` runs it) the aliases still reach the resource monitor.
+* The optimised console script (every optimisation on: alias hook, batch GC, fast exit, lazy imports) and
+  the unoptimised runner (``PLATFORM_INFRA_OPTIMISATIONS=off``: every one of them off, the switch the
+  benchmark's ``before`` column uses) write byte-identical plan documents for every shipped stack, and
+  the in-process runner does for every example project.
+* ``infra plan --all`` plans every stack in one process; the console script freezes the GC and leaves
+  with ``os._exit`` after flushing: nothing is lost, through a pipe or to files.
 * ``infra`` imports only the subcommand it runs (no Azure management SDK or pulumi-policy for a plan).
+
+The console runs are made once per module (two processes for every shipped stack, optimised and not) and
+every test that reads them shares them; each test still asserts its own property of them.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,13 +26,16 @@ from pathlib import Path
 import pulumi
 import pulumi_azure_native as azure_native
 import pytest
+from platform_infra.cli import main as cli_main
+from platform_infra.cli import offline
 from platform_infra.cli.main import main
 from platform_infra.cli.offline import drop_type_aliases
-from platform_infra.cli.plan import plan_stack, project_stacks, run_stack
+from platform_infra.cli.plan import build_plan, project_stacks, render_tree, run_stack
 
 from tests.conftest import REPO_ROOT, RunProgram
 
 SHIPPED_STACKS = project_stacks(REPO_ROOT)
+EXAMPLES = REPO_ROOT / "examples"
 INFRA = Path(sys.executable).parent / "infra"
 
 
@@ -38,21 +48,72 @@ def _one_deployment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PLATFORM_DEPLOYMENT_ID", DEPLOYMENT)
 
 
+CONSOLE_TIMEOUT = 300
+"""Seconds a console run of every shipped stack may take (a few under load; far more means a hang)."""
+
+
+def _console_env(optimisations: str, import_log: bool = True) -> dict[str, str]:
+    """The console's environment: one deployment id, the optimisation switch, and CPython's import log.
+
+    ``PYTHONPROFILEIMPORTTIME`` (docs.python.org, ``-X importtime``) writes one stderr line per module the
+    moment it is first imported, so what a run imported is known even though it leaves with ``os._exit``.
+    """
+    env = {**os.environ, "PLATFORM_DEPLOYMENT_ID": DEPLOYMENT, offline.SWITCH: optimisations}
+    if import_log:
+        env["PYTHONPROFILEIMPORTTIME"] = "1"
+    return env
+
+
+def _imported(stderr: str) -> set[str]:
+    """Module names from the import log (``import time: self [us] | cumulative | name``).
+
+    A module loaded with ``importlib.import_module`` (the SDKs' lazy submodules, ``infra``'s subcommands)
+    is not itself logged, only the modules its code imports, so tests look for packages by prefix.
+    """
+    return {
+        line.rsplit("|", 1)[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")
+    }
+
+
+def _loaded(imported: set[str], *packages: str) -> set[str]:
+    return {m for m in imported if m in packages or m.startswith(tuple(f"{p}." for p in packages))}
+
+
 @pytest.fixture(scope="module")
-def unoptimised_plans() -> dict[str, str]:
-    """Each shipped stack's plan document (``--json`` text) from the runner without the offline hooks."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PLATFORM_DEPLOYMENT_ID", DEPLOYMENT)
-        return {
-            stack: json.dumps(plan_stack(stack, REPO_ROOT, offline_hooks=False), indent=2)
-            for stack in SHIPPED_STACKS
-        }
+def optimised_all() -> subprocess.CompletedProcess[bytes]:
+    """``infra plan --all --json`` with every optimisation on, stdout a pipe (as ``... | tee`` in CI)."""
+    return subprocess.run(
+        [str(INFRA), "plan", "--all", "--json"],
+        capture_output=True,
+        cwd=REPO_ROOT,
+        env=_console_env("on"),
+        timeout=CONSOLE_TIMEOUT,
+    )
 
 
-def test_without_the_hooks_the_sdk_aliases_reach_the_monitor() -> None:
+@pytest.fixture(scope="module")
+def unoptimised_all(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """``infra plan --all --json -o DIR`` as the unoptimised runner: its result and each stack's file text."""
+    out = tmp_path_factory.mktemp("unoptimised")
+    result = subprocess.run(
+        [str(INFRA), "plan", "--all", "--json", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=_console_env("off"),
+        timeout=CONSOLE_TIMEOUT,
+    )
+    assert result.returncode == 0, result.stderr
+    return result, {path.stem: path.read_text() for path in sorted(out.iterdir())}
+
+
+def test_without_the_hooks_the_sdk_aliases_reach_the_monitor(monkeypatch: pytest.MonkeyPatch) -> None:
     """pulumi-azure-native attaches one alias per earlier API version (``web_app.py``, ``_internal_init``);
-    the program run as the SDK alone runs it (no offline hook) sends them with each registration."""
-    _, run = run_stack("dev", REPO_ROOT, offline_hooks=False)
+    the program run as the SDK alone runs it (the unoptimised runner) sends them with each registration."""
+    monkeypatch.setenv(offline.SWITCH, "off")
+    _, run = run_stack("dev", REPO_ROOT)
     web_app = run.one("azure-native:web:WebApp", "web-app")
     assert "type=azure-native:web/v20150801:WebApp" in web_app.aliases
     assert len(web_app.aliases) > 10
@@ -97,92 +158,153 @@ def test_the_hook_leaves_options_without_sdk_aliases_alone() -> None:
     assert drop_type_aliases(args) is None
 
 
-@pytest.mark.parametrize("stack", SHIPPED_STACKS)
-def test_plan_document_is_byte_identical_with_and_without_the_hooks(
-    stack: str, unoptimised_plans: dict[str, str]
+def test_every_shipped_stacks_plan_is_byte_identical_to_the_unoptimised_runners(
+    optimised_all: subprocess.CompletedProcess[bytes],
+    unoptimised_all: tuple[subprocess.CompletedProcess[str], dict[str, str]],
 ) -> None:
-    hooked = json.dumps(plan_stack(stack, REPO_ROOT), indent=2)
-    assert hooked == unoptimised_plans[stack]
+    """Every optimisation on (a pipe, flushed before ``os._exit``) vs every one off (files, normal exit):
+    the same bytes for every stack, and the whole output is exactly those documents."""
+    assert optimised_all.returncode == 0, optimised_all.stderr.decode()
+    _, files = unoptimised_all
+    assert sorted(files) == SHIPPED_STACKS
+    output = optimised_all.stdout.decode()
+    documents = json.loads(output)  # several hundred KB: many pipe buffers
+    assert list(documents) == SHIPPED_STACKS
+    for stack in SHIPPED_STACKS:
+        assert json.dumps(documents[stack], indent=2) + "\n" == files[stack], stack
+    joined = ",\n".join(f"{json.dumps(stack)}: {files[stack].removesuffix(chr(10))}" for stack in files)
+    assert output == "{\n" + joined + "\n}\n"
 
 
-def test_plan_document_has_a_stable_dependency_order(unoptimised_plans: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "example", sorted(p.name for p in EXAMPLES.iterdir() if (p / "Pulumi.yaml").is_file())
+)
+def test_every_examples_plan_is_byte_identical_to_the_unoptimised_runners(
+    example: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The examples (other teams' projects: their own components and providers) in-process, the switch on
+    and off. Off must really have kept the SDK's versioned-type aliases (pulumi-azure-native attaches them
+    to its resources; the pulumi-aws types the examples use have none), or the comparison proves nothing."""
+    documents, type_aliases, types = {}, {}, set()
+    for optimisations in ("on", "off"):
+        monkeypatch.setenv(offline.SWITCH, optimisations)
+        files, run = run_stack("dev", EXAMPLES / example)
+        documents[optimisations] = json.dumps(build_plan(files, run), indent=2)
+        type_aliases[optimisations] = [
+            a for r in run.resources for a in r.aliases if a.startswith("type=") and "," not in a
+        ]
+        types |= {r.type for r in run.resources}
+    assert documents["on"] == documents["off"]
+    assert type_aliases["on"] == []
+    if any(t.startswith("azure-native:") for t in types):
+        assert len(type_aliases["off"]) > 10
+
+
+def test_plan_document_has_a_stable_dependency_order(
+    unoptimised_all: tuple[subprocess.CompletedProcess[str], dict[str, str]],
+) -> None:
     """The SDK collects dependencies in a set (hash order); the plan lists them sorted."""
-    document = json.loads(unoptimised_plans["dev"])
+    document = json.loads(unoptimised_all[1]["dev"])
     orders = [r["options"]["dependsOn"] for r in document["resources"] if "dependsOn" in r.get("options", {})]
     assert orders and all(order == sorted(order) for order in orders)
 
 
-def test_console_plan_all_writes_every_stack_like_the_unoptimised_runner(
-    tmp_path: Path, unoptimised_plans: dict[str, str]
+def test_console_plan_all_writes_every_stack_to_its_file(
+    unoptimised_all: tuple[subprocess.CompletedProcess[str], dict[str, str]],
 ) -> None:
-    """One process plans every shipped stack (GC frozen, fast exit); each file is complete and identical
-    to the plan the runner without hooks produces, and every status line reached stderr."""
-    out = tmp_path / "plans"
-    result = subprocess.run(
-        [str(INFRA), "plan", "--all", "--json", "-o", str(out)],
+    """``--all -o DIR``: one complete file per stack (compared above) and every status line on stderr."""
+    result, files = unoptimised_all
+    out = Path(result.args[-1])
+    for stack in SHIPPED_STACKS:
+        assert f"wrote the offline plan of stack '{stack}' to {out / stack}.json" in result.stderr
+        assert files[stack].endswith("}\n"), stack
+
+
+def test_a_plan_imports_neither_the_release_nor_the_policy_sdk(
+    optimised_all: subprocess.CompletedProcess[bytes],
+) -> None:
+    """Every shipped stack planned (apps, vaults, bootstrap): no Azure management SDK, no pulumi-policy."""
+    imported = _imported(optimised_all.stderr.decode())
+    assert _loaded(imported, "pulumi_azure_native.web")  # the log is there and covers the program
+    assert not _loaded(imported, "azure.mgmt", "azure.identity", "pulumi_policy")
+
+
+def test_the_unoptimised_runner_loads_what_the_runner_before_loaded(
+    unoptimised_all: tuple[subprocess.CompletedProcess[str], dict[str, str]],
+) -> None:
+    imported = _imported(unoptimised_all[0].stderr)
+    assert _loaded(imported, "azure.mgmt.web") and _loaded(imported, "pulumi_policy")
+
+
+@pytest.mark.parametrize("optimisations", ["on", "off"])
+def test_the_switch_turns_batch_gc_and_the_fast_exit_on_and_off_together(
+    optimisations: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The console path (``main()`` with no argv) with the switch on: GC batched, ``os._exit`` after a
+    flush; off: neither, the eager imports, and the code returned for a normal interpreter exit."""
+    calls: list[str] = []
+
+    class FastExit(Exception):
+        pass
+
+    def exit_now(code: int) -> None:
+        calls.append(f"exit_now({code})")
+        raise FastExit
+
+    monkeypatch.setenv(offline.SWITCH, optimisations)
+    monkeypatch.setattr(sys, "argv", ["infra", "policy-path"])
+    monkeypatch.setattr(offline, "batch_gc", lambda: calls.append("batch_gc"))
+    monkeypatch.setattr(cli_main, "exit_now", exit_now)
+    monkeypatch.setattr(cli_main, "_import_eagerly", lambda: calls.append("eager imports"))
+    if optimisations == "on":
+        with pytest.raises(FastExit):
+            cli_main.main()
+        assert calls == ["batch_gc", "exit_now(0)"]
+    else:
+        assert cli_main.main() == 0
+        assert calls == ["eager imports"]
+
+
+def test_a_mistyped_switch_is_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(offline.SWITCH, "of")
+    assert main(["plan", "dev"]) == 2
+    assert capsys.readouterr().err == "error: $PLATFORM_INFRA_OPTIMISATIONS must be 'on' or 'off', not 'of'\n"
+
+
+def test_output_printed_before_an_error_reaches_a_pipe_and_the_exit_code_is_kept(
+    unoptimised_all: tuple[subprocess.CompletedProcess[str], dict[str, str]],
+) -> None:
+    """stdout is a pipe (block-buffered): the fast exit flushes it on the error path too."""
+    bad = subprocess.run(
+        [str(INFRA), "plan", "shared", "nosuch"],
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    assert sorted(p.stem for p in out.iterdir()) == SHIPPED_STACKS
-    for stack in SHIPPED_STACKS:
-        assert (out / f"{stack}.json").read_text() == unoptimised_plans[stack] + "\n", stack
-        assert f"wrote the offline plan of stack '{stack}' to {out / stack}.json" in result.stderr
-
-
-def test_console_output_to_a_pipe_is_complete_and_the_exit_code_kept(
-    unoptimised_plans: dict[str, str],
-) -> None:
-    """stdout is a pipe (block-buffered): the fast exit flushes it. A bad stack exits 2 with its error."""
-    ok = subprocess.run(
-        [str(INFRA), "plan", "dev", "shared", "--json"], capture_output=True, cwd=REPO_ROOT, timeout=300
-    )
-    assert ok.returncode == 0, ok.stderr
-    documents = json.loads(ok.stdout)  # > 150 KB: several pipe buffers
-    assert list(documents) == ["dev", "shared"]
-    assert documents["dev"] == json.loads(unoptimised_plans["dev"])
-
-    bad = subprocess.run(
-        [str(INFRA), "plan", "dev", "nosuch"], capture_output=True, text=True, cwd=REPO_ROOT, timeout=300
+        env=_console_env("on", import_log=False),
+        timeout=CONSOLE_TIMEOUT,
     )
     assert bad.returncode == 2
-    assert bad.stdout.startswith("Offline plan of stack 'dev'")  # what was printed before the error
+    assert bad.stdout == render_tree(json.loads(unoptimised_all[1]["shared"])) + "\n\n"  # all of it
     last_line = bad.stderr.strip().splitlines()[-1]
     assert last_line.startswith("error: stack 'nosuch': Pulumi.nosuch.yaml not found")
 
 
 def test_a_reader_that_goes_away_gets_no_traceback() -> None:
-    # Several hundred KB: far more than a pipe holds, so the child is still writing when the reader leaves.
+    # ~190 KB of JSON: far more than a pipe holds, so the child is still writing when the reader leaves.
     process = subprocess.Popen(
-        [str(INFRA), "plan", "--all", "--json"],
+        [str(INFRA), "plan", "shared", "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=REPO_ROOT,
     )
     assert process.stdout is not None and process.stderr is not None
     process.stdout.read(10)
-    process.stdout.close()  # like `infra plan --all --json | head -c 10`
+    process.stdout.close()  # like `infra plan shared --json | head -c 10`
     errors = process.stderr.read().decode()
-    assert process.wait(timeout=300) == 1
+    assert process.wait(timeout=CONSOLE_TIMEOUT) == 1
     assert "Traceback" not in errors
-
-
-def test_a_plan_imports_neither_the_release_nor_the_policy_sdk(tmp_path: Path) -> None:
-    code = (
-        "import sys\n"
-        "from platform_infra.cli.main import main\n"
-        f"assert main(['plan', 'dev', '-o', {str(tmp_path / 'dev.txt')!r}]) == 0\n"
-        "print(sorted({m.split('.')[0] + '.' + m.split('.')[1] for m in sys.modules\n"
-        "    if m.startswith(('azure.mgmt', 'azure.identity', 'pulumi_policy')) and '.' in m}\n"
-        "    | {m for m in sys.modules if m == 'pulumi_policy'}))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=300
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
 
 
 def test_importing_the_library_loads_no_provider_sdk() -> None:

@@ -21,17 +21,17 @@ import pulumi_aws as aws
 import pulumi_azure_native as azure_native
 import pytest
 from platform_infra.cli.mocks import FAKE_ACCOUNT, redact_secrets
-from platform_infra.cli.plan import SECRET_PLACEHOLDER, build_plan, plan_stack, run_stack
+from platform_infra.cli.plan import SECRET_PLACEHOLDER, build_plan, run_stack
 from pulumi.runtime import rpc
 
-from tests.conftest import make_environment, make_providers
+from tests.conftest import ShippedRuns, make_environment, make_providers
 
 SECRET = {rpc._special_sig_key: rpc._special_secret_sig}
 
 
 @pytest.fixture(scope="module")
-def shared_plan() -> dict:
-    return plan_stack("shared")
+def shared_plan(shipped_runs: ShippedRuns) -> dict:
+    return build_plan(*shipped_runs("shared"))
 
 
 def _resource(plan: dict, type_token: str, name: str) -> dict:
@@ -48,8 +48,8 @@ def test_trust_policy_shows_its_structure_with_only_the_external_id_masked(share
     assert SECRET_PLACEHOLDER not in json.dumps(shared_plan)
 
 
-def test_key_vault_secret_masks_the_value_and_shows_the_rest() -> None:
-    plan = plan_stack("prod")
+def test_key_vault_secret_masks_the_value_and_shows_the_rest(shipped_runs: ShippedRuns) -> None:
+    plan = build_plan(*shipped_runs("prod"))
     secret = _resource(plan, "azure-native:keyvault:Secret", "vault-database-admin-password")
     properties = secret["inputs"]["properties"]
     assert properties["value"] == "[secret]"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import subprocess
-import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -19,19 +18,14 @@ from platform_infra.config import DictConfigSource, load_stack_config
 from platform_infra.config.schema import MODELINE, SCHEMA_PATH, schema_text
 from platform_infra.validation import ValidationError
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, check_jsonschema
 
 ROOT = Path(REPO_ROOT)
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
-CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
 
 
 def _check(*files: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(CHECK_JSONSCHEMA), "--schemafile", str(ROOT / SCHEMA_PATH), *map(str, files)],
-        capture_output=True,
-        text=True,
-    )
+    return check_jsonschema("--schemafile", str(ROOT / SCHEMA_PATH), *map(str, files))
 
 
 def test_infra_schema_prints_the_checked_in_schema() -> None:

@@ -24,6 +24,8 @@ import pytest
 import yaml
 from platform_infra.release.budget import HOSTED_JOB_LIMIT_MINUTES, PIPELINE_SETUP_MINUTES
 
+from tests.conftest import check_jsonschema as run_check_jsonschema
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 AZURE_FILES = [
@@ -59,21 +61,7 @@ WRITE_SCOPES = {
 def check_jsonschema(schema: str, *files: Path) -> subprocess.CompletedProcess[str]:
     """Run check-jsonschema with one of its vendored schemas (nothing is downloaded)."""
     # The vendored Azure Pipelines schema has patterns the default (unicode ECMA) regex engine rejects.
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "check_jsonschema",
-            "--regex-variant",
-            "nonunicode",
-            "--builtin-schema",
-            schema,
-        ]
-        + [str(f) for f in files],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return run_check_jsonschema("--regex-variant", "nonunicode", "--builtin-schema", schema, *map(str, files))
 
 
 def load(path: Path) -> dict[str, Any]:
