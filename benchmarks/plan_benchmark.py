@@ -7,11 +7,16 @@ shipped ``dev`` stack as is) in a temporary project, and times side by side, eac
 
 * **project**: ``infra plan STACK --json -o FILE``, the console script as engineers and pipelines run it;
 * **before** (with ``--before``): the same command as the unoptimised runner,
-  ``PLATFORM_INFRA_OPTIMISATIONS=off`` (:func:`platform_infra.cli.offline.optimised`): no alias hook,
-  default GC, a normal interpreter exit, and the release and policy SDKs imported for every command as
-  before issue 16 (same install, same bytecode: ``--cold`` times the install without bytecode);
+  ``PLATFORM_INFRA_OPTIMISATIONS=off`` (:func:`platform_infra.cli.offline.optimised`): no alias or
+  stack-trace hook, default GC, a normal interpreter exit, and the release and policy SDKs imported for
+  every command as before issue 16 (same install and bytecode: ``--cold`` times an install without it);
 * **baseline** (with ``--baseline DIR``): the same command with ``DIR/components`` first on ``PYTHONPATH``,
   i.e. another checkout's runner (e.g. ``git worktree add /tmp/before <commit>``) over the same stacks;
+
+To measure a checkout other than the one whose venv runs it (a frozen commit, while the working tree
+changes), run that checkout's script with its ``components`` first on ``PYTHONPATH``: the generated
+project copies that checkout's stacks, and every child process imports its package.
+
 * **floor**: the same resources (type, logical name, inputs, provider) registered directly with the typed
   SDK classes under the same mocks: no components, no validation, no offline hooks, a plain exit. This
   is what a naive program would cost; it pays the SDK's alias expansion (see platform_infra.cli.offline).
@@ -280,8 +285,7 @@ def child_env(
 ) -> dict[str, str]:
     from platform_infra.cli.offline import SWITCH
 
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
+    env = dict(os.environ)  # a PYTHONPATH given to the benchmark (another checkout's components) is kept
     env[SWITCH] = optimisations
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)

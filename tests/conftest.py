@@ -2,13 +2,14 @@
 
 ``pulumi_run(program, stack=..., config=...)`` installs fresh mocks for that one run (never at module
 level: several test files doing that would collide), with the offline runner's hooks as ``infra plan``
-has them (:mod:`platform_infra.cli.offline`), and returns an
+has them (:mod:`platform_infra.cli.offline`: no SDK type aliases, no stack traces), and returns an
 :class:`platform_infra.cli.mocks.MockRun` holding every registered resource with its parent, provider,
 inputs, outputs and options.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import subprocess
@@ -90,6 +91,7 @@ def pulumi_run() -> RunProgram:
             secret_keys=secret_keys,
             mocks=mocks,
             transformations=TRANSFORMATIONS,
+            stack_traces=False,
         )
 
     return run
@@ -161,3 +163,18 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     all of it (see :func:`platform_infra.cli.offline.batch_gc`).
     """
     batch_gc()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Freeze the heap once every test and fixture is done: the process only reports and exits now.
+
+    After this, pytest's unraisable-exception plugin runs two full collections (``pytest_unconfigure`` and
+    its cleanup, ``_pytest/unraisableexception.py``) and the interpreter finalises. With the young threshold
+    of :func:`~platform_infra.cli.offline.batch_gc`, the cyclic garbage of hundreds of mock runs is still
+    waiting at that point, and traversing and freeing it cost each worker ~1-3 CPU seconds at the very end
+    of the run (measured: 1.4 s for a sixth of the suite; 0.04 s frozen). Frozen objects are left to the
+    process exit. What is lost: an exception raised in the ``__del__`` of an object in such a cycle is not
+    reported as an unraisable-exception warning; ones raised while a test runs still are.
+    """
+    gc.freeze()

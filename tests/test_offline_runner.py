@@ -1,8 +1,9 @@
 """The offline runner's speed work changes nothing it reports: hooks, several stacks per process, fast exit.
 
-* :mod:`platform_infra.cli.offline` drops the provider SDKs' versioned-type aliases, only in the offline
-  runner: without it (the program as ``pulumi up`` runs it) the aliases still reach the resource monitor.
-* The optimised console script (every optimisation on: alias hook, batch GC, fast exit, lazy imports) and
+* :mod:`platform_infra.cli.offline` drops the provider SDKs' versioned-type aliases and skips the stack
+  trace the SDK captures for each registration, only in the offline runner: without it (the program as
+  ``pulumi up`` runs it) the aliases and the stack traces still reach the resource monitor.
+* The optimised console script (every optimisation on: both hooks, batch GC, fast exit, lazy imports) and
   the unoptimised runner (``PLATFORM_INFRA_OPTIMISATIONS=off``: every one of them off, the switch the
   benchmark's ``before`` column uses) write byte-identical plan documents for every shipped stack, and
   the in-process runner does for every example project.
@@ -24,13 +25,16 @@ import sys
 from pathlib import Path
 
 import pulumi
+import pulumi.runtime.resource
 import pulumi_azure_native as azure_native
 import pytest
 from platform_infra.cli import main as cli_main
 from platform_infra.cli import offline
 from platform_infra.cli.main import main
+from platform_infra.cli.mocks import run_with_mocks
 from platform_infra.cli.offline import drop_type_aliases
 from platform_infra.cli.plan import build_plan, project_stacks, render_tree, run_stack
+from pulumi.runtime.proto import source_pb2
 
 from tests.conftest import REPO_ROOT, RunProgram
 
@@ -145,6 +149,41 @@ def test_aliases_a_program_writes_itself_are_kept(pulumi_run: RunProgram) -> Non
     assert "name=old-rg" in group.aliases
     assert "type=azure-native:old:Group,name=x" in group.aliases
     assert not any(a.startswith("type=azure-native:resources/v") for a in group.aliases)
+
+
+def test_without_the_hooks_each_registration_sends_its_stack_trace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK alone (``pulumi/runtime/resource.py``) walks the stack for every registration; the frames
+    reach the program's own file, so the hook below skips real work."""
+    original = pulumi.runtime.resource._get_stack_trace
+    traces: list[source_pb2.StackTrace] = []
+
+    def spy() -> source_pb2.StackTrace:
+        traces.append(original())
+        return traces[-1]
+
+    monkeypatch.setattr(pulumi.runtime.resource, "_get_stack_trace", spy)
+    run_with_mocks(lambda: azure_native.resources.ResourceGroup("rg"), stack="dev")
+    assert traces and all(trace.frames for trace in traces)
+    assert any(frame.pc.uri.endswith("/test_offline_runner.py") for frame in traces[0].frames)
+
+
+def test_the_offline_runner_skips_stack_traces_only_while_a_program_runs(pulumi_run: RunProgram) -> None:
+    original = pulumi.runtime.resource._get_stack_trace
+    seen = {}
+
+    def program() -> None:
+        seen["inside"] = pulumi.runtime.resource._get_stack_trace
+        raise RuntimeError("the program fails")
+
+    with pytest.raises(RuntimeError, match="the program fails"):
+        pulumi_run(program)
+    assert seen["inside"] is not original and not seen["inside"]().frames
+    assert pulumi.runtime.resource._get_stack_trace is original  # put back, even after a failure
+
+    seen.clear()
+    with pytest.raises(RuntimeError):
+        run_with_mocks(program, stack="dev")  # not the offline runner: the SDK as it is
+    assert seen["inside"] is original
 
 
 def test_the_hook_leaves_options_without_sdk_aliases_alone() -> None:

@@ -9,6 +9,7 @@ principal ids, generated passwords as secrets) so that programs that depend on t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -22,6 +23,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 from pulumi.runtime.stack import Stack
 
+from platform_infra.cli import offline
 from platform_infra.cli.azure_types import AZURE_TYPES
 
 SECRET_SIG = rpc._special_secret_sig
@@ -621,6 +623,7 @@ def run_with_mocks(
     mocks: PlatformMocks | None = None,
     preview: bool = False,
     transformations: Sequence[pulumi.ResourceTransformation] = (),
+    stack_traces: bool = True,
 ) -> MockRun:
     """Run ``program`` under the mock runtime with ``config`` and return everything it registered.
 
@@ -628,6 +631,9 @@ def run_with_mocks(
 
     :param transformations: stack transformations registered on this run's root stack before the program
         runs (the offline runner's :data:`platform_infra.cli.offline.TRANSFORMATIONS`).
+    :param stack_traces: whether registrations capture the SDK's stack trace and source position (only a
+        real engine uses them; the offline runner turns them off: :func:`platform_infra.cli.offline.
+        without_stack_traces`).
     """
     mocks = mocks or PlatformMocks()
     monitor = RecordingMonitor(mocks)
@@ -650,5 +656,6 @@ def run_with_mocks(
 
         Stack(program_in_stack)
 
-    _run()
+    with contextlib.nullcontext() if stack_traces else offline.without_stack_traces():
+        _run()
     return MockRun(stack=stack, project=project, resources=list(monitor))

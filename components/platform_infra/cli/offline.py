@@ -3,17 +3,25 @@
 Also here: :func:`batch_gc`, the garbage-collector settings of a process that runs programs under mocks
 and exits (the ``infra`` console script, the test session).
 
-They are installed by :func:`platform_infra.cli.mocks.run_with_mocks` (``transformations=``) when the
-offline plan or the test suite runs a program under mocks; the program itself (``stacks/__main__.py``,
-:mod:`platform_infra.program`) never registers them, so under ``pulumi up`` nothing here runs. A test
-proves that a program run without them still sends the SDK's aliases, and that the plan document is
-byte-identical with and without them.
+They are installed by :func:`platform_infra.cli.mocks.run_with_mocks` (``transformations=``,
+``stack_traces=False``) when the offline plan or the test suite runs a program under mocks; the program
+itself (``stacks/__main__.py``, :mod:`platform_infra.program`) never registers them, so under ``pulumi up``
+nothing here runs. Tests prove that a program run without them still sends the SDK's aliases and stack
+traces, and that the plan document is byte-identical with and without them.
+
+**Stack traces.** For every registration the Python SDK walks the whole call stack
+(``pulumi/runtime/resource.py``, ``_get_stack_trace``: ``traceback.extract_stack()``, then a ``file:`` URI
+per frame) and sends it as ``stackTrace`` and ``sourcePosition`` in ``RegisterResourceRequest``, for the
+engine to persist in state and show in diagnostics (pulumi/pulumi#13449 source positions, #20430 stack
+traces, v3.195.0). The mock monitor reads neither, and it cost 25-45% of a warm in-process plan of the
+shipped stacks (deeper under pytest). :func:`without_stack_traces` skips it while the offline runner runs a
+program, and restores the SDK's function afterwards.
 
 **The switch.** ``$PLATFORM_INFRA_OPTIMISATIONS=off`` turns every optimisation of the offline runner off at
-once (:func:`optimised`): no alias hook, default garbage collection, a normal interpreter exit, and the
-subcommands and SDKs the runner loaded eagerly before issue 16. That is "the unoptimised runner": the
-benchmark's ``before`` column runs it (``benchmarks/plan_benchmark.py``) and a test compares its plan
-documents byte for byte with the optimised runner's.
+once (:func:`optimised`): no alias or stack-trace hook, default garbage collection, a normal interpreter
+exit, and the subcommands and SDKs the runner loaded eagerly before issue 16. That is "the unoptimised
+runner": the benchmark's ``before`` column runs it (``benchmarks/plan_benchmark.py``) and a test compares
+its plan documents byte for byte with the optimised runner's.
 
 **Versioned-type aliases.** pulumi-azure-native's generated classes attach one alias per earlier API
 version to every resource (e.g. ``pulumi_azure_native/web/web_app.py``, ``_internal_init``:
@@ -31,11 +39,15 @@ replaced") and an offline plan has no state, so nothing it reports depends on th
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import gc
 import os
+from collections.abc import Iterator
 
 import pulumi
+import pulumi.runtime.resource
+from pulumi.runtime.proto import source_pb2
 
 SWITCH = "PLATFORM_INFRA_OPTIMISATIONS"
 """Environment variable: ``off`` runs the unoptimised runner (see :func:`optimised`); ``on`` or unset, the
@@ -46,8 +58,9 @@ def optimised() -> bool:
     """Whether the offline runner's optimisations are on (``$PLATFORM_INFRA_OPTIMISATIONS``, default on).
 
     Off means all of them, never a subset, so "off" is one well-defined runner to measure and compare with:
-    no :data:`TRANSFORMATIONS`, no :func:`batch_gc`, a normal interpreter exit instead of the console
-    script's flushed ``os._exit``, and the eager imports of the runner before (:data:`EAGER_IMPORTS`).
+    no :data:`TRANSFORMATIONS`, stack traces captured, no :func:`batch_gc`, a normal interpreter exit
+    instead of the console script's flushed ``os._exit``, and the eager imports of the runner before
+    (:data:`EAGER_IMPORTS`).
     A value other than ``on`` or ``off`` is refused (``ValueError`` naming the variable), so a typo never
     silently measures the wrong runner.
     """
@@ -100,6 +113,26 @@ def drop_type_aliases(args: pulumi.ResourceTransformationArgs) -> pulumi.Resourc
 
 TRANSFORMATIONS: tuple[pulumi.ResourceTransformation, ...] = (drop_type_aliases,)
 """The offline runner's stack transformations, in order."""
+
+
+@contextlib.contextmanager
+def without_stack_traces() -> Iterator[None]:
+    """While inside, resource registrations carry no stack trace or source position (see the module's
+    "Stack traces"); the SDK's ``_get_stack_trace`` is put back on exit, whatever happens inside.
+
+    A pulumi without ``_get_stack_trace`` (older than the stack traces) has nothing to skip.
+    """
+    runtime = pulumi.runtime.resource
+    original = getattr(runtime, "_get_stack_trace", None)
+    if original is None:
+        yield
+        return
+    # An empty trace is what the SDK itself sends when it finds no user frame.
+    runtime._get_stack_trace = source_pb2.StackTrace  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        runtime._get_stack_trace = original  # type: ignore[attr-defined]
 
 
 GC_GEN0_THRESHOLD = 100_000

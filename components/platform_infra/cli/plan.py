@@ -280,6 +280,7 @@ def run_stack(
         config=files.config,
         secret_keys=files.secret_keys,
         transformations=offline.TRANSFORMATIONS if offline_hooks else (),
+        stack_traces=not offline_hooks,
     )
     return files, run
 
