@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.logs.models import logs_backends
 from platform_infra.lambdas.retention_enforcer import (
     Backoff,
@@ -42,14 +42,20 @@ def logs() -> Iterator[Any]:
             backend.create_log_group(f"/app/none-{i:03d}", tags={})
         for i in range(GROUPS_TOO_LONG):
             backend.create_log_group(f"/app/long-{i:03d}", tags={})
-            backend.put_retention_policy(f"/app/long-{i:03d}", 3653)
+            _put_retention(backend, f"/app/long-{i:03d}", 3653)
         for i in range(GROUPS_COMPLIANT):
             backend.create_log_group(f"/app/short-{i:03d}", tags={})
-            backend.put_retention_policy(f"/app/short-{i:03d}", 7)
+            _put_retention(backend, f"/app/short-{i:03d}", 7)
         # Excluded: an exact name and a prefix, both without retention (they would be changed otherwise).
         for name in ("/audit/trail", "/keep/a", "/keep/b"):
             backend.create_log_group(name, tags={})
         yield client
+
+
+def _put_retention(backend: Any, name: str, days: int) -> None:
+    # As moto's PutRetentionPolicy handler calls it (moto/logs/responses.py): with the request's number,
+    # although the backend's signature says str.
+    backend.put_retention_policy(name, days)
 
 
 def test_the_seeded_groups_are_what_the_api_serves(logs: Any) -> None:
