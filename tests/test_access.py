@@ -18,6 +18,7 @@ import pytest
 from platform_infra.cli.access import Access, Reach, analyse, violations
 from platform_infra.cli.main import main
 from platform_infra.cli.mocks import MockRun
+from platform_infra.cli.plan import run_stack
 
 from tests.conftest import ShippedRuns
 
