@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 import pytest
+from platform_infra.cli.azure_types import AZURE_TYPES, arm_placement, token_paths
 from platform_infra.cli.check import parse_overrides
 from platform_infra.cli.checkov_gate import Suppression, findings, judge, load_baseline
 from platform_infra.cli.export import (
@@ -284,6 +285,173 @@ def test_arm_template_shape(exports: dict) -> None:
     assert addresses["Microsoft.KeyVault/vaults.kv-platform-dev-001"].endswith(
         "azure-native:keyvault:Vault::vault"
     )
+
+
+SUB_RG = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"
+
+
+@pytest.mark.parametrize(
+    ("path", "arm_type", "name_param", "fixed_name", "id_template"),
+    [
+        (
+            SUB_RG + "/providers/Microsoft.Web/sites/{name}/slots/{slot}",
+            "Microsoft.Web/sites/slots",
+            "slot",
+            None,
+            SUB_RG + "/providers/Microsoft.Web/sites/{name}/slots/{@}",
+        ),
+        (
+            SUB_RG + "/providers/Microsoft.Web/sites/{name}/config/appsettings",
+            "Microsoft.Web/sites/config",
+            None,
+            "appsettings",
+            SUB_RG + "/providers/Microsoft.Web/sites/{name}/config/{@}",
+        ),
+        (
+            SUB_RG + "/providers/Microsoft.Storage/storageAccounts/{a}/blobServices/default/containers/{c}",
+            "Microsoft.Storage/storageAccounts/blobServices/containers",
+            "c",
+            None,
+            SUB_RG + "/providers/Microsoft.Storage/storageAccounts/{a}/blobServices/default/containers/{@}",
+        ),
+        (
+            "/{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
+            "Microsoft.Authorization/roleAssignments",
+            "roleAssignmentName",
+            None,
+            "{scope}/providers/Microsoft.Authorization/roleAssignments/{@}",
+        ),
+        (
+            "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}",
+            "Microsoft.Resources/resourceGroups",
+            "resourceGroupName",
+            None,
+            "/subscriptions/{subscriptionId}/resourceGroups/{@}",
+        ),
+        (
+            "/subscriptions/{subscriptionId}/resourcegroups/{g}/providers/Microsoft.OperationalInsights/workspaces/{w}",
+            "Microsoft.OperationalInsights/workspaces",
+            "w",
+            None,
+            "/subscriptions/{subscriptionId}/resourceGroups/{g}/providers/Microsoft.OperationalInsights/workspaces/{@}",
+        ),
+    ],
+)
+def test_arm_placement_reads_type_and_name_off_the_rest_path(
+    path: str, arm_type: str, name_param: str | None, fixed_name: str | None, id_template: str
+) -> None:
+    placement = arm_placement(path)
+    assert placement.arm_type == arm_type
+    assert (placement.name_param, placement.fixed_name) == (name_param, fixed_name)
+    assert placement.id_template == id_template
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/subscriptions/{subscriptionId}",
+        SUB_RG + "/providers/Microsoft.Web/sites",
+        SUB_RG + "/providers/Microsoft.Web/sites/{name}/config",
+        SUB_RG + "/providers/Microsoft.Web//{name}",
+    ],
+)
+def test_a_path_without_type_name_pairs_is_refused(path: str) -> None:
+    with pytest.raises(ValueError, match="not an ARM resource path"):
+        arm_placement(path)
+
+
+def test_every_azure_type_is_placed_from_the_vendored_token_paths() -> None:
+    """No hand table: each known token's ARM type, name input and id path are its vendored path's."""
+    paths = token_paths()["tokenPaths"]
+    assert set(AZURE_TYPES) == set(paths)
+    for token, kind in AZURE_TYPES.items():
+        placement = arm_placement(paths[token])
+        assert kind.arm_type == placement.arm_type and kind.path == placement.id_template, token
+        assert kind.name_key in (placement.name_param, None), token
+    # The two facts a path cannot hold; the blob service's fixed name is the installed SDK's own word.
+    import inspect
+
+    import pulumi_azure_native.storage as storage
+
+    assert AZURE_TYPES["azure-native:storage:BlobServiceProperties"].fixed_name == "default"
+    assert "Blob Service Name must be 'default'" in inspect.getsource(storage.BlobServiceProperties)
+    assert AZURE_TYPES["azure-native:authorization:RoleAssignment"].autoname == "uuid"
+    assert [t for t, k in AZURE_TYPES.items() if k.name_key is None and k.fixed_name is None] == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_arm_type_comes_from_the_vendored_token_paths(stack: str) -> None:
+    """Each exported type is the ARM type of its token's vendored path (an extension resource nested under
+    its parent: both halves are vendored types)."""
+    paths = token_paths()["tokenPaths"]
+    document = export_stack(stack, "arm")
+    plan_doc = build_plan(*run_stack(stack))
+    by_urn = {r["urn"]: r for r in plan_doc["resources"]}
+    addresses = _section(document)["addresses"]
+    known = {arm_placement(p).arm_type for p in paths.values()}
+    checked = 0
+    for resource in document["resources"]:
+        token = by_urn[addresses[f"{resource['type']}.{resource['name']}"]]["type"]
+        expected = arm_placement(paths[token]).arm_type
+        if "/providers/" in resource["type"]:
+            parent, _, extension = resource["type"].partition("/providers/")
+            assert parent in known and expected.endswith("/" + extension), resource["type"]
+        else:
+            assert resource["type"] == expected
+        checked += 1
+    assert checked >= 10
+    source = _section(document)["metadata"]
+    assert source == {k: token_paths()["source"][k] for k in ("repository", "path", "commit")}
+    assert source["repository"] == "pulumi/pulumi-azure-native"
+    assert source["path"] == "reports/tokenPaths.json"
+    assert re.fullmatch(r"[0-9a-f]{40}", source["commit"])
+
+
+def test_the_extraction_tool_rebuilds_the_vendored_token_paths(tmp_path: Path) -> None:
+    """tools/extract_token_paths.py over a file shaped like azure-native's reports/tokenPaths.json."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("extract_paths", REPO_ROOT / "tools/extract_token_paths.py")
+    assert spec and spec.loader
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    vendored = token_paths()
+    full = {
+        **vendored["tokenPaths"],
+        "azure-native:keyvault/v20230201:Vault": vendored["tokenPaths"]["azure-native:keyvault:Vault"],
+        "azure-native:network:VirtualNetwork": SUB_RG
+        + "/providers/Microsoft.Network/virtualNetworks/{virtualNetworkName}",
+    }
+    source = tmp_path / "tokenPaths.json"
+    source.write_text(json.dumps(full))
+    output = tmp_path / "vendored.json"
+    output.write_text(json.dumps(vendored))
+    commit = "0" * 40
+    assert tool.main(["--token-paths", str(source), "--commit", commit, "--output", str(output)]) == 0
+    rebuilt = json.loads(output.read_text())
+    assert rebuilt["source"]["commit"] == commit
+    assert rebuilt["tokenPaths"] == vendored["tokenPaths"]  # versioned tokens are not taken along
+    tool.main(
+        [
+            "--token-paths",
+            str(source),
+            "--commit",
+            commit,
+            "--output",
+            str(output),
+            "--add",
+            "azure-native:network:VirtualNetwork",
+        ]
+    )
+    added = json.loads(output.read_text())["tokenPaths"]
+    network = arm_placement(added["azure-native:network:VirtualNetwork"])
+    assert network.arm_type == "Microsoft.Network/virtualNetworks"
+    del full["azure-native:keyvault:Key"]
+    source.write_text(json.dumps(full))
+    with pytest.raises(SystemExit, match="azure-native:keyvault:Key"):
+        tool.main(["--token-paths", str(source), "--commit", commit, "--output", str(output)])
+    path = REPO_ROOT / "components/platform_infra/cli/data/azure_native_token_paths.json"
+    assert path.read_text() == json.dumps(vendored, indent=2) + "\n"
 
 
 def test_an_open_vault_shows_in_the_export_where_checkov_reads_it() -> None:

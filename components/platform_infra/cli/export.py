@@ -16,8 +16,11 @@ Checkov (and other IaC scanners) cannot read a Pulumi program, but they read a T
   bridge names their types (the resource's type name plus the Terraform attribute, in PascalCase). An
   object the SDK types as a nested block (not a ``Mapping``) is a block the bridge flattened from a
   one-element list (``MaxItems: 1``), so it goes back into a list, as ``terraform show -json`` writes it.
-* **arm**: every azure-native resource with its ARM type, the API version the installed azure-native SDK
-  sends (its generated docstrings, :func:`~platform_infra.cli.azure_types.api_version`) and the request
+* **arm**: every azure-native resource with its ARM type (read off the ARM REST path azure-native's own
+  ``reports/tokenPaths.json`` gives the token, vendored in ``cli/data/azure_native_token_paths.json`` and
+  refreshed by ``tools/extract_token_paths.py``; :func:`~platform_infra.cli.azure_types.arm_placement`),
+  the API version the installed azure-native SDK sends (its generated docstrings,
+  :func:`~platform_infra.cli.azure_types.api_version`) and the request
   body azure-native builds: envelope properties (``location``, ``tags``, ``sku``, ``kind``, ``identity``)
   at the top, the rest under ``properties`` (the REST API's flattened ``x-ms-client-flatten`` shape), path
   parameters dropped.
@@ -41,7 +44,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from platform_infra.cli.azure_types import AZURE_TYPES, api_version
+from platform_infra.cli.azure_types import AZURE_TYPES, api_version, token_paths
 from platform_infra.cli.mocks import FAKE_SUBSCRIPTION, MockRun
 from platform_infra.cli.plan import SECRET, PlanError, StackFiles, build_plan, run_stack, write_output
 
@@ -422,7 +425,12 @@ def arm_template(files: StackFiles, run: MockRun, plan: Mapping[str, Any]) -> di
     return {
         "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
         "contentVersion": "1.0.0.0",
-        "metadata": {"pulumi": _pulumi_section(files, plan, addresses, "azure-native")},
+        "metadata": {
+            "pulumi": {
+                **_pulumi_section(files, plan, addresses, "azure-native"),
+                "metadata": {k: token_paths()["source"][k] for k in ("repository", "path", "commit")},
+            }
+        },
         "parameters": {"pulumiSecret": {"type": "securestring"}},
         "resources": resources,
     }
