@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from platform_infra.cli.mocks import MockRun
 
@@ -75,7 +77,10 @@ def test_every_slot_is_vnet_integrated_through_its_apps_own_delegated_subnet(
     for site in sites:
         app = site.name.split("-", 1)[0]
         inputs = site.plain_inputs
-        assert inputs["virtualNetworkSubnetId"].endswith(f"/network-app-{app}-subnet"), site.name
+        # The subnet's ARM id (azure-native's network:Subnet path): .../virtualNetworks/<vnet>/subnets/<name>
+        assert re.search(
+            rf"/virtualNetworks/[^/]+/subnets/snet-app-{app}$", inputs["virtualNetworkSubnetId"]
+        ), site.name
         assert inputs["outboundVnetRouting"] == {"applicationTraffic": True}, site.name
         assert inputs["siteConfig"]["vnetRouteAllEnabled"] is True, site.name
         used.add((app, inputs["virtualNetworkSubnetId"]))
@@ -93,12 +98,12 @@ def test_vault_is_reached_through_its_private_endpoint_and_dns_zone(
     (connection,) = endpoint["privateLinkServiceConnections"]
     assert connection["privateLinkServiceId"] == vault_id
     assert connection["groupIds"] == ["vault"]
-    assert endpoint["subnet"]["id"].endswith("/network-private-endpoints-subnet")
+    assert re.search(r"/virtualNetworks/[^/]+/subnets/snet-private-endpoints$", endpoint["subnet"]["id"])
     zone = run.one("azure-native:privatedns:PrivateZone").plain_inputs
     assert zone["privateZoneName"] == "privatelink.vaultcore.azure.net"
     assert zone["location"] == "global"
     link = run.one("azure-native:privatedns:VirtualNetworkLink").plain_inputs
-    assert link["virtualNetwork"]["id"].endswith("/network-vnet")
+    assert link["virtualNetwork"]["id"].endswith(f"/providers/Microsoft.Network/virtualNetworks/vnet-{stack}")
     assert link["registrationEnabled"] is False
     group = run.one("azure-native:network:PrivateDnsZoneGroup").plain_inputs
     assert [c["privateDnsZoneId"] for c in group["privateDnsZoneConfigs"]] == [
