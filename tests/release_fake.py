@@ -36,6 +36,7 @@ per slot answers the app's own HTTP (health, version, login page). Modelled on w
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import itertools
 import json
@@ -602,8 +603,9 @@ def _app_handler(fake: FakeAzure, slot: str) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def start() -> tuple[FakeAzure, list[ThreadingHTTPServer]]:
-    """Start the ARM server and one app server per slot on ephemeral ports."""
+@contextlib.contextmanager
+def serving() -> Iterator[FakeAzure]:
+    """The ARM server and one app server per slot on ephemeral ports, shut down on leaving."""
     fake = FakeAzure()
     servers = [ThreadingHTTPServer(("127.0.0.1", 0), _arm_handler(fake))]
     fake.arm_url = f"http://127.0.0.1:{servers[0].server_address[1]}"
@@ -613,4 +615,9 @@ def start() -> tuple[FakeAzure, list[ThreadingHTTPServer]]:
         servers.append(server)
     for server in servers:
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    return fake, servers
+    try:
+        yield fake
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()

@@ -409,14 +409,20 @@ def test_every_arm_type_comes_from_the_vendored_token_paths(stack: str) -> None:
     assert re.fullmatch(r"[0-9a-f]{40}", source["commit"])
 
 
-def test_the_extraction_tool_rebuilds_the_vendored_token_paths(tmp_path: Path) -> None:
-    """tools/extract_token_paths.py over a file shaped like azure-native's reports/tokenPaths.json."""
+def _load_tool(name: str) -> Any:
+    """A script of tools/ (not a package) loaded as a module."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("extract_paths", REPO_ROOT / "tools/extract_token_paths.py")
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "tools" / f"{name}.py")
     assert spec and spec.loader
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
+    return tool
+
+
+def test_the_extraction_tool_rebuilds_the_vendored_token_paths(tmp_path: Path) -> None:
+    """tools/extract_token_paths.py over a file shaped like azure-native's reports/tokenPaths.json."""
+    tool = _load_tool("extract_token_paths")
     vendored = token_paths()
     full = {
         **vendored["tokenPaths"],
@@ -600,12 +606,7 @@ def test_the_shipped_baseline_is_reviewed() -> None:
 
 def test_the_extraction_tool_rebuilds_the_vendored_file_from_bridge_metadata(tmp_path: Path) -> None:
     """tools/extract_bridge_metadata.py over a file shaped like pulumi-aws's (mux + renames sections)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("extract", REPO_ROOT / "tools/extract_bridge_metadata.py")
-    assert spec and spec.loader
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = _load_tool("extract_bridge_metadata")
     vendored = aws_bridge_metadata()
     full = {
         "mux": {"resources": {}, "resourcesDefault": 0},

@@ -26,7 +26,7 @@ from azure.core.pipeline.policies import HeadersPolicy
 from azure.mgmt.web import WebSiteManagementClient
 from platform_infra.release import cli as release_cli
 
-from tests.release_fake import APP, RESOURCE_GROUP, SUBSCRIPTION, TOKEN, Behaviour, FakeAzure, image, start
+from tests.release_fake import APP, RESOURCE_GROUP, SUBSCRIPTION, TOKEN, Behaviour, FakeAzure, image, serving
 
 V0 = image("0.9.0")
 V1 = image("1.0.0")
@@ -37,13 +37,8 @@ I2 = "myregistry.azurecr.io/web:2.0.0"
 
 @pytest.fixture(scope="module")
 def servers() -> Iterator[FakeAzure]:
-    fake, started = start()
-    try:
+    with serving() as fake:
         yield fake
-    finally:
-        for server in started:
-            server.shutdown()
-            server.server_close()
 
 
 @pytest.fixture
@@ -413,12 +408,15 @@ def test_an_expired_lock_is_taken_over(fake: FakeAzure, release) -> None:
     assert fake.production() == V2
 
 
-def _engine_deps(servers: FakeAzure, owner: str, clock: FakeClock, sleep) -> release_cli.ReleaseDependencies:
+def _engine_deps(
+    servers: FakeAzure, owner: str, clock: FakeClock, sleep, metrics_factory=None
+) -> release_cli.ReleaseDependencies:
+    """Dependencies of a release run against the fake, on ``clock``; metrics from the fake unless given."""
     from platform_infra.release.progress import Reporter
 
     return release_cli.ReleaseDependencies(
         client_factory=lambda subscription: _client(servers.arm_url),
-        metrics_factory=lambda subscription: _metrics(servers.arm_url),
+        metrics_factory=metrics_factory or (lambda subscription: _metrics(servers.arm_url)),
         clock=clock,
         wall=clock.wall,
         sleep=sleep,
@@ -696,7 +694,6 @@ def test_an_interrupted_canary_removes_its_rule_and_its_lock(
     fake: FakeAzure, servers: FakeAzure, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Ctrl-C or a cancelled CI job (SIGTERM, made a KeyboardInterrupt) in the middle of a canary step."""
-    from platform_infra.release.progress import Reporter
 
     _stage(fake, V2)
     clock = FakeClock()
@@ -713,17 +710,7 @@ def test_an_interrupted_canary_removes_its_rule_and_its_lock(
 
         return read
 
-    deps = release_cli.ReleaseDependencies(
-        client_factory=lambda subscription: _client(servers.arm_url),
-        metrics_factory=metrics_factory,
-        clock=clock,
-        wall=clock.wall,
-        sleep=clock.sleep,
-        reporter=Reporter(lambda _: None),
-        scheme="http",
-        polling_interval=0,
-        owner="test-run",
-    )
+    deps = _engine_deps(servers, "test-run", clock, clock.sleep, metrics_factory=metrics_factory)
     argv = ["release", "canary", "--image", I2, "--steps", "5,25", "--bake", "5m", "--interval", "5"]
     args = cli.build_parser().parse_args(
         [*argv, "--subscription", SUBSCRIPTION, "--resource-group", RESOURCE_GROUP, "--app", APP]

@@ -29,20 +29,14 @@ from platform_infra.release import cli as release_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
+COMMON = ["--subscription", "11111111-1111-4111-8111-111111111111", "--resource-group", "rg", "--app", "a"]
+"""The arguments every release command needs, with placeholder values (the limits do not depend on them)."""
 
 
 def _limits(text: str, stack: str) -> budget.Limits:
     """The limits the pipeline's RELEASE_LIMITS give, read through the real argument parser."""
-    common = [
-        "--subscription",
-        "11111111-1111-4111-8111-111111111111",
-        "--resource-group",
-        "rg",
-        "--app",
-        "a",
-    ]
-    verify = cli.build_parser().parse_args(["release", "verify", *text.split(), *common])
-    swap = cli.build_parser().parse_args(["release", "swap", *text.split(), *common])
+    verify = cli.build_parser().parse_args(["release", "verify", *text.split(), *COMMON])
+    swap = cli.build_parser().parse_args(["release", "swap", *text.split(), *COMMON])
     from platform_infra.release.flow import ReleaseEngine
 
     conflict = inspect.signature(ReleaseEngine).parameters["conflict_timeout"].default
@@ -58,16 +52,8 @@ def _limits(text: str, stack: str) -> budget.Limits:
 
 
 def _parse(command: str, limits: str) -> Any:
-    common = [
-        "--subscription",
-        "11111111-1111-4111-8111-111111111111",
-        "--resource-group",
-        "rg",
-        "--app",
-        "a",
-    ]
     extra = ["--image", "r.azurecr.io/web:1.0.0"] if command == "deploy" else []
-    return cli.build_parser().parse_args(["release", command, *limits.split(), *extra, *common])
+    return cli.build_parser().parse_args(["release", command, *limits.split(), *extra, *COMMON])
 
 
 def _apps(stack: str) -> list[dict[str, Any]]:
@@ -259,37 +245,20 @@ def test_budget_grows_with_every_wait_it_counts() -> None:
 
 @pytest.fixture(scope="module")
 def servers():
-    from tests.release_fake import start
+    from tests.release_fake import serving
 
-    fake, started = start()
-    try:
+    with serving() as fake:
         yield fake
-    finally:
-        for server in started:
-            server.shutdown()
-            server.server_close()
 
 
 def _run(servers, argv: list[str], capsys) -> tuple[int, float]:
     """Run a release command against the fake; returns its exit code and the (fake) seconds it waited."""
-    from platform_infra.release.progress import Reporter
-
     from tests.release_fake import APP, RESOURCE_GROUP, SUBSCRIPTION
-    from tests.test_release import FakeClock, _client, _metrics
+    from tests.test_release import FakeClock, _engine_deps
 
     clock = FakeClock()
     started = clock.now
-    deps = release_cli.ReleaseDependencies(
-        client_factory=lambda subscription: _client(servers.arm_url),
-        metrics_factory=lambda subscription: _metrics(servers.arm_url),
-        clock=clock,
-        wall=clock.wall,
-        sleep=clock.sleep,
-        reporter=Reporter(lambda _: None),
-        scheme="http",
-        polling_interval=0,
-        owner="budget-run",
-    )
+    deps = _engine_deps(servers, "budget-run", clock, clock.sleep)
     args = cli.build_parser().parse_args(
         ["release", *argv, "--subscription", SUBSCRIPTION, "--resource-group", RESOURCE_GROUP, "--app", APP]
     )
