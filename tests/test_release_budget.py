@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import re
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -72,17 +74,18 @@ def _default(expression: str) -> str:
     return match[1] if match else expression
 
 
-def _release_minutes(stack: str, limits: budget.Limits, steps_text: str, bake_text: str) -> int:
+def _job_minutes(
+    stack: str, limits: budget.Limits, steps_text: str, bake_text: str, pulumi_minutes: int
+) -> int:
     apps = _apps(stack)
-    steps = [float(p) for p in steps_text.split(",")] if steps_text else []
-    seconds = budget.pipeline_release(
+    return budget.deploy_job_minutes(
         limits,
         apps=len(apps),
         released=sum(1 for app in apps if app.get("image")),  # runtime apps are not released by image
-        steps=steps,
+        steps=[float(p) for p in steps_text.split(",")] if steps_text else [],
         bake=_duration(bake_text or "0"),
+        pulumi_minutes=pulumi_minutes,
     )
-    return budget.minutes(seconds)
 
 
 def _github_callers() -> Iterator[tuple[str, dict[str, Any]]]:
@@ -105,8 +108,8 @@ def test_github_deploy_job_outlasts_its_worst_case_release() -> None:
     for stack, given in callers:
         steps = _default(given.get("release-canary-steps", inputs["release-canary-steps"]["default"]))
         bake = _default(given.get("release-bake", inputs["release-bake"]["default"]))
-        release = _release_minutes(stack, _limits(job["env"]["RELEASE_LIMITS"], stack), steps, bake)
-        needed = budget.PIPELINE_SETUP_MINUTES + pulumi_step["timeout-minutes"] + release
+        limits = _limits(job["env"]["RELEASE_LIMITS"], stack)
+        needed = _job_minutes(stack, limits, steps, bake, pulumi_step["timeout-minutes"])
         assert needed <= job["timeout-minutes"] <= budget.HOSTED_JOB_LIMIT_MINUTES, (
             stack,
             steps,
@@ -131,7 +134,8 @@ def test_every_github_release_command_gets_the_budgeted_limits() -> None:
         for job in yaml.safe_load((WORKFLOWS / name).read_text())["jobs"].values():
             for step in job.get("steps", []):
                 script = step.get("run", "")
-                if "infra release" not in script:
+                # `infra release budget` counts the limits rather than waiting with them (tested below).
+                if not set(re.findall(r"infra release (\w+)", script)) - {"budget"}:
                     continue
                 assert 'read -ra limits <<<"$RELEASE_LIMITS"' in script, (name, step.get("name"))
                 # Each app's own version and instance contract (stack output, from platform:apps).
@@ -140,9 +144,80 @@ def test_every_github_release_command_gets_the_budgeted_limits() -> None:
                     assert '"${limits[@]}"' in line or '"${common[@]}"' in line, (name, line)
                 if '"${common[@]}"' in script:
                     assert 'common=("${limits[@]}"' in script
-                for command in set(re.findall(r"infra release (\w+)", script)):
+                for command in set(re.findall(r"infra release (\w+)", script)) - {"budget"}:
                     # Every command accepts the limits (an unknown flag would fail the step at once).
                     _parse(command, job["env"]["RELEASE_LIMITS"])
+
+
+def _deploy_job() -> tuple[dict[str, Any], dict[str, Any]]:
+    workflow = yaml.safe_load((WORKFLOWS / "stack-deploy.yml").read_text())
+    return workflow, workflow["jobs"]["up"]
+
+
+def _run_budget_step(step: dict[str, Any], env: dict[str, str], tmp_path: Path, capsys) -> tuple[int, str]:
+    """Run the step's bash script as the runner would, with ``.venv/bin/infra`` a stand-in that records its
+    arguments; then run those arguments through the real ``infra`` (in-process). Returns (code, stderr)."""
+    shim = tmp_path / ".venv" / "bin" / "infra"
+    shim.parent.mkdir(parents=True, exist_ok=True)
+    shim.write_text('#!/bin/sh\nfor a in "$@"; do printf \'%s\\0\' "$a"; done > "$ARGS_OUT"\n')
+    shim.chmod(0o755)
+    recorded = tmp_path / "args"
+    subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", step["run"]],
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"], "ARGS_OUT": str(recorded), **env},
+        check=True,
+    )
+    argv = recorded.read_text().split("\0")[:-1]
+    assert argv[:2] == ["release", "budget"], argv
+    capsys.readouterr()
+    code = cli.main([*argv, "--root", str(ROOT)])
+    return code, capsys.readouterr().err
+
+
+def test_github_deploy_job_checks_this_runs_release_budget_before_changing_anything(
+    tmp_path: Path, capsys
+) -> None:
+    """The static check above uses the callers' defaults; repository variables (PROD_CANARY_STEPS,
+    PROD_RELEASE_BAKE, RELEASE_IMAGES) size the release at run time. So the job runs `infra release budget`
+    with the very inputs of its release step, before its first credential, and fails on a release that
+    could outlast the job: e.g. RELEASE_IMAGES naming both prod apps (each canaried and baked, swap-backs
+    included) needs more than the 330 minutes."""
+    workflow, job = _deploy_job()
+    steps = job["steps"]
+    [check] = [s for s in steps if "infra release budget" in s.get("run", "")]
+    [release] = [s for s in steps if "infra release canary" in s.get("run", "")]
+    [pulumi_step] = [s for s in steps if s.get("name") == "pulumi up"]
+    for name in ("CANARY_STEPS", "BAKE", "RELEASE_IMAGES"):
+        assert check["env"][name] == release["env"][name], name
+    first_credential = min(
+        i
+        for i, s in enumerate(steps)
+        if str(s.get("uses", "")).startswith(("aws-actions/configure-aws-credentials", "azure/login"))
+    )
+    assert steps.index(check) < first_credential < steps.index(pulumi_step)
+    assert f"--job-minutes {job['timeout-minutes']} " in check["run"] + " "
+    assert f"--pulumi-minutes {pulumi_step['timeout-minutes']}" in check["run"]
+
+    inputs = workflow.get("on", workflow.get(True))["workflow_call"]["inputs"]
+    for stack, given in _github_callers():
+        env = {
+            "STACK": stack,
+            "RELEASE_LIMITS": job["env"]["RELEASE_LIMITS"],
+            "CANARY_STEPS": _default(given.get("release-canary-steps", inputs["release-canary-steps"]["default"])),
+            "BAKE": _default(given.get("release-bake", inputs["release-bake"]["default"])),
+            "RELEASE_IMAGES": "",  # an unset repository variable reads as empty
+        }
+        assert _run_budget_step(check, env, tmp_path, capsys) == (0, ""), stack
+    both = json.dumps({app["name"]: "r.azurecr.io/x:1.0.0" for app in _apps("prod")})
+    prod = {"STACK": "prod", "RELEASE_LIMITS": job["env"]["RELEASE_LIMITS"], "CANARY_STEPS": "5,25,50"}
+    assert _run_budget_step(check, {**prod, "BAKE": "10m", "RELEASE_IMAGES": both}, tmp_path, capsys)[0] == 2
+    one = json.dumps({"web": "r.azurecr.io/web:1.0.0"})
+    assert _run_budget_step(check, {**prod, "BAKE": "10m", "RELEASE_IMAGES": one}, tmp_path, capsys)[0] == 0
+    code, err = _run_budget_step(check, {**prod, "BAKE": "30m", "RELEASE_IMAGES": one}, tmp_path, capsys)
+    assert code == 2
+    [line] = err.splitlines()
+    assert "stack 'prod'" in line and "PROD_RELEASE_BAKE" in line and "330" in line, line
 
 
 def test_github_release_renews_its_azure_token_from_oidc() -> None:
@@ -184,13 +259,13 @@ def test_azure_devops_jobs_outlast_their_worst_case_release() -> None:
             given = step["parameters"]
             stack = given["stack"]
             if given["command"] == "up":
-                release = _release_minutes(
+                needed = _job_minutes(
                     stack,
                     _limits(limits_text, stack),
                     given.get("canarySteps", defaults["canarySteps"]),
                     str(given.get("bake", defaults["bake"])),
+                    pulumi_task["timeoutInMinutes"],
                 )
-                needed = budget.PIPELINE_SETUP_MINUTES + pulumi_task["timeoutInMinutes"] + release
                 checked.add(stack)
             else:  # rollback runs inside the pulumi task, for any stack the run names
                 needed = budget.PIPELINE_SETUP_MINUTES + pulumi_task["timeoutInMinutes"]

@@ -11,7 +11,6 @@ checks. The external id comes from ``$PLATFORM_AWS_EXTERNAL_ID`` (the pipelines 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -25,25 +24,10 @@ def stack_aws_target(stack: str, root: Path | None = None) -> Any:
     Secret config values are replaced by placeholders: only plain keys (account, roles, profile, duration)
     are used here.
     """
-    from platform_infra.cli.plan import read_stack_files
-    from platform_infra.config import DictConfigSource, load_stack_config
+    from platform_infra.cli.stack_config import offline_stack_config
 
-    files = read_stack_files(stack, root)
-    values: dict[str, Any] = {}
-    secrets: dict[str, str] = {}
-    for full_key, raw in files.config.items():
-        namespace, _, key = full_key.partition(":")
-        if namespace != "platform":
-            continue
-        try:
-            value: Any = json.loads(raw)
-        except ValueError:
-            value = raw
-        if full_key in files.secret_keys:
-            secrets[key] = value if isinstance(value, str) else raw
-        values[key] = value
-    config = load_stack_config(stack, DictConfigSource(values, secrets), environ={})
-    return config.environment.aws, files.project
+    config, project = offline_stack_config(stack, root)
+    return config.environment.aws, project
 
 
 def _aws_profile(args: argparse.Namespace) -> int:

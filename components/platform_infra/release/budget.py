@@ -191,3 +191,12 @@ def pipeline_release(
 def minutes(seconds: float) -> int:
     """Whole minutes, rounded up."""
     return math.ceil(seconds / 60.0)
+
+
+def deploy_job_minutes(
+    limits: Limits, *, apps: int, released: int, steps: Sequence[float], bake: float, pulumi_minutes: int
+) -> int:
+    """Minutes a deploy job needs at worst: its setup, ``pulumi up`` (bounded by ``pulumi_minutes``), then
+    :func:`pipeline_release`. A job timeout below this can kill a swap back half-way."""
+    release = pipeline_release(limits, apps=apps, released=released, steps=steps, bake=bake)
+    return PIPELINE_SETUP_MINUTES + pulumi_minutes + minutes(release)

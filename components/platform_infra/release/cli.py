@@ -12,6 +12,7 @@ other ``infra`` commands start without it.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import math
 import os
@@ -20,8 +21,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from platform_infra.release.probe import (
@@ -252,6 +254,11 @@ def _steps(text: str) -> list[float]:
     return steps
 
 
+def _optional_steps(text: str) -> list[float]:
+    """Canary steps, or none (an empty value: the release swaps)."""
+    return _steps(text) if text.strip() else []
+
+
 def _version(text: str) -> str:
     if not VERSION_PATTERN.fullmatch(text):
         raise argparse.ArgumentTypeError(
@@ -321,6 +328,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default=3,
         help="answers in a row every instance must give (default: 3)",
     )
+    _waits(parser)
+
+
+def _waits(parser: argparse.ArgumentParser) -> None:
+    """The probe waits of every release command (and of ``budget``, which counts them)."""
     parser.add_argument(
         "--interval",
         type=_seconds(1, MAX_INTERVAL),
@@ -450,6 +462,44 @@ def add_release_parser(subparsers: argparse._SubParsersAction) -> None:
     _common(rollback)
     _swapping(rollback)
 
+    budget = steps.add_parser(
+        "budget",
+        help="refuse, before anything changes, a deploy job whose releases could outlast its timeout",
+        description="The worst case of a deploy job (setup, `pulumi up`, a smoke verify of every app, then "
+        "deploy and canary or swap of each released app, swap-backs included; platform_infra.release.budget) "
+        "with the limits, canary steps and bake this run was given, against the job's timeout. Reads the "
+        "stack's apps from Pulumi.<stack>.yaml; needs no credentials. Exit 2 when it does not fit.",
+    )
+    budget.add_argument("stack", help="stack name (reads Pulumi.<stack>.yaml)")
+    budget.add_argument("--root", type=Path, default=None, help="project folder (default: the current one)")
+    _waits(budget)
+    _swapping(budget)
+    budget.add_argument(
+        "--steps",
+        type=_optional_steps,
+        default=[],
+        help="the canary steps the release step passes (empty: it swaps; default: empty)",
+    )
+    budget.add_argument(
+        "--bake", type=_duration(MAX_BAKE), default=0.0, help="the bake the release step passes (default: 0)"
+    )
+    budget.add_argument(
+        "--images",
+        default=None,
+        help="the run's JSON map of app name -> image (RELEASE_IMAGES): counts the apps released; "
+        "default: the apps whose config has an image",
+    )
+    budget.add_argument(
+        "--job-minutes", type=_positive_int(1, 100_000), required=True, help="the job's timeout in minutes"
+    )
+    budget.add_argument(
+        "--pulumi-minutes",
+        type=_positive_int(0, 100_000),
+        required=True,
+        help="the timeout of the job's `pulumi up` step in minutes",
+    )
+    budget.set_defaults(handler=_budget)
+
     parser.set_defaults(handler=handle)
 
 
@@ -473,6 +523,65 @@ def _restore_signal(previous: Any) -> None:
 def _error(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 2
+
+
+def _released_apps(apps: Sequence[Any], images_json: str | None) -> int:
+    """How many of the stack's apps the release step releases: those named in RELEASE_IMAGES, or without
+    it those deployed from an image (runtime apps get no image)."""
+    if images_json is None:
+        return sum(1 for app in apps if app.image)
+    try:
+        images = json.loads(images_json or "{}")
+    except ValueError:
+        images = None
+    if not isinstance(images, dict):
+        raise ValueError(f"--images must be a JSON object of app name -> image, got {images_json!r}")
+    return sum(1 for app in apps if images.get(app.name))
+
+
+def _budget(args: argparse.Namespace) -> int:
+    """``infra release budget``: exit 2, naming what to shorten, when the job's worst case exceeds its
+    timeout; a job killed in a swap back would leave production on the bad version."""
+    from platform_infra.cli.stack_config import offline_stack_config
+    from platform_infra.release import budget
+
+    config, _ = offline_stack_config(args.stack, args.root)
+    apps = config.apps
+    try:
+        released = _released_apps(apps, args.images)
+    except ValueError as error:
+        return _error(f"release budget of stack '{args.stack}': {error}")
+    limits = budget.Limits(
+        timeout=args.timeout,
+        interval=args.interval,
+        request_timeout=min(args.request_timeout, args.timeout),
+        swap_timeout=args.swap_timeout,
+        instances=max((app.capacity for app in apps), default=1),
+        probes_per_instance=2
+        if any(VersionContract.parse(app.version_from).kind == "path" for app in apps)
+        else 1,
+    )
+    needed = budget.deploy_job_minutes(
+        limits,
+        apps=len(apps),
+        released=released,
+        steps=args.steps,
+        bake=args.bake,
+        pulumi_minutes=args.pulumi_minutes,
+    )
+    what = (
+        f"{len(apps)} app(s), {released} released, "
+        + (f"canary steps {','.join(f'{s:g}' for s in args.steps)}" if args.steps else "swap")
+        + f", bake {args.bake:g} s"
+    )
+    if needed > args.job_minutes:
+        return _error(
+            f"release budget of stack '{args.stack}': {what} need up to {needed} min at worst, more than the "
+            f"job's {args.job_minutes} min (--job-minutes): release fewer apps per run (RELEASE_IMAGES), use "
+            "fewer canary steps or a shorter bake (PROD_CANARY_STEPS, PROD_RELEASE_BAKE), or give the job longer"
+        )
+    print(f"release budget of stack '{args.stack}': {what}: up to {needed} of the job's {args.job_minutes} min")
+    return 0
 
 
 def handle(args: argparse.Namespace, deps: ReleaseDependencies | None = None) -> int:
