@@ -149,7 +149,7 @@ def test_every_github_release_command_gets_the_budgeted_limits() -> None:
                     _parse(command, job["env"]["RELEASE_LIMITS"])
 
 
-def _deploy_job() -> tuple[dict[str, Any], dict[str, Any]]:
+def _deploy_job() -> tuple[Any, dict[str, Any]]:
     workflow = yaml.safe_load((WORKFLOWS / "stack-deploy.yml").read_text())
     return workflow, workflow["jobs"]["up"]
 
@@ -204,7 +204,9 @@ def test_github_deploy_job_checks_this_runs_release_budget_before_changing_anyth
         env = {
             "STACK": stack,
             "RELEASE_LIMITS": job["env"]["RELEASE_LIMITS"],
-            "CANARY_STEPS": _default(given.get("release-canary-steps", inputs["release-canary-steps"]["default"])),
+            "CANARY_STEPS": _default(
+                given.get("release-canary-steps", inputs["release-canary-steps"]["default"])
+            ),
             "BAKE": _default(given.get("release-bake", inputs["release-bake"]["default"])),
             "RELEASE_IMAGES": "",  # an unset repository variable reads as empty
         }
@@ -276,6 +278,56 @@ def test_azure_devops_jobs_outlast_their_worst_case_release() -> None:
                 assert worst <= pulumi_task["timeoutInMinutes"], worst
             assert needed <= int(job["timeoutInMinutes"]) <= budget.HOSTED_JOB_LIMIT_MINUTES, (stack, needed)
     assert checked == {"dev", "staging", "prod"}
+
+
+def test_azure_devops_deploy_jobs_check_this_runs_release_budget_before_changing_anything(
+    tmp_path: Path, capsys
+) -> None:
+    """As in GitHub: RELEASE_IMAGES and RELEASE_LIMITS are read at run time, so every `up` job runs `infra
+    release budget` with its release task's inputs and its own timeoutInMinutes, before the pulumi task
+    (which signs in and changes things)."""
+    pipeline, template = _azure()
+    steps = template["steps"]
+    [check] = [s for s in steps if "infra release budget" in s.get("script", "")]
+    # Runs in `up` jobs only: the condition is a template expression resolved at compile time.
+    assert check["condition"] == "and(succeeded(), eq('${{ parameters.command }}', 'up'))"
+    [pulumi_task] = [s for s in steps if str(s.get("displayName", "")).startswith("pulumi ")]
+    [release_task] = [s for s in steps if "release" in str(s.get("displayName", "")) and "task" in s]
+    # Before the first task that signs in (AzureCLI@2), so before anything changes.
+    signs_in = min(i for i, s in enumerate(steps) if s.get("task") == "AzureCLI@2")
+    assert steps.index(check) < signs_in <= steps.index(pulumi_task)
+    for name in ("RELEASE_IMAGES", "CANARY_STEPS", "BAKE", "RELEASE_LIMITS"):
+        assert check["env"][name] == release_task["env"].get(name, pulumi_task["env"].get(name)), name
+    assert f"--pulumi-minutes {pulumi_task['timeoutInMinutes']}" in check["script"]
+    defaults = {p["name"]: p.get("default", "") for p in template["parameters"]}
+    ran = set()
+    for stage in pipeline["stages"]:
+        for job in stage["jobs"]:
+            if "deployment" not in job:
+                continue
+            [step] = [s for s in job["strategy"]["runOnce"]["deploy"]["steps"] if "template" in s]
+            given = step["parameters"]
+            if given["command"] != "up":
+                assert "jobMinutes" not in given
+                continue
+            assert given["jobMinutes"] == job["timeoutInMinutes"], given["stack"]
+            env = {
+                "STACK": given["stack"],
+                "RELEASE_IMAGES": "$(RELEASE_IMAGES)",  # an undefined variable stays the macro text
+                "CANARY_STEPS": given.get("canarySteps", defaults["canarySteps"]),
+                "BAKE": str(given.get("bake", defaults["bake"])),
+                "RELEASE_LIMITS": pipeline["variables"]["RELEASE_LIMITS"],
+                "JOB_MINUTES": given["jobMinutes"],
+            }
+            assert _run_budget_step({"run": check["script"]}, env, tmp_path, capsys) == (0, "")
+            ran.add(given["stack"])
+            if given["stack"] == "prod":
+                both = json.dumps({app["name"]: "r.azurecr.io/x:1.0.0" for app in _apps("prod")})
+                code, err = _run_budget_step(
+                    {"run": check["script"]}, {**env, "RELEASE_IMAGES": both}, tmp_path, capsys
+                )
+                assert code == 2 and "RELEASE_IMAGES" in err
+    assert ran == {"dev", "staging", "prod"}
 
 
 def test_azure_devops_release_task_renews_its_token_and_gets_the_limits() -> None:

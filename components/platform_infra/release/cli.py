@@ -577,10 +577,13 @@ def _budget(args: argparse.Namespace) -> int:
     if needed > args.job_minutes:
         return _error(
             f"release budget of stack '{args.stack}': {what} need up to {needed} min at worst, more than the "
-            f"job's {args.job_minutes} min (--job-minutes): release fewer apps per run (RELEASE_IMAGES), use "
-            "fewer canary steps or a shorter bake (PROD_CANARY_STEPS, PROD_RELEASE_BAKE), or give the job longer"
+            f"job's {args.job_minutes} min (--job-minutes): release fewer apps per run (RELEASE_IMAGES), "
+            "use fewer canary steps or a shorter bake (PROD_CANARY_STEPS, PROD_RELEASE_BAKE), "
+            "or give the job longer"
         )
-    print(f"release budget of stack '{args.stack}': {what}: up to {needed} of the job's {args.job_minutes} min")
+    print(
+        f"release budget of stack '{args.stack}': {what}: up to {needed} of the job's {args.job_minutes} min"
+    )
     return 0
 
 
