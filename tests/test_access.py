@@ -29,6 +29,24 @@ ADO = "sc://example-org/platform-infra"
 PRODUCTION = {f"{REPO}:environment:production", f"{ADO}/platform-azure-prod"}
 REVIEW = f"{REPO}:environment:review"
 REVIEWERS = {REVIEW, f"{ADO}/platform-azure-review"}
+# The shared stack's own drift check: the default branch (a schedule run's ref) and its ADO connection.
+DRIFT_ROLE = "arn:aws:iam::444444444444:role/platform-drift"
+DRIFT_IDENTITIES = {DRIFT_ROLE, "platform-drift"}
+DRIFTERS = {MAIN, f"{ADO}/platform-azure-drift"}
+EVERY_ACCOUNT_READ = {
+    (cloud, env, "read") for cloud in ("aws", "azure") for env in ("shared", "dev", "staging", "prod")
+}
+
+
+def _problems(accesses: list[Access]) -> list[str]:
+    """The trust rules with the shipped shared stack's subjects and identities."""
+    return violations(
+        accesses,
+        production_subjects=PRODUCTION,
+        review_subjects=REVIEWERS,
+        drift_identities=DRIFT_IDENTITIES,
+        drift_subjects=DRIFTERS,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +64,7 @@ def _matrix(accesses: list[Access]) -> dict[str, set[tuple[str, str, str]]]:
 
 
 def test_the_shipped_shared_stack_satisfies_every_trust_rule(shared: MockRun) -> None:
-    assert violations(analyse(shared), production_subjects=PRODUCTION, review_subjects=REVIEWERS) == []
+    assert _problems(analyse(shared)) == []
 
 
 def test_the_access_matrix_of_the_shipped_shared_stack(shared: MockRun) -> None:
@@ -59,8 +77,10 @@ def test_the_access_matrix_of_the_shipped_shared_stack(shared: MockRun) -> None:
             ("azure", "dev", "read"),
             ("azure", "staging", "read"),
         },
-        # The default branch (prod-plan job): read-only prod.
-        MAIN: {("aws", "prod", "read"), ("azure", "prod", "read")},
+        # The default branch: read-only prod (prod-plan job), and the shared stack's drift identity: read in
+        # every account and subscription its providers act in (its state and key: see the drift tests).
+        MAIN: {("aws", "prod", "read"), ("azure", "prod", "read")} | EVERY_ACCOUNT_READ,
+        f"{ADO}/platform-azure-drift": EVERY_ACCOUNT_READ,
         f"{REPO}:environment:dev": {("aws", "dev", "deploy"), ("azure", "dev", "deploy")},
         f"{REPO}:environment:staging": {("aws", "staging", "deploy"), ("azure", "staging", "deploy")},
         f"{REPO}:environment:production": {("aws", "prod", "deploy"), ("azure", "prod", "deploy")},
@@ -91,7 +111,7 @@ def test_azure_devops_reaches_aws_only_through_its_organizations_issuer(shared: 
     issuer = "https://vstoken.dev.azure.com/55555555-5555-4555-8555-555555555555"
     aws = [a for a in analyse(shared) if a.cloud == "aws" and a.subject.startswith("sc://")]
     assert {a.issuer for a in aws} == {issuer}
-    assert len(aws) == 7  # six target connections and the review connection
+    assert len(aws) == 8  # six target connections, the review and the drift connection
     [provider] = [
         r
         for r in shared.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
@@ -114,8 +134,8 @@ def test_azure_devops_reaches_aws_only_through_its_organizations_issuer(shared: 
 
 def test_state_and_secrets_follow_the_same_boundaries(shared: MockRun) -> None:
     for access in analyse(shared):
-        if access.subject in REVIEWERS:
-            continue  # test_the_review_subject_reaches_only_the_review_stacks
+        if access.subject in REVIEWERS or access.identity in DRIFT_IDENTITIES:
+            continue  # test_the_review_subject_reaches_only_the_review_stacks, the drift tests
         [reach] = access.reaches  # exactly one environment per identity
         deploys = reach.cloud == "deploy"
         assert reach.state == ("write" if deploys else "read"), access
@@ -124,7 +144,8 @@ def test_state_and_secrets_follow_the_same_boundaries(shared: MockRun) -> None:
         assert reach.secrets == expected, access
         assert access.shared_state == (), access
     prod = [a for a in analyse(shared) if "prod" in a.environments]
-    assert {a.subject for a in prod} == PRODUCTION | {MAIN, f"{ADO}/platform-azure-preview-prod"}
+    assert {a.subject for a in prod} == PRODUCTION | DRIFTERS | {f"{ADO}/platform-azure-preview-prod"}
+    assert {a.identity for a in prod if a.subject in DRIFTERS - {MAIN}} == DRIFT_IDENTITIES
 
 
 def test_the_review_subject_reaches_only_the_review_stacks(shared: MockRun) -> None:
@@ -199,7 +220,7 @@ def test_review_code_reaching_dev_is_caught(shared: MockRun) -> None:
     document = json.loads(policy.plain_inputs["policy"])
     document["Statement"][0]["Resource"] = ["arn:aws:iam::111111111111:role/*"]
     policy.inputs["policy"] = json.dumps(document)
-    problems = violations(analyse(run), production_subjects=PRODUCTION, review_subjects=REVIEWERS)
+    problems = _problems(analyse(run))
     assert any(REVIEW in p and "review code reaches dev (aws)" in p for p in problems), problems
 
 
@@ -210,7 +231,7 @@ def test_a_pull_request_subject_on_the_review_identity_is_caught(shared: MockRun
     trust = json.loads(role.plain_inputs["assumeRolePolicy"])
     trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] = [PR]
     role.inputs["assumeRolePolicy"] = json.dumps(trust)
-    problems = violations(analyse(run), production_subjects=PRODUCTION, review_subjects=REVIEWERS)
+    problems = _problems(analyse(run))
     assert any("a pull request can deploy review" in p for p in problems), problems
     assert any("reaches the review stacks but is not a review subject" in p for p in problems), problems
 
@@ -226,7 +247,7 @@ def test_a_pull_request_trusted_by_a_deploy_role_is_caught(shared: MockRun) -> N
     trust = json.loads(role.plain_inputs["assumeRolePolicy"])
     trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"].append(PR)
     role.inputs["assumeRolePolicy"] = json.dumps(trust)
-    problems = violations(analyse(run), production_subjects=PRODUCTION, review_subjects=REVIEWERS)
+    problems = _problems(analyse(run))
     assert any("a pull request can deploy prod" in p for p in problems), problems
     assert any("deploys prod but is not a production subject" in p for p in problems), problems
 
@@ -247,13 +268,13 @@ def test_a_pipeline_role_reaching_two_environments_is_caught(shared: MockRun) ->
     policy.inputs["policy"] = json.dumps(document)
     # Transitive reach needs the target to trust the role too: the prod deploy role trusts prod's pipeline
     # only, so widening the policy alone reaches nothing more...
-    assert violations(analyse(run), production_subjects=PRODUCTION, review_subjects=REVIEWERS) == []
+    assert _problems(analyse(run)) == []
     # ...but with the old trust (every pipeline principal) it reaches prod from environment:dev.
     deploy = _role(run, "deploy-prod")
     trust = json.loads(deploy.plain_inputs["assumeRolePolicy"])
     trust["Statement"][0]["Principal"]["AWS"].append("arn:aws:iam::444444444444:role/platform-pipeline-dev")
     deploy.inputs["assumeRolePolicy"] = json.dumps(trust)
-    problems = violations(analyse(run), production_subjects=PRODUCTION, review_subjects=REVIEWERS)
+    problems = _problems(analyse(run))
     assert any("environment:dev" in p and "reaches ['dev', 'prod']" in p for p in problems), problems
     assert any("environment:dev" in p and "not a production subject" in p for p in problems), problems
 
@@ -294,12 +315,19 @@ def test_with_the_ref_subject_template_prod_deploys_only_from_production_on_the_
     pull_requests = f"{REPO}:pull_request:ref:refs/pull/*/merge"
     main = f"{REPO}:ref:refs/heads/main:ref:refs/heads/main"
     accesses = analyse(shared_ref_template)
-    assert violations(accesses, production_subjects={production, f"{ADO}/platform-azure-prod"}) == []
+    problems = violations(
+        accesses,
+        production_subjects={production, f"{ADO}/platform-azure-prod"},
+        drift_identities=DRIFT_IDENTITIES,
+        drift_subjects={main, f"{ADO}/platform-azure-drift"},
+    )
+    assert problems == []
     matrix = _matrix(accesses)
     github = {subject: reach for subject, reach in matrix.items() if subject.startswith("repo:")}
     assert github == {
         pull_requests: {("aws", "dev", "read"), ("aws", "staging", "read")},
-        main: {("aws", "prod", "read"), ("azure", "prod", "read")},
+        # The shared stack's drift identity trusts the default branch in the same template.
+        main: {("aws", "prod", "read"), ("azure", "prod", "read")} | EVERY_ACCOUNT_READ,
         f"{REPO}:environment:dev:ref:refs/heads/main": {("aws", "dev", "deploy"), ("azure", "dev", "deploy")},
         f"{REPO}:environment:staging:ref:refs/heads/main": {
             ("aws", "staging", "deploy"),
@@ -342,3 +370,132 @@ def test_an_unsupported_subject_template_is_refused_naming_the_key() -> None:
         match=r"stack 'shared': platform:bootstrap.pipeline.githubSubjectClaimKeys: is not a subject",
     ):
         run_stack("shared", overrides={"platform:bootstrap": bootstrap})
+
+
+def _drift(shared: MockRun) -> list[Access]:
+    return [a for a in analyse(shared) if a.identity in DRIFT_IDENTITIES]
+
+
+def test_the_drift_identity_reads_every_account_and_only_the_shared_stacks_state_and_key(
+    shared: MockRun,
+) -> None:
+    """The shared stack's drift identity, from the plan: obtained by the default branch's subject (a schedule
+    run presents it: GitHub, "Events that trigger workflows", schedule runs on the default branch) and the
+    Azure DevOps drift connection, never by a pull request; on AWS it chains to platform-drift-read in the
+    shared account and every target account, reads only the shared stack's state objects and decrypts only
+    its key (alias/pulumi-secrets-shared), which holds staging's and prod's external ids."""
+    drift = _drift(shared)
+    assert {(a.subject, a.cloud) for a in drift} == {(s, c) for s in DRIFTERS for c in ("aws", "azure")}
+    for access in (a for a in drift if a.cloud == "aws"):
+        assert access.identity == DRIFT_ROLE
+        assert sorted(access.chain) == sorted(
+            f"arn:aws:iam::{account}:role/platform-drift-read"
+            for account in ("111111111111", "222222222222", "333333333333", "444444444444")
+        )
+        assert access.reaches == (
+            Reach("dev", "read"),
+            Reach("prod", "read"),
+            Reach("shared", "read", "read", "decrypt"),
+            Reach("staging", "read"),
+        )
+    for access in (a for a in drift if a.cloud == "azure"):
+        assert access.reaches == tuple(Reach(e, "read") for e in ("dev", "prod", "shared", "staging"))
+    # Nothing else reaches the shared stack's state or key: not a preview, deploy or review identity.
+    others = [a for a in analyse(shared) if a.identity not in DRIFT_IDENTITIES]
+    assert all("shared" not in a.environments for a in others)
+    # Its key policy: the administrator role writes (the apply), the drift pipeline role only decrypts.
+    key = shared.one("aws:kms/key:Key", "state-secrets-shared")
+    statements = json.loads(key.plain_inputs["policy"])["Statement"]
+    users = {
+        tuple(s["Principal"]["AWS"]): s["Action"]
+        for s in statements
+        if s["Sid"] != "AccountAdministersKeyThroughIam"
+    }
+    assert users == {
+        ("arn:aws:iam::444444444444:role/OrganizationAccountAccessRole",): [
+            "kms:Decrypt",
+            "kms:DescribeKey",
+            "kms:Encrypt",
+            "kms:GenerateDataKey*",
+            "kms:ReEncrypt*",
+        ],
+        (DRIFT_ROLE,): ["kms:Decrypt", "kms:DescribeKey"],
+    }
+
+
+def test_the_drift_roles_read_no_object_and_decrypt_nothing(shared: MockRun) -> None:
+    """Not ReadOnlyAccess (s3:Get* on every bucket, AWS managed policy reference): bucket configuration of
+    the three state buckets, key metadata and IAM read only; the shared account's role carries the stack's
+    tag so the report files it under the shared stack."""
+    policies = {
+        r.name: json.loads(r.plain_inputs["policy"])
+        for r in shared.of_type("aws:iam/rolePolicy:RolePolicy")
+        if r.name.startswith("drift-read-")
+    }
+    assert set(policies) == {f"drift-read-{e}-read" for e in ("shared", "dev", "staging", "prod")}
+    actions = {a for p in policies.values() for s in p["Statement"] for a in s["Action"]}
+    assert not {a for a in actions if a.startswith(("s3:GetObject", "kms:Decrypt", "kms:Encrypt", "kms:Gen"))}
+    assert all(a.split(":")[1].startswith(("Get", "List", "Describe")) for a in actions), actions
+    [bucket] = [
+        s
+        for s in policies["drift-read-shared-read"]["Statement"]
+        if s["Sid"] == "ReadStateBucketConfiguration"
+    ]
+    assert bucket["Resource"] == [
+        "arn:aws:s3:::example-org-platform-pulumi-state",
+        "arn:aws:s3:::example-org-platform-pulumi-state-access-logs",
+        "arn:aws:s3:::example-org-platform-pulumi-state-replica",
+    ]
+    assert [s["Sid"] for s in policies["drift-read-prod-read"]["Statement"]] == ["ReadIam"]
+    roles = {
+        r.name: r.plain_inputs
+        for r in shared.of_type("aws:iam/role:Role")
+        if r.name.startswith("drift-read-")
+    }
+    assert roles["drift-read-shared"]["tags"]["platform:environment"] == "shared"
+    # Staging's and prod's roles require their external id, like every role there trusting an AWS principal.
+    assert "sts:ExternalId" in str(roles["drift-read-prod"]["assumeRolePolicy"])
+    assert "sts:ExternalId" not in str(roles["drift-read-dev"]["assumeRolePolicy"])
+
+
+def test_a_drift_identity_that_could_write_or_be_obtained_by_a_pull_request_is_caught(
+    shared: MockRun,
+) -> None:
+    run = copy.deepcopy(shared)
+    # The prod drift role gains a write action: it would no longer be read-only.
+    policy = next(r for r in run.of_type("aws:iam/rolePolicy:RolePolicy") if r.name == "drift-read-prod-read")
+    document = json.loads(policy.plain_inputs["policy"])
+    document["Statement"][0]["Action"].append("iam:PutRolePolicy")
+    policy.inputs["policy"] = json.dumps(document)
+    # Pull requests become trusted by the drift pipeline role.
+    role = _role(run, "pipeline-drift")
+    trust = json.loads(role.plain_inputs["assumeRolePolicy"])
+    trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"].append(PR)
+    role.inputs["assumeRolePolicy"] = json.dumps(trust)
+    problems = _problems(analyse(run))
+    assert any(f"{MAIN} -> aws {DRIFT_ROLE}: the drift identity can change prod" in p for p in problems), (
+        problems
+    )
+    assert any(f"{PR} -> aws {DRIFT_ROLE}: obtains the drift identity" in p for p in problems), problems
+    assert any(f"{PR} -> aws {DRIFT_ROLE}" in p and "reaches prod" in p for p in problems), problems
+
+
+def test_another_identity_reading_the_shared_stack_or_drift_reading_prods_state_is_caught(
+    shared: MockRun,
+) -> None:
+    run = copy.deepcopy(shared)
+    bucket = run.one("aws:s3/bucketPolicy:BucketPolicy", "state-policy")
+    document = json.loads(bucket.plain_inputs["policy"])
+    for statement in document["Statement"]:
+        if statement["Sid"] == "PreviewSharedState":
+            statement["Principal"]["AWS"].append("arn:aws:iam::444444444444:role/platform-preview-dev")
+        if statement["Sid"] == "PreviewProdState":
+            statement["Principal"]["AWS"].append(DRIFT_ROLE)
+    bucket.inputs["policy"] = json.dumps(document)
+    problems = _problems(analyse(run))
+    assert any(
+        "platform-preview-dev: reaches the shared stack but is not its drift identity" in p for p in problems
+    ), problems
+    assert any(f"{DRIFT_ROLE}: the drift identity reads prod's state or secrets" in p for p in problems), (
+        problems
+    )

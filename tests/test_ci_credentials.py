@@ -147,3 +147,49 @@ def test_a_config_that_cannot_be_decrypted_stops_the_job(bin_dir: Path, tmp_path
     result = _run(PROFILE_SCRIPT, ["prod", "deploy", str(out)], bin_dir, {"PULUMI_BACKEND_URL": "s3://state"})
     assert result.returncode != 0
     assert not out.exists()
+
+
+def test_the_shared_stacks_drift_profiles_carry_each_targets_external_id(
+    bin_dir: Path, tmp_path: Path
+) -> None:
+    """The shared stack's secrets are the targets' external ids (``platform:externalId-<target>``): the drift
+    job decrypts them with the shared stack's key, masks each and writes one profile per account, the
+    read-only role of staging and prod with its id (their roles require it)."""
+    _fake_pulumi(
+        bin_dir,
+        '{"platform:externalId-prod": {"value": "prod-ext-1", "secret": true}, '
+        '"platform:externalId-staging": {"value": "stg-ext-2", "secret": true}, '
+        '"platform:tier": {"value": "prod", "secret": false}}',
+    )
+    out = tmp_path / "aws-config"
+    env = {"PULUMI_BACKEND_URL": "s3://state", "TF_BUILD": "True"}
+    result = _run(PROFILE_SCRIPT, ["shared", "preview", str(out)], bin_dir, env)
+    assert result.returncode == 0, result.stderr
+    sections = {
+        block.splitlines()[0]: block for block in out.read_text().strip().split("\n\n") if block.strip()
+    }
+    assert list(sections) == [
+        "[profile platform-shared]",
+        "[profile platform-shared-dev]",
+        "[profile platform-shared-staging]",
+        "[profile platform-shared-prod]",
+    ]
+    assert (
+        "role_arn = arn:aws:iam::444444444444:role/platform-drift-read"
+        in sections["[profile platform-shared]"]
+    )
+    assert "external_id = prod-ext-1" in sections["[profile platform-shared-prod]"]
+    assert "external_id = stg-ext-2" in sections["[profile platform-shared-staging]"]
+    assert "external_id" not in sections["[profile platform-shared-dev]"]
+    assert (
+        "##vso[task.setsecret]prod-ext-1" in result.stdout
+        and "##vso[task.setsecret]stg-ext-2" in result.stdout
+    )
+
+
+def test_a_shared_stack_whose_key_refuses_to_decrypt_gets_no_profile(bin_dir: Path, tmp_path: Path) -> None:
+    _fake_pulumi(bin_dir, "", exit_code=255)
+    out = tmp_path / "aws-config"
+    result = _run(PROFILE_SCRIPT, ["shared", "preview", str(out)], bin_dir, {"PULUMI_BACKEND_URL": "s3://s"})
+    assert result.returncode != 0
+    assert not out.exists()

@@ -225,7 +225,11 @@ def test_plan_shared_puts_every_resource_on_an_explicit_provider(shared_run: tup
     for resource in run.resources:
         if resource.custom and not resource.is_provider:
             assert resource.provider_urn in providers, resource.name
-    # Each AWS provider may act in exactly one account, through the organization role.
+    # Each AWS provider may act in exactly one account, through the organization role: named by the profile
+    # the apply writes (infra aws-profile shared --access deploy), never by the provider's own inputs.
+    from platform_infra.cli.aws_profile import stack_profiles
+
+    admin = {section.name: section.role_arn for section in stack_profiles("shared", "deploy", environ={})}
     for provider in run.of_type("pulumi:providers:aws"):
         inputs = unwrap_secrets(provider.inputs)
         accounts = (
@@ -234,7 +238,8 @@ def test_plan_shared_puts_every_resource_on_an_explicit_provider(shared_run: tup
             else (inputs["allowedAccountIds"])
         )
         assert len(accounts) == 1
-        assert f":{accounts[0]}:role/OrganizationAccountAccessRole" in inputs["assumeRoles"]
+        assert "assumeRoles" not in inputs, provider.name
+        assert admin[inputs["profile"]] == f"arn:aws:iam::{accounts[0]}:role/OrganizationAccountAccessRole"
 
 
 def test_plan_shared_deploy_roles_live_in_their_target_accounts(shared_run: tuple[Any, MockRun]) -> None:

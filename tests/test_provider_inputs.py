@@ -145,6 +145,15 @@ JOBS = {
         ),
         "azure devops drift": lambda: _ado_job(ADO / "drift.yml", ADO / "drift-job.yml", "drift", "prod"),
     },
+    # The shared stack: applied by a person (docs/bootstrap.md: `infra aws-profile shared --access deploy`,
+    # then `pulumi up`), drift-checked by both pipelines with the read-only drift identity.
+    "shared": {
+        "operator apply (administrator profiles)": lambda: (_operator_environment(), "deploy"),
+        "github drift (shared job)": lambda: _github_job("drift.yml", "shared", "shared"),
+        "azure devops drift_shared": lambda: _ado_job(
+            ADO / "drift.yml", ADO / "drift-job.yml", "drift", "shared"
+        ),
+    },
     "dev": {
         "github pull-request preview": lambda: _github_job("preview.yml", "preview", "dev"),
         "github deploy": lambda: _github_job("stack-deploy.yml", "up", "dev"),
@@ -153,7 +162,22 @@ JOBS = {
         ),
     },
 }
-DEPLOYING = {"github prod apply (up --plan)", "azure devops DeployProd", "github deploy"}
+DEPLOYING = {
+    "github prod apply (up --plan)",
+    "azure devops DeployProd",
+    "github deploy",
+    "operator apply (administrator profiles)",
+}
+
+
+def _operator_environment() -> dict[str, str]:
+    """A person's shell: their own (management account) credentials, the profile file they wrote."""
+    return {
+        "AWS_ACCESS_KEY_ID": "AKIA-operator",
+        "AWS_SECRET_ACCESS_KEY": "secret-operator",
+        "AWS_CONFIG_FILE": "/home/operator/.aws/config",
+        "STACK": "shared",
+    }
 
 
 @pytest.mark.parametrize("stack", sorted(JOBS))
@@ -161,7 +185,13 @@ def test_every_job_gives_the_stacks_providers_identical_inputs(stack: str) -> No
     inputs = {job: _provider_inputs(stack, make()[0]) for job, make in JOBS[stack].items()}
     reference_job, reference = next(iter(inputs.items()))
     assert reference[f"{stack}-aws"]["profile"] == f"platform-{stack}"
-    assert "assumeRoles" not in reference[f"{stack}-aws"]
+    # Every AWS provider of the stack (the shared stack has one per account, and the state replica's).
+    aws = [name for name, provider in reference.items() if "allowedAccountIds" in provider]
+    assert len(aws) == (5 if stack == "shared" else 1), aws
+    for name in aws:
+        assert "assumeRoles" not in reference[name] and reference[name]["profile"].startswith("platform-"), (
+            name
+        )
     for job, providers in inputs.items():
         assert providers == reference, f"{job} and {reference_job} give the providers different inputs"
 
@@ -196,7 +226,7 @@ def role_arns(shipped_runs) -> dict[str, dict[str, str]]:
     }
 
 
-@pytest.mark.parametrize("stack", sorted(JOBS))
+@pytest.mark.parametrize("stack", sorted(set(JOBS) - {"shared"}))
 def test_each_job_writes_the_profile_of_its_own_identity(stack: str, role_arns: dict) -> None:
     """Deploy jobs' profiles name the deploy role the shared stack creates for that stack, every other
     job's the read-only role; nothing else differs between them."""
@@ -211,3 +241,27 @@ def test_each_job_writes_the_profile_of_its_own_identity(stack: str, role_arns: 
         assert section.name == f"platform-{stack}"
         sections[job] = section
     assert len({s.role_arn for s in sections.values()}) == 2
+
+
+def test_the_shared_stacks_jobs_write_every_accounts_profile_with_their_own_role(shipped_runs) -> None:
+    """The operator's apply writes the administrator roles (the shared account's deployRoleName, each
+    target's organization role), both drift jobs the drift role the shared stack creates in each account
+    (output drift.readRoleArns); one profile per provider, the same names in both."""
+    from platform_infra.cli.aws_profile import stack_profiles
+
+    outputs = json.loads(json.dumps(shipped_runs("shared")[1].stack_outputs))
+    run = shipped_runs("shared")[1]
+    providers = {
+        r.plain_inputs["profile"]: json.loads(r.plain_inputs["allowedAccountIds"])[0]
+        if isinstance(r.plain_inputs["allowedAccountIds"], str)
+        else r.plain_inputs["allowedAccountIds"][0]
+        for r in run.of_type("pulumi:providers:aws")
+    }
+    accesses = {job: make()[1] for job, make in JOBS["shared"].items()}
+    assert accesses == {job: "deploy" if job in DEPLOYING else "preview" for job in JOBS["shared"]}
+    written = {access: stack_profiles("shared", access, environ={}) for access in set(accesses.values())}
+    read_roles = sorted(outputs["drift"]["readRoleArns"].values())
+    assert sorted(s.role_arn for s in written["preview"]) == read_roles
+    assert {s.name: s.role_arn.split(":")[4] for s in written["preview"]} == providers
+    assert {s.name: s.role_arn.split(":")[4] for s in written["deploy"]} == providers
+    assert {s.role_arn.rsplit("/", 1)[1] for s in written["deploy"]} == {"OrganizationAccountAccessRole"}

@@ -27,6 +27,7 @@ docs/pipelines.md.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -42,6 +43,8 @@ CREDENTIAL_SOURCE_ENVIRONMENT = "Environment"
 CHAINED_SESSION_MAX_SECONDS = 3600
 EXTERNAL_ID_VARIABLE = "PLATFORM_AWS_EXTERNAL_ID"
 """Environment variable a job puts the stack's external id in (``pulumi config get``), never a file."""
+EXTERNAL_IDS_VARIABLE = "PLATFORM_AWS_EXTERNAL_IDS"
+"""The shared stack's external ids per target (``platform:externalId-<target>``) as a JSON object."""
 
 
 class Access(StrEnum):
@@ -130,3 +133,29 @@ def profile_for(
 def external_id_from(environ: Mapping[str, str]) -> str | None:
     """The external id the job put in :data:`EXTERNAL_ID_VARIABLE`, or None when unset or empty."""
     return environ.get(EXTERNAL_ID_VARIABLE) or None
+
+
+def external_ids_from(environ: Mapping[str, str], stack: str | None = None) -> dict[str, str]:
+    """The per-target external ids the job put in :data:`EXTERNAL_IDS_VARIABLE` (a JSON object of target
+    name to id; empty when unset), each checked against STS's limits.
+
+    :raises ValidationError: not a JSON object of strings.
+    """
+    raw = environ.get(EXTERNAL_IDS_VARIABLE) or "{}"
+    try:
+        values = json.loads(raw)
+    except ValueError:
+        values = None
+    if not isinstance(values, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in values.items()
+    ):
+        raise ValidationError(
+            f"${EXTERNAL_IDS_VARIABLE}",
+            "is not a JSON object of target names to external ids",
+            allowed='e.g. {"prod": "..."}',
+            stack=stack,
+        )
+    for target, value in values.items():
+        if value:
+            require_external_id(f"${EXTERNAL_IDS_VARIABLE}.{target}", value, stack=stack)
+    return {k: v for k, v in values.items() if v}

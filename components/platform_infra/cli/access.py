@@ -8,11 +8,15 @@ connection), the report follows what the plan declares:
   can be obtained with ``AssumeRoleWithWebIdentity``. From there, a role's inline policies that allow
   ``sts:AssumeRole`` on another role, whose trust policy names the first role, extend the chain
   (transitively). A role in a target account reaches that environment: *deploy* when it holds any
-  permission beyond AWS's ``ReadOnlyAccess``, *read* otherwise. State access comes from the state bucket's
+  permission beyond AWS's ``ReadOnlyAccess`` and read actions (``Get*``, ``List*``, ``Describe*``: IAM's
+  List and Read access levels by AWS's naming convention), *read* otherwise. A role tagged
+  ``platform:environment`` is filed under that stack (the shared stack's own drift role lives in the
+  shared-services account). State access comes from the state bucket's
   policy (which stack objects each principal may get or put) and secrets from the KMS key policies
   (decrypt, or encrypt and decrypt).
 - Azure: a federated identity credential with the subject's issuer and subject gives its managed identity;
-  the identity's role assignments on a target subscription reach that environment (*read* for Reader,
+  the identity's role assignments on a target subscription (or the shared stack's own) reach that
+  environment (*read* for Reader,
   *deploy* otherwise), on a secrets key its environment's secrets, on the state container its state.
 
 Subject formats: GitHub's OpenID Connect reference ("Example subject claims"); AWS condition keys
@@ -50,6 +54,8 @@ WRITE_OBJECT_ACTIONS = {"s3:PutObject", "s3:DeleteObject", "s3:*"}
 ENCRYPT_ACTIONS = {"kms:Encrypt", "kms:GenerateDataKey*", "kms:GenerateDataKey", "kms:*"}
 DECRYPT_ACTIONS = {"kms:Decrypt", "kms:*"}
 TARGET_PROVIDER = re.compile(r"^target-(?P<env>.+)-(?P<cloud>aws|azure)$")
+#: Action names that change nothing (IAM's List and Read access levels follow this naming).
+READ_ACTION = re.compile(r"^[a-z0-9-]+:(Get|List|Describe|Head)[A-Za-z0-9*]*$")
 #: Stacks reached under a name other than their own: the review stacks ``pr-*`` go by ``review`` (their
 #: deploy role carries review_stacks.ENVIRONMENT_TAG, their state statements name ``pr-*`` objects).
 STACK_GROUPS = {REVIEW_ENVIRONMENT: REVIEW_STACK_PATTERN}
@@ -118,10 +124,17 @@ class _Role:
 def analyse(run: MockRun) -> list[Access]:
     """Every (subject, identity) pair the plan allows, with what each reaches."""
     accounts, subscriptions = _target_maps(run)
+    shared = _shared_name(run)
     return sorted(
-        [*_aws_access(run, accounts), *_azure_access(run, subscriptions)],
+        [*_aws_access(run, accounts, shared), *_azure_access(run, subscriptions)],
         key=lambda a: (a.subject, a.cloud, a.identity),
     )
+
+
+def _shared_name(run: MockRun) -> str | None:
+    """The bootstrap stack's own environment name (its ``environment`` output), if the plan is one."""
+    name = run.stack_outputs.get("environment")
+    return str(name) if isinstance(name, str) else None
 
 
 PULL_REQUEST_SUBJECT = re.compile(r"^repo:[^:]+:pull_request(:|$)")
@@ -140,6 +153,9 @@ def violations(
     production_subjects: Iterable[str],
     review_subjects: Iterable[str] = (),
     review_base: str = "dev",
+    drift_identities: Iterable[str] = (),
+    drift_subjects: Iterable[str] = (),
+    shared: str = "shared",
 ) -> list[str]:
     """The trust rules the report is checked against; empty when they all hold.
 
@@ -148,11 +164,17 @@ def violations(
     - the review stacks (``review``) are reached only by ``review_subjects``, which run pull-request code:
       they reach ``review`` and, on Azure only, ``review_base``'s cloud (RBAC cannot fence ARM writes by
       name), never its state or secrets, never an AWS role of it, never any other environment;
+    - the shared stack's drift identities (``drift_identities``: role ARNs, managed identity names) are
+      obtained only by ``drift_subjects`` (never a pull request) and only read: cloud read anywhere, state
+      and decrypt of the ``shared`` stack only, never another stack's state or secrets; nothing else
+      reaches ``shared``;
     - every other identity reaches exactly one environment.
     """
     problems: list[str] = []
     allowed_prod = set(production_subjects)
     reviewers = set(review_subjects)
+    drifts = set(drift_identities)
+    drifters = set(drift_subjects)
     for access in accesses:
         where = f"{access.subject} -> {access.cloud} {access.identity}"
         if is_pull_request_subject(access.subject):
@@ -160,6 +182,23 @@ def violations(
                 problems.append(f"{where}: a pull request can deploy {', '.join(access.deploys)}")
             if prod in access.environments:
                 problems.append(f"{where}: a pull request reaches {prod}")
+        if access.identity in drifts:
+            if is_pull_request_subject(access.subject) or access.subject not in drifters:
+                problems.append(f"{where}: obtains the drift identity but is not a drift subject")
+            for reach in access.reaches:
+                if reach.cloud not in ("", "read") or reach.state not in ("", "read"):
+                    problems.append(f"{where}: the drift identity can change {reach.environment}")
+                if reach.secrets not in ("", "decrypt"):
+                    problems.append(f"{where}: the drift identity can encrypt with {reach.environment}'s key")
+                if (reach.state or reach.secrets) and reach.environment != shared:
+                    problems.append(
+                        f"{where}: the drift identity reads {reach.environment}'s state or secrets"
+                    )
+            if not access.reaches:
+                problems.append(f"{where}: a drift identity that reaches nothing")
+            continue
+        if shared in access.environments:
+            problems.append(f"{where}: reaches the {shared} stack but is not its drift identity")
         if prod in access.deploys and access.subject not in allowed_prod:
             problems.append(f"{where}: deploys {prod} but is not a production subject")
         if access.subject in reviewers:
@@ -203,10 +242,20 @@ def _statements(document: Any) -> list[Mapping[str, Any]]:
 
 
 def _target_maps(run: MockRun) -> tuple[dict[str, str], dict[str, str]]:
-    """Account id -> environment and subscription id -> environment, from the target providers."""
+    """Account id -> environment and subscription id -> environment, from the target providers.
+
+    The shared stack's own subscription is filed under its name (a Reader there reads that stack); its
+    account is not: every pipeline role lives there, and its drift role says so by tag instead.
+    """
     accounts: dict[str, str] = {}
     subscriptions: dict[str, str] = {}
+    shared = _shared_name(run)
     for resource in run.resources:
+        if shared is not None and resource.is_provider and resource.name == f"{shared}-azure":
+            subscription = resource.plain_inputs.get("subscriptionId")
+            if subscription:
+                subscriptions[str(subscription).lower()] = shared
+            continue
         match = TARGET_PROVIDER.match(resource.name) if resource.is_provider else None
         if match is None:
             continue
@@ -329,11 +378,15 @@ def _can_assume(source: _Role, target: _Role) -> bool:
     return allowed and trusted and not denied
 
 
-def _state_reach(run: MockRun, accounts: Mapping[str, str]) -> dict[str, dict[str, dict[str, str]]]:
+def _state_reach(
+    run: MockRun, accounts: Mapping[str, str], shared: str | None = None
+) -> dict[str, dict[str, dict[str, str]]]:
     """Principal ARN -> environment -> {"state": ..., "secrets": ...} from bucket and key policies."""
     result: dict[str, dict[str, dict[str, str]]] = {}
     # Stack name (or S3 wildcard of names) in the object keys -> the environment it is reported under.
     stacks = {env: env for env in accounts.values()} | {pattern: env for env, pattern in STACK_GROUPS.items()}
+    if shared is not None:
+        stacks[shared] = shared
     environments = sorted(stacks, key=len, reverse=True)
     for resource in run.of_type("aws:s3/bucketPolicy:BucketPolicy"):
         for statement in _statements(resource.plain_inputs.get("policy")):
@@ -371,9 +424,9 @@ def _state_reach(run: MockRun, accounts: Mapping[str, str]) -> dict[str, dict[st
     return result
 
 
-def _aws_access(run: MockRun, accounts: Mapping[str, str]) -> list[Access]:
+def _aws_access(run: MockRun, accounts: Mapping[str, str], shared: str | None = None) -> list[Access]:
     roles = _aws_roles(run)
-    state = _state_reach(run, accounts)
+    state = _state_reach(run, accounts, shared)
     accesses: list[Access] = []
     for start in roles.values():
         for issuer, subject in _federated_subjects(start):
@@ -393,7 +446,10 @@ def _aws_access(run: MockRun, accounts: Mapping[str, str]) -> list[Access]:
                 if env is not None:
                     writes = any(
                         s.get("Effect") == "Allow"
-                        and not (_actions(s) <= {"sts:AssumeRole", "sts:TagSession"})
+                        and not all(
+                            a in {"sts:AssumeRole", "sts:TagSession"} or READ_ACTION.match(a)
+                            for a in _actions(s)
+                        )
                         for s in role.inline
                     ) or any(not READ_ONLY_POLICY.match(m) for m in role.managed)
                     old = reaches.get(env, Reach(env))

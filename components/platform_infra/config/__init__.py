@@ -37,6 +37,7 @@ from platform_infra.config.bootstrap import (
     BootstrapSection,
     build_bootstrap,
     check_bootstrap,
+    check_shared_profiles,
 )
 from platform_infra.config.environment import (
     AwsConfig,
@@ -226,12 +227,14 @@ def load_stack_config(
         validated.aws_external_id,
     )
     if isinstance(validated, SharedStack):
+        problems: list[ValidationError] = []
         try:
             check_bootstrap(validated.bootstrap, environment)
         except Problems as error:
-            raise ConfigErrors(
-                [_error(problem, ("bootstrap",), stack) for problem in error.problems]
-            ) from None
+            problems += [_error(problem, ("bootstrap",), stack) for problem in error.problems]
+        problems += [_error(p, (), stack) for p in check_shared_profiles(validated.bootstrap, environment)]
+        if problems:
+            raise ConfigErrors(problems) from None
         return StackConfig(
             environment=environment,
             bootstrap=build_bootstrap(validated.bootstrap, environment, secrets_by_target),

@@ -46,6 +46,7 @@ from platform_infra.deploy_role import (
     validate_principal_arn,
 )
 from platform_infra.environment import (
+    AWS_PROFILE_PATTERN,
     ENVIRONMENT_NAME_PATTERN,
     IAM_ROLE_NAME_PATTERN,
     MAX_SESSION_SECONDS,
@@ -283,6 +284,28 @@ class ReviewSettings:
 
 
 @dataclass(frozen=True)
+class DriftSettings:
+    """The identity of the shared stack's own drift check (``pulumi preview --refresh --expect-no-changes``).
+
+    :param role_name: the drift pipeline role in the shared-services account (its OIDC login).
+    :param read_role_name: the read-only role it may assume in the shared-services account and in every
+        target account (``platform:aws.previewRoleName`` of the shared stack: the role its profiles name for a
+        drift check).
+    :param github: its GitHub subjects: only the default branch (a ``schedule`` run presents the default
+        branch's ref), in the repository's subject template.
+    :param azure_identity_name: the drift managed identity (Reader on the shared and every target
+        subscription).
+    :param azure_devops_connection: the Azure DevOps service connection of the drift pipeline (None: none).
+    """
+
+    role_name: str
+    read_role_name: str
+    github: GitHubSubjects
+    azure_identity_name: str
+    azure_devops_connection: str | None = None
+
+
+@dataclass(frozen=True)
 class BootstrapConfig:
     """The whole shared-services stack, validated.
 
@@ -293,6 +316,7 @@ class BootstrapConfig:
     :param state: the state backends.
     :param targets: the environments, in deployment order.
     :param review: the review stacks' identity (None: no review stacks).
+    :param drift: the identity of this stack's own drift check (None: not checked).
     """
 
     environment: Environment
@@ -302,6 +326,7 @@ class BootstrapConfig:
     state: StateBackendSettings
     targets: tuple[BootstrapTarget, ...] = field(default_factory=tuple)
     review: ReviewSettings | None = None
+    drift: DriftSettings | None = None
 
     def pipeline_role_arn(self, target: str) -> str:
         """ARN of ``target``'s deploying pipeline role (the only principal its deploy role trusts)."""
@@ -709,6 +734,29 @@ class ReviewConfig(ConfigModel):
     )
 
 
+class DriftConfig(ConfigModel):
+    """``platform:bootstrap.drift``: the identity of this stack's own scheduled drift check.
+
+    A pipeline role trusted only from ``pipeline.defaultBranch`` (as prod's preview identity), which may
+    assume only the read-only role ``platform:aws.previewRoleName`` created in the shared-services account
+    and in every target account; it reads this stack's state and decrypts its secrets key. On Azure a
+    managed identity with Reader on the shared and every target subscription (docs/bootstrap.md, "Drift
+    check of the shared stack"). Needs ``platform:aws.profile``: every provider of this stack reads its
+    role from a job-written profile.
+    """
+
+    role_name: ROLE_NAME = config_field(
+        "The drift pipeline role (shared-services account), trusted only from defaultBranch.",
+        "platform-drift",
+    )
+    azure_identity_name: AZURE_IDENTITY_NAME = config_field(
+        "The drift managed identity (Reader on the shared and every target subscription).", "platform-drift"
+    )
+    azure_dev_ops_service_connection: ADO_NAME | None = config_field(
+        "The Azure DevOps service connection of the drift pipeline.", None
+    )
+
+
 class BootstrapSection(ConfigModel):
     """``platform:bootstrap``: the shared-services stack (pipeline identity, deploy roles, state backend)."""
 
@@ -720,6 +768,9 @@ class BootstrapSection(ConfigModel):
     state_backend: StateBackendConfig = config_field("The state backends.")
     targets: tuple[TargetConfig, ...] = config_field("The environments, in deployment order.")
     review: ReviewConfig | None = config_field("The review stacks' identity; unset: no review stacks.", None)
+    drift: DriftConfig | None = config_field(
+        "The identity of this stack's own drift check; unset: the shared stack is not drift-checked.", None
+    )
 
     @field_validator("targets")
     @classmethod
@@ -903,6 +954,111 @@ def check_bootstrap(section: BootstrapSection, shared: Environment) -> None:
         raise Problems(problems)
 
 
+def check_shared_profiles(section: BootstrapSection, shared: Environment) -> list[Problem]:
+    """The rules on ``platform:aws.profile``/``previewRoleName`` of the shared stack (``at`` from the root).
+
+    With a profile every provider of the stack reads its role from a job-written profile: ``<profile>`` in
+    the shared-services account, ``<profile>-<target>`` in each target account (``infra aws-profile shared``
+    writes them all). The read-only role a drift check's profiles name is ``previewRoleName``, created in
+    every one of those accounts, so it must be no other role there.
+    """
+    problems: list[Problem] = []
+    aws = shared.aws
+    drift = section.drift
+    if drift is not None and aws.profile is None:
+        problems.append(
+            Problem(
+                "is required with platform:bootstrap.drift: a drift check gives every provider of this stack "
+                "the same inputs as the apply only through job-written profiles",
+                allowed="a profile name, e.g. platform-shared",
+                at=("aws", "profile"),
+            )
+        )
+    if aws.profile is not None:
+        for target in section.targets:
+            name = f"{aws.profile}-{target.name}"
+            if not AWS_PROFILE_PATTERN.fullmatch(name):
+                problems.append(
+                    Problem(
+                        f"makes the profile of target {target.name!r} too long or invalid",
+                        value=name,
+                        allowed="at most 64 letters, digits and _.+=@- in <profile>-<target>",
+                        at=("aws", "profile"),
+                    )
+                )
+    if drift is None:
+        return problems
+    read_role = aws.preview_role_name
+    taken = {
+        section.organization_role_name: "bootstrap.organizationRoleName",
+        aws.deploy_role_name: "aws.deployRoleName",
+        drift.role_name: "bootstrap.drift.roleName",
+    }
+    for target in section.targets:
+        taken.setdefault(target.deploy_role_name, f"a target's deployRoleName ({target.name})")
+        taken.setdefault(target.preview_role_name, f"a target's previewRoleName ({target.name})")
+        for prefix in (section.pipeline.role_name, section.pipeline.preview_role_name):
+            taken.setdefault(f"{prefix}-{target.name}", f"a pipeline role ({target.name})")
+    if section.review is not None:
+        taken.setdefault(section.review.role_name, "bootstrap.review.roleName")
+        taken.setdefault(section.review.deploy_role_name, "bootstrap.review.deployRoleName")
+    if read_role in taken:
+        problems.append(
+            Problem(
+                f"is {taken[read_role]}: the drift check's read-only role is created in the shared-services "
+                "account and every target account and must be no other role there",
+                value=read_role,
+                allowed="its own name, e.g. platform-drift-read",
+                at=("aws", "previewRoleName"),
+            )
+        )
+    others = {
+        f"{prefix}-{t.name}"
+        for t in section.targets
+        for prefix in (section.pipeline.role_name, section.pipeline.preview_role_name)
+    } | ({section.review.role_name} if section.review is not None else set())
+    if drift.role_name in others:
+        problems.append(
+            Problem("is another pipeline role", value=drift.role_name, at=("bootstrap", "drift", "roleName"))
+        )
+    identities = {
+        f"{prefix}-{t.name}"
+        for t in section.targets
+        for prefix in (section.pipeline.azure_identity_name, section.pipeline.azure_preview_identity_name)
+    } | ({section.review.azure_identity_name} if section.review is not None else set())
+    if drift.azure_identity_name in identities:
+        problems.append(
+            Problem(
+                "is another pipeline identity",
+                value=drift.azure_identity_name,
+                at=("bootstrap", "drift", "azureIdentityName"),
+            )
+        )
+    connection = drift.azure_dev_ops_service_connection
+    if connection is not None:
+        if section.pipeline.azure_dev_ops is None:
+            problems.append(
+                Problem(
+                    "needs platform:bootstrap.pipeline.azureDevOps (organization and project)",
+                    at=("bootstrap", "drift", "azureDevOpsServiceConnection"),
+                )
+            )
+        used = [
+            c
+            for t in section.targets
+            for c in (t.azure_dev_ops_service_connection, t.azure_dev_ops_preview_service_connection)
+        ] + ([section.review.azure_dev_ops_service_connection] if section.review is not None else [])
+        if connection in used:
+            problems.append(
+                Problem(
+                    "is another identity's service connection: each identity needs its own",
+                    value=connection,
+                    at=("bootstrap", "drift", "azureDevOpsServiceConnection"),
+                )
+            )
+    return problems
+
+
 def build_bootstrap(
     section: BootstrapSection, shared: Environment, external_ids: dict[str, Any]
 ) -> BootstrapConfig:
@@ -920,6 +1076,10 @@ def build_bootstrap(
                 # The bootstrap reaches the target through the organization role, not the deploy role.
                 deploy_role_name=section.organization_role_name,
                 session_duration_seconds=shared.aws.session_duration_seconds,
+                # With the shared stack's profile, each target's provider reads <profile>-<target>: the
+                # apply writes it with the organization role, a drift check with the read-only role.
+                profile=f"{shared.aws.profile}-{target.name}" if shared.aws.profile is not None else None,
+                preview_role_name=shared.aws.preview_role_name,
             ),
             azure=AzureTarget(
                 subscription_id=target.subscription_id,
@@ -1033,5 +1193,20 @@ def build_bootstrap(
             azure_devops_connection=section.review.azure_dev_ops_service_connection,
         )
         if section.review is not None
+        else None,
+        drift=DriftSettings(
+            role_name=section.drift.role_name,
+            read_role_name=shared.aws.preview_role_name,
+            # A schedule run presents the default branch's ref (GitHub, "Events that trigger workflows":
+            # schedule, GITHUB_REF = the default branch): the subject prod's preview identity trusts.
+            github=GitHubSubjects(
+                repository=pipeline.repository,
+                branches=(pipeline.default_branch,),
+                ref_claim=pipeline.github_ref_claim,
+            ),
+            azure_identity_name=section.drift.azure_identity_name,
+            azure_devops_connection=section.drift.azure_dev_ops_service_connection,
+        )
+        if section.drift is not None
         else None,
     )

@@ -16,7 +16,12 @@ import pulumi_azure_native as azure_native
 
 from platform_infra.config.bootstrap import AzureDevOpsSettings, BootstrapConfig, BootstrapTarget
 from platform_infra.deploy_role import DeployRole, DeployRoleArgs, boundary_policy_arn
-from platform_infra.environment import EnvironmentProviders, EnvironmentProvidersArgs, session_name
+from platform_infra.environment import (
+    Environment,
+    EnvironmentProviders,
+    EnvironmentProvidersArgs,
+    session_name,
+)
 from platform_infra.pipeline_identity import (
     AzureDevOpsOidcProvider,
     AzurePipelineIdentity,
@@ -41,6 +46,7 @@ from platform_infra.review_stacks import (
     REVIEW_STACK_PATTERN,
     review_deploy_statements,
 )
+from platform_infra.shared_drift import DriftReadRole, DriftReadRoleArgs
 from platform_infra.state_backend import (
     AwsReplication,
     AwsStateBackend,
@@ -229,23 +235,70 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
         )
 
     state = config.state
+    bucket_names = [
+        state.bucket_name,
+        state.access_log_bucket_name or f"{state.bucket_name}-access-logs",
+        *([state.replica_bucket_name] if state.replica_bucket_name is not None else []),
+    ]
+    drift_pipeline: PipelineIdentity | None = None
+    drift_roles: dict[str, DriftReadRole] = {}
+    drift = config.drift
+    if drift is not None:
+        shared_aws = shared_env.aws
+        accounts = [
+            (shared_env.name, shared_env, shared),
+            *((t.name, t.environment, targets[t.name]) for t in config.targets),
+        ]
+        read_arns = [
+            f"arn:{env.aws.partition}:iam::{env.aws.account_id}:role/{drift.read_role_name}"
+            for _, env, _ in accounts
+        ]
+        # Trusted only from the default branch (a scheduled run's ref), like prod's preview identity; may
+        # assume only the read-only drift roles, one per account the stack's providers act in.
+        drift_pipeline = PipelineIdentity(
+            "pipeline-drift",
+            PipelineIdentityArgs(
+                account_id=shared_aws.account_id,
+                role_name=drift.role_name,
+                github=drift.github,
+                deploy_role_arns=read_arns,
+                tag_session=tag_session,
+                max_session_duration_seconds=settings.max_session_duration_seconds,
+                oidc_provider_arn=oidc_provider_arn,
+                partition=shared_aws.partition,
+                purpose=f"drift check of the {shared_env.name} stack (read-only)",
+                read_only=True,
+                federated=_azure_devops(settings.azure_devops, drift.azure_devops_connection),
+                federated_provider_arn=ado_provider_arn,
+            ),
+            opts=shared_opts,
+        )
+        external_ids = {t.name: t.deploy_role.external_id for t in config.targets}
+        for name, env, providers in accounts:
+            is_shared = name == shared_env.name
+            drift_roles[name] = DriftReadRole(
+                f"drift-read-{name}",
+                DriftReadRoleArgs(
+                    role_name=drift.read_role_name,
+                    account_id=env.aws.account_id,
+                    trusted_principal_arn=drift_pipeline.arn,
+                    partition=env.aws.partition,
+                    external_id=shared_aws.external_id if is_shared else external_ids[name],
+                    session_tag=config.session_tag,
+                    # Only the shared-services account holds the state buckets and keys.
+                    bucket_names=bucket_names if is_shared else (),
+                    # The access report files the shared account's role under the shared stack.
+                    tags={ENVIRONMENT_TAG: shared_env.name} if is_shared else {},
+                    wait_for=[drift_pipeline.role],
+                ),
+                opts=providers.resource_options(),
+            )
+
     replication = None
     if state.replica_region is not None and state.replica_bucket_name is not None:
         replica_provider = aws.Provider(
             f"{shared_env.name}-aws-replica",
-            aws.ProviderArgs(
-                region=state.replica_region,
-                allowed_account_ids=[shared_env.aws.account_id],
-                assume_roles=[
-                    aws.ProviderAssumeRoleArgs(
-                        role_arn=shared_env.aws.deploy_role_arn,
-                        session_name=session_name(project, pulumi.get_stack()),
-                        external_id=shared_env.aws.external_id,
-                        duration=f"{shared_env.aws.session_duration_seconds}s",
-                    )
-                ],
-                default_tags=aws.ProviderDefaultTagsArgs(tags=dict(shared_env.tags)),
-            ),
+            _replica_provider_args(shared_env, state.replica_region, project),
             opts=pulumi.ResourceOptions(parent=shared),
         )
         replication = AwsReplication(
@@ -260,6 +313,13 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
         state_access[REVIEW_ENVIRONMENT] = StateAccess(
             writers=[review_pipeline.arn], stacks=REVIEW_STACK_PATTERN
         )
+    # This stack's own state and secrets key (alias/<prefix>-shared), once moved here from the local backend
+    # (docs/bootstrap.md): written by the operator through the shared account's administrator role (the
+    # profile's role for the apply), read and decrypted by the drift pipeline role only.
+    state_access[shared_env.name] = StateAccess(
+        writers=[shared_env.aws.deploy_role_arn],
+        readers=[drift_pipeline.arn] if drift_pipeline is not None else [],
+    )
     aws_backend = AwsStateBackend(
         "state",
         AwsStateBackendArgs(
@@ -280,6 +340,7 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
                 *(p.role for p in pipelines.values()),
                 *(p.role for p in previews.values()),
                 *([review_pipeline.role] if review_pipeline is not None else []),
+                *([drift_pipeline.role] if drift_pipeline is not None else []),
             ],
         ),
         opts=shared.resource_options(),
@@ -343,6 +404,35 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
                 # Azure RBAC has no resource-name conditions for ARM writes (ABAC conditions cover storage
                 # data actions and role assignments only): the base subscription, never staging or prod.
                 grants=_azure_deploy_grants(config, base, targets[base.name]),
+                tags=dict(shared_env.tags),
+            ),
+            opts=shared_opts,
+        )
+
+    azure_drift: AzurePipelineIdentity | None = None
+    if drift is not None:
+        # Reader wherever the stack's azure-native providers act: role assignments, identities, federated
+        # credentials, custom role definitions and the state backend's control plane (Reader is */read on the
+        # control plane: no data actions, no listKeys; Microsoft Learn, "Azure built-in roles for General").
+        azure_drift = AzurePipelineIdentity(
+            "drift-azure",
+            AzurePipelineIdentityArgs(
+                identity_name=drift.azure_identity_name,
+                resource_group_name=azure_group.name,
+                location=shared_env.azure.location,
+                github=drift.github,
+                federated=_azure_devops(settings.azure_devops, drift.azure_devops_connection),
+                grants=[
+                    _subscription_reader(
+                        f"reader-{shared_env.name}", shared_env.azure.subscription_id, shared
+                    ),
+                    *(
+                        _subscription_reader(
+                            f"reader-{t.name}", t.environment.azure.subscription_id, targets[t.name]
+                        )
+                        for t in config.targets
+                    ),
+                ],
                 tags=dict(shared_env.tags),
             ),
             opts=shared_opts,
@@ -432,9 +522,58 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
             "azurePrincipalId": azure_review.principal_id,
             "stateBackend": review_backend,
         }
+    # Where this stack's own state goes once moved out of the local backend (docs/bootstrap.md).
+    exports["sharedStateBackend"] = {
+        "loginUrl": aws_backend.login_url,
+        "secretsProvider": aws_backend.secrets_providers[shared_env.name],
+    }
+    if drift_pipeline is not None and azure_drift is not None:
+        # The drift workflow's repository variables AWS_DRIFT_ROLE_ARN / AZURE_DRIFT_CLIENT_ID.
+        exports["drift"] = {
+            "pipelineRoleArn": drift_pipeline.arn,
+            "subjects": drift_pipeline.subjects,
+            "readRoleArns": {name: role.arn for name, role in drift_roles.items()},
+            "azureClientId": azure_drift.client_id,
+            "azurePrincipalId": azure_drift.principal_id,
+        }
     for key, value in exports.items():
         pulumi.export(key, value)
     return exports
+
+
+def _replica_provider_args(shared_env: Environment, region: str, project: str) -> aws.ProviderArgs:
+    """The replica region's provider: the shared account's profile when set (the same inputs in the apply
+    and in a drift check), else the shared account's role assumed by the provider itself."""
+    target = shared_env.aws
+    tags = aws.ProviderDefaultTagsArgs(tags=dict(shared_env.tags))
+    if target.profile is not None:
+        return aws.ProviderArgs(
+            region=region, allowed_account_ids=[target.account_id], profile=target.profile, default_tags=tags
+        )
+    return aws.ProviderArgs(
+        region=region,
+        allowed_account_ids=[target.account_id],
+        assume_roles=[
+            aws.ProviderAssumeRoleArgs(
+                role_arn=target.deploy_role_arn,
+                session_name=session_name(project, pulumi.get_stack()),
+                external_id=target.external_id,
+                duration=f"{target.session_duration_seconds}s",
+            )
+        ],
+        default_tags=tags,
+    )
+
+
+def _subscription_reader(name: str, subscription: str, providers: EnvironmentProviders) -> AzureRoleGrant:
+    """Reader on a whole subscription, through that subscription's provider."""
+    return AzureRoleGrant(
+        name=name,
+        scope=f"/subscriptions/{subscription}",
+        role_definition_guid=BUILTIN_ROLE_GUIDS["Reader"],
+        subscription_id=subscription,
+        provider=providers.azure,
+    )
 
 
 def _azure_deploy_grants(
