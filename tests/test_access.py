@@ -446,7 +446,15 @@ def test_the_drift_roles_read_no_object_and_decrypt_nothing(shared: MockRun) -> 
         "arn:aws:s3:::example-org-platform-pulumi-state-access-logs",
         "arn:aws:s3:::example-org-platform-pulumi-state-replica",
     ]
-    assert [s["Sid"] for s in policies["drift-read-prod-read"]["Statement"]] == ["ReadIam"]
+    prod = policies["drift-read-prod-read"]["Statement"]
+    assert [s["Sid"] for s in prod] == ["ReadRoles", "ReadPolicies", "ReadOidcProviders", "ListOidcProviders"]
+    # Scoped to prod's own account, by resource type; only the list call without a resource type is on *.
+    assert [s["Resource"] for s in prod] == [
+        "arn:aws:iam::333333333333:role/*",
+        "arn:aws:iam::333333333333:policy/*",
+        "arn:aws:iam::333333333333:oidc-provider/*",
+        "*",
+    ]
     roles = {
         r.name: r.plain_inputs
         for r in shared.of_type("aws:iam/role:Role")

@@ -35,23 +35,24 @@ from platform_infra.environment import IAM_ROLE_NAME_PATTERN
 from platform_infra.iam_escalation import ACCESS_TAG
 from platform_infra.validation import ValidationError, require_pattern
 
-#: What refreshing the shared stack's IAM resources reads (roles with their inline and attached policies and
-#: tags, managed policies such as the permissions boundary, OIDC providers).
-IAM_READ_ACTIONS = (
-    "iam:GetOpenIDConnectProvider",
-    "iam:GetPolicy",
-    "iam:GetPolicyVersion",
+#: What refreshing the shared stack's IAM resources reads, by resource type (roles with their inline and
+#: attached policies and tags; managed policies such as the permissions boundary; OIDC providers). Each is
+#: scoped to its own resource type in the account (Checkov CKV_AWS_355: no "*" for restrictable actions).
+IAM_ROLE_READ_ACTIONS = (
     "iam:GetRole",
     "iam:GetRolePolicy",
     "iam:ListAttachedRolePolicies",
     "iam:ListInstanceProfilesForRole",
-    "iam:ListOpenIDConnectProviderTags",
-    "iam:ListOpenIDConnectProviders",
-    "iam:ListPolicyTags",
-    "iam:ListPolicyVersions",
     "iam:ListRolePolicies",
     "iam:ListRoleTags",
 )
+IAM_POLICY_READ_ACTIONS = (
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:ListPolicyTags",
+    "iam:ListPolicyVersions",
+)
+IAM_OIDC_READ_ACTIONS = ("iam:GetOpenIDConnectProvider", "iam:ListOpenIDConnectProviderTags")
 #: Bucket configuration only: no ``s3:GetObject*`` (every stack's checkpoint lives in the state bucket).
 S3_CONFIG_READ_ACTIONS = (
     "s3:GetAccelerateConfiguration",
@@ -61,21 +62,45 @@ S3_CONFIG_READ_ACTIONS = (
     "s3:GetReplicationConfiguration",
     "s3:ListBucket",
 )
-#: Key metadata, rotation, policy and aliases: never Decrypt, Encrypt or GenerateDataKey.
-KMS_READ_ACTIONS = (
-    "kms:DescribeKey",
-    "kms:GetKeyPolicy",
-    "kms:GetKeyRotationStatus",
-    "kms:ListAliases",
-    "kms:ListResourceTags",
-)
+#: Key metadata, rotation, policy and tags: never Decrypt, Encrypt or GenerateDataKey.
+KMS_READ_ACTIONS = ("kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags")
+#: Actions without a resource type (IAM's Service Authorization Reference lists none for them): only ``*``.
+UNSCOPED_LIST_ACTIONS = ("iam:ListOpenIDConnectProviders",)
+UNSCOPED_KMS_LIST_ACTIONS = ("kms:ListAliases",)
 
 
-def drift_read_statements(partition: str, bucket_names: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """The drift role's inline policy: IAM read everywhere; in the shared-services account (``bucket_names``
-    given) also the state buckets' configuration and the KMS keys' metadata."""
+def drift_read_statements(
+    partition: str, account_id: str, bucket_names: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """The drift role's inline policy: IAM read of the account's roles, policies and OIDC providers; in the
+    shared-services account (``bucket_names`` given) also the state buckets' configuration and the KMS keys'
+    metadata."""
+    iam = f"arn:{partition}:iam::{account_id}"
     statements: list[dict[str, Any]] = [
-        {"Sid": "ReadIam", "Effect": "Allow", "Action": list(IAM_READ_ACTIONS), "Resource": "*"}
+        {
+            "Sid": "ReadRoles",
+            "Effect": "Allow",
+            "Action": list(IAM_ROLE_READ_ACTIONS),
+            "Resource": f"{iam}:role/*",
+        },
+        {
+            "Sid": "ReadPolicies",
+            "Effect": "Allow",
+            "Action": list(IAM_POLICY_READ_ACTIONS),
+            "Resource": f"{iam}:policy/*",
+        },
+        {
+            "Sid": "ReadOidcProviders",
+            "Effect": "Allow",
+            "Action": list(IAM_OIDC_READ_ACTIONS),
+            "Resource": f"{iam}:oidc-provider/*",
+        },
+        {
+            "Sid": "ListOidcProviders",
+            "Effect": "Allow",
+            "Action": list(UNSCOPED_LIST_ACTIONS),
+            "Resource": "*",
+        },
     ]
     if bucket_names:
         statements += [
@@ -85,7 +110,18 @@ def drift_read_statements(partition: str, bucket_names: Sequence[str] = ()) -> l
                 "Action": list(S3_CONFIG_READ_ACTIONS),
                 "Resource": [f"arn:{partition}:s3:::{name}" for name in sorted(dict.fromkeys(bucket_names))],
             },
-            {"Sid": "ReadKeyMetadata", "Effect": "Allow", "Action": list(KMS_READ_ACTIONS), "Resource": "*"},
+            {
+                "Sid": "ReadKeyMetadata",
+                "Effect": "Allow",
+                "Action": list(KMS_READ_ACTIONS),
+                "Resource": f"arn:{partition}:kms:*:{account_id}:key/*",
+            },
+            {
+                "Sid": "ListKeyAliases",
+                "Effect": "Allow",
+                "Action": list(UNSCOPED_KMS_LIST_ACTIONS),
+                "Resource": "*",
+            },
         ]
     return statements
 
@@ -167,7 +203,9 @@ class DriftReadRole(pulumi.ComponentResource):
                 policy=json.dumps(
                     {
                         "Version": POLICY_VERSION,
-                        "Statement": drift_read_statements(args.partition, args.bucket_names),
+                        "Statement": drift_read_statements(
+                            args.partition, args.account_id, args.bucket_names
+                        ),
                     },
                     indent=2,
                 ),
