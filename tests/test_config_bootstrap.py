@@ -334,3 +334,102 @@ def test_plan_shared_exports_login_urls_and_secrets_providers(shared_run: tuple[
 def test_read_stack_files_sees_the_shared_external_ids_as_secrets() -> None:
     files = read_stack_files("shared")
     assert set(files.substituted_secrets) == {"platform:externalId-staging", "platform:externalId-prod"}
+
+
+def _whole(change: Any) -> dict[str, Any]:
+    values = copy.deepcopy(_shared_values())
+    change(values)
+    return values
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        # The drift check gives the providers the apply's inputs only through profiles.
+        (
+            lambda v: v["aws"].pop("profile"),
+            r"platform:aws\.profile: is required with platform:bootstrap\.drift",
+        ),
+        (
+            lambda v: v["aws"].update(profile="p" * 60),
+            r"platform:aws\.profile: makes the targets' profiles <profile>-<target> too long or invalid "
+            r"\(got \['p+-staging', 'p+-prod'\]\)",
+        ),
+        # The read-only role is created in every account: it must be no other role there.
+        (
+            lambda v: v["aws"].pop(
+                "previewRoleName"
+            ),  # the default, platform-preview: the targets' preview role
+            r"platform:aws\.previewRoleName: is a target's previewRoleName \(dev\)",
+        ),
+        (
+            lambda v: v["aws"].update(previewRoleName="OrganizationAccountAccessRole"),
+            r"platform:aws\.previewRoleName: is platform:bootstrap\.organizationRoleName",
+        ),
+        (
+            lambda v: v["aws"].update(previewRoleName="platform-review-deploy"),
+            r"platform:aws\.previewRoleName: is platform:bootstrap\.review\.deployRoleName",
+        ),
+        (
+            lambda v: v["bootstrap"]["drift"].update(roleName="platform-preview-prod"),
+            r"platform:bootstrap\.drift\.roleName: is another pipeline role",
+        ),
+        (
+            lambda v: v["bootstrap"]["drift"].update(azureIdentityName="platform-preview-prod"),
+            r"platform:bootstrap\.drift\.azureIdentityName: is another pipeline identity",
+        ),
+        (
+            lambda v: v["bootstrap"]["drift"].update(
+                azureDevOpsServiceConnection="platform-azure-preview-prod"
+            ),
+            r"platform:bootstrap\.drift\.azureDevOpsServiceConnection: is another identity's service",
+        ),
+        (
+            lambda v: v["bootstrap"]["drift"].update(roleName="*"),
+            r"platform:bootstrap\.drift\.roleName",
+        ),
+    ],
+)
+def test_bad_drift_config_is_refused_in_one_line_naming_the_key(change: Any, key: str) -> None:
+    with pytest.raises(ValidationError, match=key) as raised:
+        _load(_whole(change))
+    message = str(raised.value)
+    assert "stack 'shared'" in message
+    assert len(message.splitlines()) == 1, message
+
+
+def test_without_drift_the_shared_stack_needs_no_profile_and_targets_keep_assuming_their_roles() -> None:
+    """The drift section is optional: without it (and without a profile) the providers assume the
+    administrator roles themselves, as before, and `infra aws-profile shared --access preview` has no
+    read-only role to name."""
+
+    def no_drift(values: dict[str, Any]) -> None:
+        values["bootstrap"].pop("drift")
+        values["aws"].pop("profile")
+        values["aws"].pop("previewRoleName")
+
+    config = _load(_whole(no_drift))
+    assert config.bootstrap.drift is None
+    assert config.environment.aws.profile is None
+    assert all(t.environment.aws.profile is None for t in config.bootstrap.targets)
+
+
+def test_the_drift_identity_trusts_the_default_branch_in_either_subject_template() -> None:
+    """Prod's preview identity's subject derivation: GitHub's default template gives
+    repo:<org>/<repo>:ref:refs/heads/main, [repo, context, ref] repeats the ref (GitHub docs, "Customizing the
+    subject claims"); never an environment or a pull request."""
+    drift = _load(_shared_values()).bootstrap.drift
+    assert drift.github.subjects == ["repo:example-org/platform-infra:ref:refs/heads/main"]
+    assert drift.github.patterns == []
+
+    def ref_template(values: dict[str, Any]) -> None:
+        values["bootstrap"]["pipeline"]["githubSubjectClaimKeys"] = ["repo", "context", "ref"]
+        values["bootstrap"].pop("review")  # refused with that template
+
+    config = _load(_whole(ref_template))
+    prod_preview = next(t for t in config.bootstrap.targets if t.name == "prod").identities.preview_github
+    assert (
+        config.bootstrap.drift.github.subjects
+        == prod_preview.subjects
+        == ["repo:example-org/platform-infra:ref:refs/heads/main:ref:refs/heads/main"]
+    )

@@ -265,3 +265,31 @@ def test_the_shared_stacks_jobs_write_every_accounts_profile_with_their_own_role
     assert {s.name: s.role_arn.split(":")[4] for s in written["preview"]} == providers
     assert {s.name: s.role_arn.split(":")[4] for s in written["deploy"]} == providers
     assert {s.role_arn.rsplit("/", 1)[1] for s in written["deploy"]} == {"OrganizationAccountAccessRole"}
+
+
+def test_infra_aws_profile_shared_refuses_what_it_cannot_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One-line errors naming the key and the stack: external ids that are not JSON or name no target, and
+    a drift profile set for a shared stack without a drift identity (no read-only role exists then)."""
+    import shutil
+
+    from platform_infra.cli.aws_profile import stack_profiles
+    from platform_infra.cli.main import main
+    from platform_infra.validation import ValidationError
+
+    with pytest.raises(ValidationError, match=r"^stack 'shared': \$PLATFORM_AWS_EXTERNAL_IDS: is not a JSON"):
+        stack_profiles("shared", "preview", environ={"PLATFORM_AWS_EXTERNAL_IDS": "prod=abc"})
+    with pytest.raises(ValidationError, match=r"\$PLATFORM_AWS_EXTERNAL_IDS\.qa: is not a target"):
+        stack_profiles("shared", "preview", environ={"PLATFORM_AWS_EXTERNAL_IDS": '{"qa": "ext-12345"}'})
+    document = yaml.safe_load((REPO_ROOT / "Pulumi.shared.yaml").read_text())
+    document["config"]["platform:bootstrap"].pop("drift")
+    shutil.copy(REPO_ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "Pulumi.shared.yaml").write_text(yaml.safe_dump(document))
+    assert main(["aws-profile", "shared", "--access", "preview", "--root", str(tmp_path)]) != 0
+    error = capsys.readouterr().err
+    assert error.startswith("error: stack 'shared': --access: preview needs platform:bootstrap.drift")
+    assert len(error.strip().splitlines()) == 1
+    # The administrator profiles still work without it (the apply never needed the drift identity).
+    assert main(["aws-profile", "shared", "--access", "deploy", "--root", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.count("role/OrganizationAccountAccessRole") == 4

@@ -387,6 +387,49 @@ def test_drift_detection_opens_one_issue_per_drifted_stack() -> None:
     assert yaml.safe_load((ROOT / ".azure-pipelines" / "drift.yml").read_text())["schedules"]
 
 
+def test_the_shared_stack_is_drift_checked_with_its_own_identity_only_on_the_schedule() -> None:
+    """The shared stack's job: its own read-only identity (the shared stack's `drift` output), minimal
+    rights, a timeout, the same drift/issue logic; its result goes to the one report job. Nothing a pull
+    request runs names that identity (docs/bootstrap.md: it reads prod's IAM configuration and decrypts
+    prod's external id)."""
+    drift = load(WORKFLOWS / "drift.yml")
+    assert set(drift["on"]) == {"schedule", "workflow_dispatch"}
+    shared, report = drift["jobs"]["shared"], drift["jobs"]["report"]
+    assert shared["permissions"] == {"contents": "read", "id-token": "write"}
+    # No environment: a job with one presents environment:<name>, which the drift identity does not trust;
+    # without, a scheduled run presents ref:refs/heads/<default branch> (GitHub OIDC reference), the only
+    # subject it trusts (tests/test_access.py).
+    assert "environment" not in shared
+    assert 0 < shared["timeout-minutes"] <= 60
+    assert shared["env"]["STACK"] == "shared"
+    assert shared["env"]["ARM_CLIENT_ID"] == "${{ vars.AZURE_DRIFT_CLIENT_ID }}"
+    identities = _identities(shared["steps"], shared["env"])
+    assert "vars.AWS_DRIFT_ROLE_ARN" in identities and "vars.AZURE_DRIFT_CLIENT_ID" in identities
+    assert "PREVIEW" not in identities and "DEPLOY" not in identities
+    text = "\n".join(str(s.get("run", "")) for s in shared["steps"])
+    assert 'pulumi preview --stack "$STACK" --refresh --expect-no-changes' in text
+    assert "no changes were expected but changes were proposed" in text
+    upload = next(s for s in shared["steps"] if "upload-artifact" in str(s.get("uses")))
+    assert upload["with"]["name"] == "drift-shared"
+    assert set(report["needs"]) == {"detect", "shared"} and "always()" in report["if"]
+    for path in [*WORKFLOWS.glob("*.yml"), *AZURE_FILES]:
+        if path.name not in {"drift.yml"}:
+            for name in ("AWS_DRIFT_ROLE_ARN", "AZURE_DRIFT_CLIENT_ID", "platform-azure-drift"):
+                assert name not in path.read_text(), (path, name)
+    stages = {
+        s["stage"]: s for s in yaml.safe_load((ROOT / ".azure-pipelines" / "drift.yml").read_text())["stages"]
+    }
+    [job] = stages["drift_shared"]["jobs"]
+    assert job["parameters"] == {
+        "stack": "shared",
+        "serviceConnection": "platform-azure-drift",
+        "awsRoleVariable": "AWS_DRIFT_ROLE_ARN",
+        "backendVariable": "SHARED_PULUMI_BACKEND_URL",
+    }
+    bootstrap = yaml.safe_load((ROOT / "Pulumi.shared.yaml").read_text())["config"]["platform:bootstrap"]
+    assert bootstrap["drift"]["azureDevOpsServiceConnection"] == "platform-azure-drift"
+
+
 def test_review_stacks_deploy_labelled_pull_requests_and_clean_up() -> None:
     review = load(WORKFLOWS / "review-stack.yml")
     assert set(review["on"]["pull_request"]["types"]) >= {"labeled", "synchronize", "closed", "unlabeled"}
@@ -811,6 +854,7 @@ def test_each_job_writes_the_aws_profile_of_its_own_identity() -> None:
         ("preview.yml", "preview"): "preview",
         ("deploy.yml", "prod-plan"): "preview",
         ("drift.yml", "detect"): "preview",
+        ("drift.yml", "shared"): "preview",
         ("stack-deploy.yml", "up"): "deploy",
     }
     for (name, job), expected in access.items():

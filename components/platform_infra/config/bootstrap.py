@@ -975,33 +975,35 @@ def check_shared_profiles(section: BootstrapSection, shared: Environment) -> lis
             )
         )
     if aws.profile is not None:
-        for target in section.targets:
-            name = f"{aws.profile}-{target.name}"
-            if not AWS_PROFILE_PATTERN.fullmatch(name):
-                problems.append(
-                    Problem(
-                        f"makes the profile of target {target.name!r} too long or invalid",
-                        value=name,
-                        allowed="at most 64 letters, digits and _.+=@- in <profile>-<target>",
-                        at=("aws", "profile"),
-                    )
+        invalid = [
+            f"{aws.profile}-{t.name}"
+            for t in section.targets
+            if not AWS_PROFILE_PATTERN.fullmatch(f"{aws.profile}-{t.name}")
+        ]
+        if invalid:
+            problems.append(
+                Problem(
+                    "makes the targets' profiles <profile>-<target> too long or invalid",
+                    value=invalid,
+                    allowed="at most 64 letters, digits and _.+=@- in <profile>-<target>",
+                    at=("aws", "profile"),
                 )
+            )
     if drift is None:
         return problems
     read_role = aws.preview_role_name
-    taken = {
-        section.organization_role_name: "bootstrap.organizationRoleName",
-        aws.deploy_role_name: "aws.deployRoleName",
-        drift.role_name: "bootstrap.drift.roleName",
-    }
+    taken: dict[str, str] = {}
+    taken.setdefault(section.organization_role_name, "platform:bootstrap.organizationRoleName")
+    taken.setdefault(aws.deploy_role_name, "platform:aws.deployRoleName")
+    taken.setdefault(drift.role_name, "platform:bootstrap.drift.roleName")
     for target in section.targets:
         taken.setdefault(target.deploy_role_name, f"a target's deployRoleName ({target.name})")
         taken.setdefault(target.preview_role_name, f"a target's previewRoleName ({target.name})")
         for prefix in (section.pipeline.role_name, section.pipeline.preview_role_name):
             taken.setdefault(f"{prefix}-{target.name}", f"a pipeline role ({target.name})")
     if section.review is not None:
-        taken.setdefault(section.review.role_name, "bootstrap.review.roleName")
-        taken.setdefault(section.review.deploy_role_name, "bootstrap.review.deployRoleName")
+        taken.setdefault(section.review.role_name, "platform:bootstrap.review.roleName")
+        taken.setdefault(section.review.deploy_role_name, "platform:bootstrap.review.deployRoleName")
     if read_role in taken:
         problems.append(
             Problem(

@@ -91,7 +91,7 @@ class AwsConfig(ConfigModel):
     )
     preview_role_name: RoleName = field(
         "The read-only role in the account that preview and drift jobs assume (bootstrap "
-        "targets[].previewRoleName).",
+        "targets[].previewRoleName); in the shared stack, its drift check's role in every account.",
         "platform-preview",
     )
 
