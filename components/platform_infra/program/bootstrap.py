@@ -411,6 +411,9 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
 
     azure_drift: AzurePipelineIdentity | None = None
     if drift is not None:
+        # Its main-branch credential repeats prod's preview identity's subject: issuer and subject must be
+        # unique per identity, not per tenant (Microsoft Learn, "Important considerations and restrictions
+        # for federated identity credentials").
         # Reader wherever the stack's azure-native providers act: role assignments, identities, federated
         # credentials, custom role definitions and the state backend's control plane (Reader is */read on the
         # control plane: no data actions, no listKeys; Microsoft Learn, "Azure built-in roles for General").
