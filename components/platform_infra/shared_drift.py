@@ -36,8 +36,11 @@ from platform_infra.iam_escalation import ACCESS_TAG
 from platform_infra.validation import ValidationError, require_pattern
 
 #: What refreshing the shared stack's IAM resources reads, by resource type (roles with their inline and
-#: attached policies and tags; managed policies such as the permissions boundary; OIDC providers). Each is
-#: scoped to its own resource type in the account (Checkov CKV_AWS_355: no "*" for restrictable actions).
+#: attached policies and tags; managed policies such as the permissions boundary; OIDC providers). A role's
+#: read is GetRole, then ListRolePolicies + GetRolePolicy (inline policies) and ListAttachedRolePolicies
+#: (hashicorp/terraform-provider-aws ``internal/service/iam/role.go``, ``resourceRoleRead``; a v4-era copy
+#: read here, the calls of the bridged v7 provider are not verified offline). Each is scoped to its own
+#: resource type in the account (Checkov CKV_AWS_355: no "*" for restrictable actions).
 IAM_ROLE_READ_ACTIONS = (
     "iam:GetRole",
     "iam:GetRolePolicy",
@@ -54,6 +57,8 @@ IAM_POLICY_READ_ACTIONS = (
 )
 IAM_OIDC_READ_ACTIONS = ("iam:GetOpenIDConnectProvider", "iam:ListOpenIDConnectProviderTags")
 #: Bucket configuration only: no ``s3:GetObject*`` (every stack's checkpoint lives in the state bucket).
+#: ``s3:ListBucket`` for HeadBucket, which a bucket's read starts with (S3 API Reference, HeadBucket:
+#: "you must have permissions to perform the s3:ListBucket action").
 S3_CONFIG_READ_ACTIONS = (
     "s3:GetAccelerateConfiguration",
     "s3:GetBucket*",
