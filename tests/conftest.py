@@ -15,34 +15,29 @@ import os
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from platform_infra.cli.mocks import MockRun, PlatformMocks, run_with_mocks
-from platform_infra.cli.offline import TRANSFORMATIONS, batch_gc
-from platform_infra.cli.plan import StackFiles, run_stack
-from platform_infra.config import DEPLOYMENT_ID_VARIABLE
-from platform_infra.environment import (
-    AwsTarget,
-    AzureTarget,
-    Environment,
-    EnvironmentProviders,
-    EnvironmentProvidersArgs,
-    Tier,
-)
 
-RunProgram = Callable[..., MockRun]
-ShippedRuns = Callable[[str], tuple[StackFiles, MockRun]]
+if TYPE_CHECKING:
+    # Imported where used: with pytest-xdist the controller process loads this file too, and it runs no
+    # test, so the library, pydantic and the SDKs (~0.5 CPU s) would only delay starting the workers.
+    from platform_infra.cli.mocks import MockRun, PlatformMocks
+    from platform_infra.cli.plan import StackFiles
+    from platform_infra.environment import Environment, EnvironmentProviders, Tier
+
+RunProgram = Callable[..., "MockRun"]
+ShippedRuns = Callable[[str], "tuple[StackFiles, MockRun]"]
 """The ``shipped_runs`` fixture: ``shipped_runs("prod")`` -> (stack files, run), shared by the session."""
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 """This repository: its Pulumi.yaml and shipped stack files are the project the stack tests run."""
 
 
-def make_environment(
-    tier: Tier | str = Tier.DEV, name: str | None = None, **aws_overrides: Any
-) -> Environment:
+def make_environment(tier: Tier | str = "dev", name: str | None = None, **aws_overrides: Any) -> Environment:
     """A valid environment for component tests (example ids, like the shipped stack files)."""
+    from platform_infra.environment import AwsTarget, AzureTarget, Environment, Tier
+
     tier = Tier(tier)
     account = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}[tier.value]
     return Environment(
@@ -67,6 +62,8 @@ def make_environment(
 
 def make_providers(environment: Environment) -> EnvironmentProviders:
     """Explicit providers for ``environment``; call inside a program run by ``pulumi_run``."""
+    from platform_infra.environment import EnvironmentProviders, EnvironmentProvidersArgs
+
     return EnvironmentProviders(
         environment.name, EnvironmentProvidersArgs(environment=environment, project="platform")
     )
@@ -75,6 +72,8 @@ def make_providers(environment: Environment) -> EnvironmentProviders:
 @pytest.fixture
 def pulumi_run() -> RunProgram:
     """Run ``program`` under fresh recording mocks: ``pulumi_run(program, stack="dev", config=None)``."""
+    from platform_infra.cli.mocks import run_with_mocks
+    from platform_infra.cli.offline import TRANSFORMATIONS
 
     def run(
         program: Callable[[], Any],
@@ -107,6 +106,9 @@ def shipped_runs() -> Iterator[ShippedRuns]:
     the session every shared run is compared with a fingerprint taken when it was made: a test that changed
     one fails the session (with the stack named) instead of silently changing what later tests read.
     """
+    from platform_infra.cli.plan import run_stack
+    from platform_infra.config import DEPLOYMENT_ID_VARIABLE
+
     runs: dict[tuple[str, str | None], tuple[StackFiles, MockRun]] = {}
     fingerprints: dict[tuple[str, str | None], str] = {}
 
@@ -148,6 +150,7 @@ def check_jsonschema(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def stack_run() -> Callable[..., MockRun]:
     """Run the real program with a shipped stack file: ``stack_run("prod", overrides={...})``."""
+    from platform_infra.cli.plan import run_stack
 
     def run(stack: str, overrides: Mapping[str, Any] | None = None) -> MockRun:
         return run_stack(stack, REPO_ROOT, overrides=overrides)[1]
@@ -155,14 +158,59 @@ def stack_run() -> Callable[..., MockRun]:
     return run
 
 
+SUITE_GC_GEN0_THRESHOLD = 1_000_000
+"""The young-generation threshold while tests run: above what one mock run keeps alive.
+
+CPython counts a tracked object when it is allocated and uncounts it when reference counting frees it
+(``Modules/gcmodule.c``), so the count only grows by what outlives its statements: a mock run's resources,
+Outputs and futures, which die together when the run is dropped (in reference cycles: only the cyclic
+collector frees them). With the console script's 100,000 (:data:`platform_infra.cli.offline.
+GC_GEN0_THRESHOLD`, right for one plan) collections ran in the middle of runs and traversed each run's live
+objects again as they aged. At 1,000,000 a worker collects a handful of times and mostly frees garbage,
+which costs about a microsecond an object whatever the threshold. Measured over the whole suite (two
+workers, ``gc.callbacks``): GC 8.4 -> 5.0 CPU s, peak RSS per worker 283-347 -> 371-464 MiB; a higher
+threshold saved no more CPU (3,000,000: 640 MiB).
+"""
+
+HEAVY_FILES_FIRST = (
+    "test_offline_runner.py",
+    "test_export.py",
+    "test_release.py",
+    "test_check.py",
+    "test_access.py",
+    "test_retention_enforcer_lambda.py",
+    "test_provider_inputs.py",
+    "test_cli.py",
+    "test_key_vault.py",
+    "test_refusals.py",
+)
+"""Test files by CPU time (their own and their subprocesses'), most first, as measured; the rest follow.
+
+pytest-xdist's ``--dist loadfile`` hands whole files to whichever worker is free, in collection order
+(``tasks.py test`` turns off its reordering by test count, ``--no-loadscope-reorder``). Starting with the
+longest files and ending with short ones (longest-processing-time-first) keeps the two workers finishing
+together; by name or test count, test_offline_runner.py (~15 CPU s in 25 tests) started late and one
+worker ran alone for its last seconds.
+"""
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    """The files of :data:`HEAVY_FILES_FIRST` first (a stable sort: each file's tests keep their order)."""
+    rank = {name: position for position, name in enumerate(HEAVY_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Freeze what collection allocated and collect rarely, as the ``infra`` console script does.
+    """Freeze what collection allocated and collect rarely (see :data:`SUITE_GC_GEN0_THRESHOLD`).
 
     The session is a batch process too: the SDKs' modules and classes and every test module live until
     the end, and with CPython's default thresholds each full collection the mock runs trigger re-traverses
     all of it (see :func:`platform_infra.cli.offline.batch_gc`).
     """
+    from platform_infra.cli.offline import batch_gc
+
     batch_gc()
+    gc.set_threshold(SUITE_GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
 
 
 @pytest.hookimpl(trylast=True)
@@ -171,7 +219,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
     After this, pytest's unraisable-exception plugin runs two full collections (``pytest_unconfigure`` and
     its cleanup, ``_pytest/unraisableexception.py``) and the interpreter finalises. With the young threshold
-    of :func:`~platform_infra.cli.offline.batch_gc`, the cyclic garbage of hundreds of mock runs is still
+    of :data:`SUITE_GC_GEN0_THRESHOLD`, the cyclic garbage of hundreds of mock runs is still
     waiting at that point, and traversing and freeing it cost each worker ~1-3 CPU seconds at the very end
     of the run (measured: 1.4 s for a sixth of the suite; 0.04 s frozen). Frozen objects are left to the
     process exit. What is lost: an exception raised in the ``__del__`` of an object in such a cycle is not

@@ -374,6 +374,14 @@ class FakeAzure:
 
 def _arm_handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        # ARM speaks HTTP/1.1 and keeps connections open: a client's connection pool reuses one connection
+        # for many requests (every reply has a Content-Length, which persistent connections need).
+        protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; with Nagle's algorithm on, the body of a kept-alive reply
+        # waits for the client's delayed ACK (~40 ms on Linux) before it is sent.
+        disable_nagle_algorithm = True
+        request_body = b""
+
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
@@ -388,8 +396,7 @@ def _arm_handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def _body(self) -> dict[str, Any]:
-            length = int(self.headers.get("Content-Length") or 0)
-            return json.loads(self.rfile.read(length) or b"{}")
+            return json.loads(self.request_body or b"{}")
 
         def _conflict(self, what: str) -> None:
             fake.rejected.append(what)
@@ -405,6 +412,9 @@ def _arm_handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             )
 
         def _route(self, method: str) -> None:
+            # Read every request's body, answered or refused: on a kept-alive connection unread bytes would
+            # be taken for the next request.
+            self.request_body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                 fake.unauthenticated += 1
                 self._reply(401, {"error": {"code": "AuthenticationFailed", "message": "no token"}})
