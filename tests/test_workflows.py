@@ -896,3 +896,33 @@ def _azure_jobs(stage: dict[str, Any]) -> list[dict[str, Any]]:
 def _azure_templates(job: dict[str, Any]) -> list[dict[str, Any]]:
     steps = job.get("steps") or job["strategy"]["runOnce"]["deploy"]["steps"]
     return [s["parameters"] for s in steps if "template" in s]
+
+
+def test_a_pull_request_touching_any_module_only_the_shared_stack_declares_previews_it() -> None:
+    """preview.yml adds the shared stack to the matrix when a pull request touches what it is made of: every
+    platform_infra module its program imports that no environment program imports must match the filter
+    (review_stacks and shared_drift were once missing: a change to them changed the shared plan unseen)."""
+    import ast
+
+    program = ROOT / "components" / "platform_infra" / "program"
+
+    def imports(path: Path) -> set[str]:
+        return {
+            node.module
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("platform_infra.")
+        }
+
+    only_shared = imports(program / "bootstrap.py") - {
+        module for path in program.glob("*.py") if path.name != "bootstrap.py" for module in imports(path)
+    }
+    step = next(
+        s for s in load(WORKFLOWS / "preview.yml")["jobs"]["scope"]["steps"] if s.get("id") == "stacks"
+    )
+    pattern = re.compile(re.search(r"grep -qE \\\n\s*'([^']+)'", step["run"])[1])
+    assert only_shared >= {"platform_infra.shared_drift", "platform_infra.review_stacks"}
+    for module in sorted(only_shared):
+        path = "components/" + module.replace(".", "/")
+        candidates = [f"{path}.py", f"{path}/__init__.py"]
+        assert any(pattern.search(c) for c in candidates), module
+    assert not pattern.search("components/platform_infra/app_service.py")
