@@ -20,10 +20,17 @@ Checkov (and other IaC scanners) cannot read a Pulumi program, but they read a T
   ``reports/tokenPaths.json`` gives the token, vendored in ``cli/data/azure_native_token_paths.json`` and
   refreshed by ``tools/extract_token_paths.py``; :func:`~platform_infra.cli.azure_types.arm_placement`),
   the API version the installed azure-native SDK sends (its generated docstrings,
-  :func:`~platform_infra.cli.azure_types.api_version`) and the request
-  body azure-native builds: envelope properties (``location``, ``tags``, ``sku``, ``kind``, ``identity``)
-  at the top, the rest under ``properties`` (the REST API's flattened ``x-ms-client-flatten`` shape), path
-  parameters dropped.
+  :func:`~platform_infra.cli.azure_types.api_version`) and the request body ARM receives. azure-native
+  flattens each REST object's ``properties`` marked ``x-ms-client-flatten`` into its inputs, at every nesting
+  level, and names a few inputs by their ``x-ms-client-name``; where each input sits in the body (and under
+  which wire name) comes from ``cli/data/azure_arm_body_shapes.json``, which
+  ``tools/extract_arm_body_shapes.py`` builds by joining the installed azure-native SDK's ``*Args`` classes
+  with the Azure SDK for Python's models of the same PUT operation (packages, versions and both
+  api-versions recorded there). So a subnet's ``delegations[].serviceName`` is written as
+  ``delegations[].properties.serviceName``, a storage account's ``networkRuleSet`` as
+  ``properties.networkAcls``, a secret's ``attributes.expires`` as ``attributes.exp``. An input the data does
+  not place (or a union member whose discriminator it does not know) is left out and listed under
+  ``unmappedProperties``, never guessed; path parameters are dropped.
 
 Both keep a map from each exported address to the Pulumi URN (``pulumi.addresses`` in the plan,
 ``metadata.pulumi.addresses`` in the template), list every resource without a counterpart (random
@@ -49,7 +56,6 @@ from platform_infra.cli.mocks import FAKE_SUBSCRIPTION, MockRun
 from platform_infra.cli.plan import SECRET, PlanError, StackFiles, build_plan, run_stack, write_output
 
 FORMATS = ("terraform-plan", "arm")
-ARM_ENVELOPE = ("location", "tags", "sku", "kind", "identity", "zones", "plan", "extendedLocation")
 ARM_SECRET = "[parameters('pulumiSecret')]"
 """What a secret leaf becomes in the template: a securestring parameter, unknown to any scanner."""
 
@@ -312,6 +318,8 @@ def _why_not(type_token: str, package: str) -> str:
     if own != package:
         other = "terraform-plan" if own == "aws" else "arm" if own == "azure-native" else None
         return f"exported by --format {other}" if other else f"no {package} counterpart ({own} resource)"
+    if package == "azure-native" and type_token in AZURE_TYPES:
+        return f"no ARM body shape for this type in the vendored data ({ARM_BODY_SHAPES})"
     if package == "azure-native":
         return "no known ARM placement for this type"
     return f"no Terraform type for it in the vendored bridge metadata ({AWS_METADATA})"
@@ -353,21 +361,96 @@ def _nested_extension(resource_uri: str, arm_type: str, name: str) -> tuple[str,
     return f"{parent_type}/providers/{ext_type}", "/".join([*rest[1::2], ext_namespace, name])
 
 
-ARM_WIRE_NAMES = {"expires": "exp", "notBefore": "nbf"}
-"""SDK property names that differ from the REST body's: Key Vault secret and key ``attributes`` are
-``exp``/``nbf`` on the wire (Key Vault REST API, SecretAttributes / KeyAttributes), ``expires``/``notBefore``
-in azure-native."""
+ARM_BODY_SHAPES = "data/azure_arm_body_shapes.json"
 
 
-def _arm_wire_names(value: Any, inside_attributes: bool = False) -> Any:
-    if isinstance(value, Mapping):
-        return {
-            (ARM_WIRE_NAMES.get(k, k) if inside_attributes else k): _arm_wire_names(v, k == "attributes")
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_arm_wire_names(v) for v in value]
-    return value
+@functools.cache
+def arm_body_shapes() -> dict[str, Any]:
+    """The vendored body shapes (``resources``, ``shapes``; see the module docstring)."""
+    return json.loads(resources.files("platform_infra.cli").joinpath(ARM_BODY_SHAPES).read_text())
+
+
+def _set_path(body: dict[str, Any], path: str | list[str], value: Any) -> None:
+    segments = path.split(".") if isinstance(path, str) else path
+    for segment in segments[:-1]:
+        body = body.setdefault(segment, {})
+    body[segments[-1]] = value
+
+
+_UNMAPPED = object()
+
+
+class _ArmBody:
+    """Pulumi inputs of one azure-native resource placed where ARM receives them (module docstring)."""
+
+    def __init__(self) -> None:
+        self.unmapped: list[str] = []
+
+    def place(self, shape: Mapping[str, Any], value: Mapping[str, Any], path: str = "") -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else key
+            entry = shape.get(key)
+            if entry is None:
+                self.unmapped.append(here)
+                continue
+            entry = {"path": entry} if isinstance(entry, str | list) else entry
+            converted = self.value(entry, item, here)
+            if converted is not _UNMAPPED:
+                _set_path(body, entry["path"], converted)
+        return body
+
+    def value(self, entry: Mapping[str, Any], item: Any, here: str) -> Any:
+        if item == SECRET:
+            return ARM_SECRET
+        if entry.get("listAsMap") and isinstance(item, list):
+            # azure-native takes a list of identity ids; ARM's body is a map of id -> {} (see the tool).
+            return {str(v): {} for v in item}
+        if "oneOf" in entry:
+            return self._member(entry, item, here)
+        shape_key = entry.get("shape")
+        if shape_key is None:
+            return _arm_secrets(item)
+        shape = arm_body_shapes()["shapes"][shape_key]
+        if isinstance(item, list):
+            return [
+                self.place(shape, v, f"{here}[{i}]") if isinstance(v, Mapping) else _arm_secrets(v)
+                for i, v in enumerate(item)
+            ]
+        if isinstance(item, Mapping) and entry.get("map"):
+            return {
+                k: self.place(shape, v, f"{here}.{k}") if isinstance(v, Mapping) else _arm_secrets(v)
+                for k, v in item.items()
+            }
+        if isinstance(item, Mapping):
+            return self.place(shape, item, here)
+        return _arm_secrets(item)
+
+    def _member(self, entry: Mapping[str, Any], item: Any, here: str) -> Any:
+        """A union: the discriminator's value (``odataType``...) names the member's shape."""
+        if isinstance(item, list):
+            return [self._member(entry, v, f"{here}[{i}]") for i, v in enumerate(item)]
+        shape_key = (
+            entry["oneOf"].get(item.get(entry["discriminator"])) if isinstance(item, Mapping) else None
+        )
+        if shape_key is None:
+            self.unmapped.append(here)
+            return _UNMAPPED
+        return self.place(arm_body_shapes()["shapes"][shape_key], item, here)
+
+
+def arm_body(
+    type_token: str, inputs: Mapping[str, Any], path_keys: set[str]
+) -> tuple[dict[str, Any], list[str]]:
+    """A resource's inputs as its ARM body, and the input paths the vendored shapes do not place.
+
+    ``path_keys`` (the REST path's parameters, compared case-insensitively) are not part of the body.
+    """
+    resource = arm_body_shapes()["resources"][type_token]
+    builder = _ArmBody()
+    lowered = {k.lower() for k in path_keys}
+    body_inputs = {k: v for k, v in inputs.items() if k.lower() not in lowered}
+    return builder.place(resource["body"], body_inputs), builder.unmapped
 
 
 def _arm_secrets(value: Any) -> Any:
@@ -384,15 +467,19 @@ def arm_template(files: StackFiles, run: MockRun, plan: Mapping[str, Any]) -> di
     """The ARM template of a stack's azure-native resources (see the module docstring)."""
     subscription = str(_azure_subscription(plan) or FAKE_SUBSCRIPTION)
     resources, addresses, ids = [], {}, {}
-    exported = [r for r in plan["resources"] if r["custom"] and r["type"] in AZURE_TYPES]
+    unmapped_by_address: dict[str, list[str]] = {}
+    shaped = arm_body_shapes()["resources"]
+    exported = [
+        r for r in plan["resources"] if r["custom"] and r["type"] in AZURE_TYPES and r["type"] in shaped
+    ]
     for entry in exported:
         resource_id, name, _ = _arm_id_and_name(entry, run.by_urn(entry["urn"]).outputs, subscription)
         ids[entry["urn"]] = resource_id
     for entry in exported:
         kind = AZURE_TYPES[entry["type"]]
         resource_id, name, scope = _arm_id_and_name(entry, run.by_urn(entry["urn"]).outputs, subscription)
-        inputs = _arm_wire_names(_arm_secrets(entry["inputs"]))
-        path_keys = set(re.findall(r"\{([^}]+)\}", kind.path)) | {kind.name_key or "", "resourceGroupName"}
+        parameters = re.findall(r"\{([^}]+)\}", token_paths()["tokenPaths"][entry["type"]])
+        path_keys = {*parameters, kind.name_key or "", "resourceGroupName"}
         arm_type = kind.arm_type
         if kind.path.startswith("{resourceUri}"):
             nested = _nested_extension(str(entry["inputs"].get("resourceUri", "")), kind.arm_type, name)
@@ -401,18 +488,8 @@ def arm_template(files: StackFiles, run: MockRun, plan: Mapping[str, Any]) -> di
         body: dict[str, Any] = {"type": arm_type, "apiVersion": api_version(entry["type"]), "name": name}
         if scope:
             body["scope"] = scope
-        properties = (
-            dict(inputs.get("properties") or {}) if isinstance(inputs.get("properties"), Mapping) else {}
-        )
-        for key, value in inputs.items():
-            if key in path_keys or key == "properties":
-                continue
-            if key in ARM_ENVELOPE and not (key == "sku" and kind.arm_type.endswith("/workspaces")):
-                body[key] = value
-            else:
-                properties[key] = value
-        if isinstance(inputs.get("properties"), Mapping) or properties:
-            body["properties"] = properties
+        placed, unmapped = arm_body(entry["type"], entry["inputs"], path_keys)
+        body.update(placed)
         depends = [ids[d] for d in run.by_urn(entry["urn"]).depends_on if d in ids and ids[d] != resource_id]
         if depends:
             body["dependsOn"] = sorted(set(depends))
@@ -422,6 +499,9 @@ def arm_template(files: StackFiles, run: MockRun, plan: Mapping[str, Any]) -> di
         if address in addresses:
             raise PlanError(f"stack '{files.stack}': two resources export as {address}")
         addresses[address] = entry["urn"]
+        if unmapped:
+            unmapped_by_address[address] = unmapped
+    shapes_source = arm_body_shapes()["source"]
     return {
         "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
         "contentVersion": "1.0.0.0",
@@ -429,6 +509,12 @@ def arm_template(files: StackFiles, run: MockRun, plan: Mapping[str, Any]) -> di
             "pulumi": {
                 **_pulumi_section(files, plan, addresses, "azure-native"),
                 "metadata": {k: token_paths()["source"][k] for k in ("repository", "path", "commit")},
+                "bodyShapes": {
+                    "file": f"platform_infra/cli/{ARM_BODY_SHAPES}",
+                    "azureNative": shapes_source["azureNative"],
+                    "azureSdk": sorted(shapes_source["azureSdk"]),
+                },
+                "unmappedProperties": unmapped_by_address,
             }
         },
         "parameters": {"pulumiSecret": {"type": "securestring"}},
