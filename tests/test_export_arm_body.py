@@ -24,6 +24,7 @@ from typing import Any
 import pulumi
 import pulumi_azure_native as azure_native
 import pytest
+from platform_infra.cli import export
 from platform_infra.cli.azure_types import api_version, token_paths
 from platform_infra.cli.export import arm_body, arm_body_shapes, arm_template
 from platform_infra.cli.plan import build_plan, run_stack
@@ -47,6 +48,41 @@ def _resources(template: dict[str, Any], arm_type: str) -> list[dict[str, Any]]:
     found = [r for r in template["resources"] if r["type"] == arm_type]
     assert found, arm_type
     return found
+
+
+def test_every_input_of_the_shipped_stacks_is_placed(templates: dict) -> None:
+    for stack, template in templates.items():
+        assert template["metadata"]["pulumi"]["unmappedProperties"] == {}, stack
+        assert not [
+            w for w in template["metadata"]["pulumi"]["withoutCounterpart"] if "body shape" in w["reason"]
+        ]
+
+
+def test_api_version_differences_are_named_in_the_export(templates: dict) -> None:
+    """The workspace's placements from the 2025-07-01 SDK model were checked against azure-native's own
+    2023-09-01 spec (Workspaces.json: ``properties`` flattened, holding sku, retentionInDays,
+    workspaceCapping, features, publicNetworkAccessFor*, forceCmkForQuery): the same."""
+    differs = templates["dev"]["metadata"]["pulumi"]["bodyShapes"]["apiVersionDiffers"]
+    assert differs["azure-native:operationalinsights:Workspace"] == (
+        "azure-native 2023-09-01, azure-mgmt-loganalytics==14.0.0 2025-07-01"
+    )
+    assert "azure-native:web:WebApp" not in differs  # the same version: nothing to review
+    assert "azure-native:keyvault:Key" not in differs  # not in dev's export
+
+
+def test_a_type_without_a_body_shape_is_listed_not_exported(
+    shipped_runs: ShippedRuns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = arm_body_shapes()
+    resources = {k: v for k, v in data["resources"].items() if k != "azure-native:keyvault:Vault"}
+    monkeypatch.setattr(export, "arm_body_shapes", lambda: {**data, "resources": resources})
+    files, run = shipped_runs("dev")
+    template = arm_template(files, run, build_plan(files, run))
+    assert not [r for r in template["resources"] if r["type"] == "Microsoft.KeyVault/vaults"]
+    (listed,) = [
+        w for w in template["metadata"]["pulumi"]["withoutCounterpart"] if w["type"].endswith(":Vault")
+    ]
+    assert "no ARM body shape" in listed["reason"] and listed["urn"].endswith("keyvault:Vault::vault")
 
 
 def test_web_app_flattens_its_properties_but_not_site_config(templates: dict) -> None:

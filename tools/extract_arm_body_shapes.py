@@ -7,7 +7,12 @@ subnet's ``addressPrefix`` is ``properties.addressPrefix`` in the VNet's ``subne
 have another name on the wire (``x-ms-client-name``: a Key Vault secret's ``expires`` is ``exp``).
 azure-native's own record of that (``metadata-compact.json``) is generated when the provider is built and
 embedded in its binary, not committed (pulumi/pulumi-azure-native
-``provider/cmd/pulumi-resource-azure-native/main.go``). The Azure SDK for Python's management packages are
+``provider/cmd/pulumi-resource-azure-native/main.go``). The rule that builds it is in
+``provider/pkg/gen/properties.go`` (``genProperties``): an input's name is the spec's ``x-ms-client-name``
+(first letter lowered) or else its wire name, in lowerCamelCase; a property marked ``x-ms-client-flatten``
+(not a dictionary) is replaced by its own properties, each remembering its containers; read-only
+properties are not inputs; a derived type of a discriminated union gets its discriminator as a constant.
+The Azure SDK for Python's management packages are
 generated from the same specs (Azure/azure-rest-api-specs) and keep the wire shape in their models: older
 (AutoRest/msrest) models as ``_attribute_map`` keys such as ``'properties.serverFarmId'``, newer (TypeSpec)
 ones as ``rest_field(name=...)`` with an explicit ``properties`` model. This tool joins the two, reading
@@ -473,7 +478,8 @@ class Builder:
                 continue
             if sdk_container == "map" and item.container == "list":
                 # azure-native takes user-assigned identities as a list of ids and sends ARM's map of
-                # id -> {} (pulumi/pulumi-azure-native#812, "Simplify user-assigned identities type").
+                # id -> {}: properties.go genProperty models an object without value type ("just a set of
+                # strings") as a string array and converts it back (pulumi/pulumi-azure-native#812).
                 entry["listAsMap"] = True
             found[item.name] = entry if len(entry) > 1 else entry["path"]
         return found, missing

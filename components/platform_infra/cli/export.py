@@ -513,6 +513,14 @@ def arm_template(files: StackFiles, run: MockRun, plan: Mapping[str, Any]) -> di
                     "file": f"platform_infra/cli/{ARM_BODY_SHAPES}",
                     "azureNative": shapes_source["azureNative"],
                     "azureSdk": sorted(shapes_source["azureSdk"]),
+                    # Where the SDK model is of another api-version than azure-native sends, an input the
+                    # two versions place differently could be misplaced: named here for the reviewer.
+                    "apiVersionDiffers": {
+                        token: f"azure-native {shaped[token]['azureNativeApiVersion']}, "
+                        f"{shaped[token]['sdk']} {shaped[token]['sdkApiVersion']}"
+                        for token in sorted({r["type"] for r in exported})
+                        if shaped[token]["azureNativeApiVersion"] != shaped[token]["sdkApiVersion"]
+                    },
                 },
                 "unmappedProperties": unmapped_by_address,
             }
