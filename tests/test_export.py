@@ -19,6 +19,7 @@ from platform_infra.cli.azure_types import AZURE_TYPES, arm_placement, token_pat
 from platform_infra.cli.check import parse_overrides
 from platform_infra.cli.checkov_gate import Suppression, findings, judge, load_baseline
 from platform_infra.cli.export import (
+    arm_template,
     aws_bridge_metadata,
     export_stack,
     metadata_token,
@@ -28,16 +29,27 @@ from platform_infra.cli.export import (
     terraform_type,
 )
 from platform_infra.cli.main import main
-from platform_infra.cli.plan import PlanError, build_plan, run_stack
+from platform_infra.cli.mocks import MockRun
+from platform_infra.cli.plan import PlanError, StackFiles, build_plan, run_stack
 
 from tests.conftest import REPO_ROOT, ShippedRuns, make_environment, make_providers
 
 STACKS = ["dev", "staging", "prod", "shared"]
 
 
+def _export(shipped: tuple[StackFiles, MockRun], fmt: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What :func:`export_stack` makes of a shipped stack, from the session's shared run: (export, plan)."""
+    files, run = shipped
+    plan = build_plan(files, run)
+    return (terraform_plan if fmt == "terraform-plan" else arm_template)(files, run, plan), plan
+
+
 @pytest.fixture(scope="module")
-def exports() -> dict[tuple[str, str], dict[str, Any]]:
-    return {(s, f): export_stack(s, f) for s in ("dev", "shared") for f in ("terraform-plan", "arm")}
+def exports(shipped_runs: ShippedRuns) -> dict[tuple[str, str], dict[str, Any]]:
+    """dev's and shared's exports in both formats (``export_stack`` itself: the command tests below)."""
+    return {
+        (s, f): _export(shipped_runs(s), f)[0] for s in ("dev", "shared") for f in ("terraform-plan", "arm")
+    }
 
 
 def _section(document: dict[str, Any]) -> dict[str, Any]:
@@ -99,12 +111,13 @@ def _values_with_tokens(token: str, values: Any, inputs: Any) -> list[tuple[str,
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_terraform_name_comes_from_the_vendored_bridge_metadata(stack: str) -> None:
+def test_every_terraform_name_comes_from_the_vendored_bridge_metadata(
+    stack: str, shipped_runs: ShippedRuns
+) -> None:
     """No naming rule or hand table: each type is in ``renames.resources``, each attribute either a value of
     the token's ``renamedProperties`` or a one-word property the metadata does not rename."""
     metadata = aws_bridge_metadata()
-    document = export_stack(stack, "terraform-plan")
-    plan_doc = build_plan(*run_stack(stack))
+    document, plan_doc = _export(shipped_runs(stack), "terraform-plan")
     by_urn = {r["urn"]: r for r in plan_doc["resources"]}
     addresses = _section(document)["addresses"]
     checked = 0
@@ -380,12 +393,11 @@ def test_every_azure_type_is_placed_from_the_vendored_token_paths() -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_arm_type_comes_from_the_vendored_token_paths(stack: str) -> None:
+def test_every_arm_type_comes_from_the_vendored_token_paths(stack: str, shipped_runs: ShippedRuns) -> None:
     """Each exported type is the ARM type of its token's vendored path (an extension resource nested under
     its parent: both halves are vendored types)."""
     paths = token_paths()["tokenPaths"]
-    document = export_stack(stack, "arm")
-    plan_doc = build_plan(*run_stack(stack))
+    document, plan_doc = _export(shipped_runs(stack), "arm")
     by_urn = {r["urn"]: r for r in plan_doc["resources"]}
     addresses = _section(document)["addresses"]
     known = {arm_placement(p).arm_type for p in paths.values()}

@@ -12,7 +12,9 @@ release flow before issue 11 (checked by running this file against it).
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import functools
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,6 +48,12 @@ def fake(servers: FakeAzure) -> FakeAzure:
     servers.reset(production=V1, staging=V0)
     servers.record(previous=V0, current=V1)
     return servers
+
+
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
+    """``infra``'s parser, built once (~180 arguments): parsing leaves it as it was, with a new Namespace."""
+    return cli.build_parser()
 
 
 class FakeCredential:
@@ -100,6 +108,9 @@ def _client(base_url: str) -> WebSiteManagementClient:
         base_url=base_url,
         headers_policy=PlainHttpAllowed(),
         retry_total=0,
+        # The fake listens on 127.0.0.1: no proxy of the environment applies, and requests would otherwise
+        # read the environment's proxy settings again for every request (Session.trust_env).
+        use_env_settings=False,
     )
 
 
@@ -113,6 +124,9 @@ def _metrics(base_url: str):
         base_url=base_url,
         headers_policy=PlainHttpAllowed(),
         retry_total=0,
+        # The fake listens on 127.0.0.1: no proxy of the environment applies, and requests would otherwise
+        # read the environment's proxy settings again for every request (Session.trust_env).
+        use_env_settings=False,
     )
     return monitor_reader(client)
 
@@ -141,7 +155,7 @@ def release(servers: FakeAzure, capsys: pytest.CaptureFixture[str]):
 
             offered["reporter"] = Reporter(lines.append)
         deps = release_cli.ReleaseDependencies(**{k: v for k, v in offered.items() if k in fields})
-        args = cli.build_parser().parse_args(
+        args = _parser().parse_args(
             [
                 "release",
                 *argv,
@@ -429,7 +443,7 @@ def _engine_deps(
 
 def _swap_args(*extra: str):
     argv = ["release", "swap", "--image", I2, "--interval", "5", "--timeout", "60", *extra]
-    return cli.build_parser().parse_args(
+    return _parser().parse_args(
         [*argv, "--subscription", SUBSCRIPTION, "--resource-group", RESOURCE_GROUP, "--app", APP]
     )
 
@@ -650,7 +664,7 @@ def test_an_app_that_does_not_name_its_instance_is_never_confirmed(fake: FakeAzu
 
 
 def test_a_plain_text_version_path_needs_the_instance_in_a_header(capsys: pytest.CaptureFixture[str]) -> None:
-    args = cli.build_parser().parse_args(_release_args("verify", "--version-from", "path:/version"))
+    args = _parser().parse_args(_release_args("verify", "--version-from", "path:/version"))
     assert release_cli.handle(args, release_cli.ReleaseDependencies(client_factory=_unused)) == 2
     assert (
         "use header:<name> (e.g. X-Instance-Id on both answers) or none for the instance"
@@ -712,7 +726,7 @@ def test_an_interrupted_canary_removes_its_rule_and_its_lock(
 
     deps = _engine_deps(servers, "test-run", clock, clock.sleep, metrics_factory=metrics_factory)
     argv = ["release", "canary", "--image", I2, "--steps", "5,25", "--bake", "5m", "--interval", "5"]
-    args = cli.build_parser().parse_args(
+    args = _parser().parse_args(
         [*argv, "--subscription", SUBSCRIPTION, "--resource-group", RESOURCE_GROUP, "--app", APP]
     )
     assert release_cli.handle(args, deps) == 130
@@ -803,7 +817,7 @@ def test_release_numbers_are_bounded(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        cli.build_parser().parse_args(_release_args(*argv))
+        _parser().parse_args(_release_args(*argv))
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
 
@@ -821,7 +835,7 @@ def test_release_numbers_are_bounded(
 def test_release_names_are_validated(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = cli.build_parser().parse_args(_release_args(*argv))
+    args = _parser().parse_args(_release_args(*argv))
     assert release_cli.handle(args, release_cli.ReleaseDependencies(client_factory=_unused)) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
@@ -831,7 +845,7 @@ def test_release_validates_the_subscription_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "not-a-guid")
-    args = cli.build_parser().parse_args(["release", "verify", "--resource-group", "rg", "--app", "a"])
+    args = _parser().parse_args(["release", "verify", "--resource-group", "rg", "--app", "a"])
     assert release_cli.handle(args, release_cli.ReleaseDependencies(client_factory=_unused)) == 2
     assert "AZURE_SUBSCRIPTION_ID must be a subscription GUID, got 'not-a-guid'" in capsys.readouterr().err
 
@@ -863,7 +877,7 @@ def test_missing_credentials_are_one_line(servers: FakeAzure, capsys: pytest.Cap
             retry_total=0,
         )
 
-    args = cli.build_parser().parse_args(_release_args("verify"))
+    args = _parser().parse_args(_release_args("verify"))
     code = release_cli.handle(
         args, release_cli.ReleaseDependencies(client_factory=factory, reporter=Reporter(lambda _: None))
     )

@@ -12,6 +12,8 @@ renews its own token from the pipeline's OIDC endpoint; tested below).
 
 from __future__ import annotations
 
+import argparse
+import functools
 import inspect
 import json
 import os
@@ -35,10 +37,16 @@ COMMON = ["--subscription", "11111111-1111-4111-8111-111111111111", "--resource-
 """The arguments every release command needs, with placeholder values (the limits do not depend on them)."""
 
 
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
+    """``infra``'s parser, built once (~180 arguments): parsing leaves it as it was, with a new Namespace."""
+    return cli.build_parser()
+
+
 def _limits(text: str, stack: str) -> budget.Limits:
     """The limits the pipeline's RELEASE_LIMITS give, read through the real argument parser."""
-    verify = cli.build_parser().parse_args(["release", "verify", *text.split(), *COMMON])
-    swap = cli.build_parser().parse_args(["release", "swap", *text.split(), *COMMON])
+    verify = _parser().parse_args(["release", "verify", *text.split(), *COMMON])
+    swap = _parser().parse_args(["release", "swap", *text.split(), *COMMON])
     from platform_infra.release.flow import ReleaseEngine
 
     conflict = inspect.signature(ReleaseEngine).parameters["conflict_timeout"].default
@@ -55,7 +63,7 @@ def _limits(text: str, stack: str) -> budget.Limits:
 
 def _parse(command: str, limits: str) -> Any:
     extra = ["--image", "r.azurecr.io/web:1.0.0"] if command == "deploy" else []
-    return cli.build_parser().parse_args(["release", command, *limits.split(), *extra, *COMMON])
+    return _parser().parse_args(["release", command, *limits.split(), *extra, *COMMON])
 
 
 def _apps(stack: str) -> list[dict[str, Any]]:
@@ -386,7 +394,7 @@ def _run(servers, argv: list[str], capsys) -> tuple[int, float]:
     clock = FakeClock()
     started = clock.now
     deps = _engine_deps(servers, "budget-run", clock, clock.sleep)
-    args = cli.build_parser().parse_args(
+    args = _parser().parse_args(
         ["release", *argv, "--subscription", SUBSCRIPTION, "--resource-group", RESOURCE_GROUP, "--app", APP]
     )
     code = release_cli.handle(args, deps)
