@@ -198,6 +198,7 @@ def test_the_review_subject_reaches_only_the_review_stacks(shared: MockRun) -> N
         [
             "arn:aws:s3:::example-org-platform-pulumi-state/.pulumi/meta.yaml",
             "arn:aws:s3:::example-org-platform-pulumi-state/.pulumi/stacks/*/pr-*.json*",
+            "arn:aws:s3:::example-org-platform-pulumi-state/.pulumi/stacks/*/pr-*.pulumi-tags",
             "arn:aws:s3:::example-org-platform-pulumi-state/.pulumi/history/*/pr-*/*",
             "arn:aws:s3:::example-org-platform-pulumi-state/.pulumi/backups/*/pr-*/*",
             "arn:aws:s3:::example-org-platform-pulumi-state/.pulumi/locks/*/pr-*/*",

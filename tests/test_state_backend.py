@@ -352,3 +352,131 @@ def test_state_access_is_logged_to_a_hardened_expiring_bucket(aws_run: MockRun) 
 def test_an_access_log_bucket_name_too_long_is_refused() -> None:
     with pytest.raises(ValidationError, match=r"access_log_bucket_name"):
         AwsStateBackend("state", _aws_args(bucket_name="a" * 60))
+
+
+# -- what Pulumi's S3 backend really reads and writes, against the shipped bucket policy --
+
+PROJECT = "platform"
+STATE_BUCKET_ARN = "arn:aws:s3:::example-org-platform-pulumi-state"
+SHARED_ACCOUNT_ROLE = "arn:aws:iam::444444444444:role/{}"
+
+
+def _preview_reads(stack: str) -> list[str]:
+    """Objects a `pulumi preview` of ``stack`` reads from a DIY S3 backend (pulumi/pulumi pkg/backend/diy):
+    ``.pulumi/meta.yaml`` (meta.go), the checkpoint (state.go ``stackPath``) and, since 3.211, the stack's
+    tags file (stack_tags.go ``stackTagsPath``/``loadStackTags``, read by ``getTarget`` on every operation;
+    only NotFound is tolerated, and S3 answers a denied GetObject with 403 whether or not the key exists)."""
+    return [
+        ".pulumi/meta.yaml",
+        f".pulumi/stacks/{PROJECT}/{stack}.json",
+        f".pulumi/stacks/{PROJECT}/{stack}.pulumi-tags",
+    ]
+
+
+def _update_writes(stack: str) -> list[str]:
+    """Objects a `pulumi up` writes besides the checkpoint: its backup copy, history and backup entries, the
+    lock (backend.go ``Lock``: ``.pulumi/locks/organization/<project>/<stack>/<id>.json``) and the tags."""
+    return [
+        f".pulumi/stacks/{PROJECT}/{stack}.json",
+        f".pulumi/stacks/{PROJECT}/{stack}.json.bak",
+        f".pulumi/stacks/{PROJECT}/{stack}.pulumi-tags",
+        f".pulumi/history/{PROJECT}/{stack}/{stack}-1732900000000000000.history.json",
+        f".pulumi/history/{PROJECT}/{stack}/{stack}-1732900000000000000.checkpoint.json",
+        f".pulumi/backups/{PROJECT}/{stack}/{stack}.1732900000000000000.json",
+        f".pulumi/locks/organization/{PROJECT}/{stack}/2f1c1f7e-0f7e-4b8e-9a5e-1c2d3e4f5a6b.json",
+    ]
+
+
+def _allows(policy: dict[str, Any], principal: str, action: str, key: str) -> bool:
+    """IAM's evaluation for a request over TLS: an Allow naming the principal, action and object, and no
+    Deny that applies (the shipped Deny only applies to aws:SecureTransport=false)."""
+    from fnmatch import fnmatchcase
+
+    resource = f"{STATE_BUCKET_ARN}/{key}"
+
+    def matches(statement: dict[str, Any]) -> bool:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
+        principals = statement["Principal"]
+        named = principals == "*" or principal in principals.get("AWS", [])
+        return (
+            named
+            and any(fnmatchcase(action, a) for a in actions)
+            and any(fnmatchcase(resource, r) for r in resources)
+        )
+
+    denied = any(
+        s["Effect"] == "Deny"
+        and matches(s)
+        and s.get("Condition", {}).get("Bool", {}) != {"aws:SecureTransport": "false"}
+        for s in policy["Statement"]
+    )
+    return not denied and any(s["Effect"] == "Allow" and matches(s) for s in policy["Statement"])
+
+
+def test_every_pipeline_identity_can_read_and_write_what_the_s3_backend_touches(shipped_runs) -> None:
+    """Each stack's readers can read every object a preview reads, its writers also write what an update
+    writes, and nobody reaches another stack's objects. Without the tags file in the policy every pipeline
+    preview and deploy failed with "failed to read stack tags file" (AccessDenied)."""
+    run = shipped_runs("shared")[1]
+    policy = json.loads(run.one("aws:s3/bucketPolicy:BucketPolicy", "state-policy").inputs["policy"])
+    role = SHARED_ACCOUNT_ROLE.format
+    readers = {
+        "dev": role("platform-preview-dev"),
+        "staging": role("platform-preview-staging"),
+        "prod": role("platform-preview-prod"),
+        "shared": role("platform-drift"),
+    }
+    writers = {
+        "dev": role("platform-pipeline-dev"),
+        "staging": role("platform-pipeline-staging"),
+        "prod": role("platform-pipeline-prod"),
+        "pr-17": role("platform-review"),
+    }
+    for stack, principal in [*readers.items(), *writers.items()]:
+        for key in _preview_reads(stack):
+            assert _allows(policy, principal, "s3:GetObject", key), (principal, key)
+        for other in ("dev", "staging", "prod", "shared", "pr-17"):
+            if other != stack:
+                assert not _allows(
+                    policy, principal, "s3:GetObject", f".pulumi/stacks/{PROJECT}/{other}.json"
+                )
+                assert not _allows(
+                    policy, principal, "s3:GetObject", f".pulumi/stacks/{PROJECT}/{other}.pulumi-tags"
+                )
+    for stack, principal in writers.items():
+        for key in _update_writes(stack):
+            assert _allows(policy, principal, "s3:PutObject", key), (principal, key)
+            assert _allows(policy, principal, "s3:DeleteObject", key), (principal, key)
+    for stack, principal in readers.items():
+        for key in _update_writes(stack):
+            assert not _allows(policy, principal, "s3:PutObject", key), (principal, key)
+
+
+def test_readers_only_decrypt_with_the_state_buckets_key(shipped_runs) -> None:
+    """A preview reads state objects (kms:Decrypt under SSE-KMS) and never writes one, so the read-only
+    identities get no Encrypt/GenerateDataKey on the bucket's key; the writers keep them."""
+    run = shipped_runs("shared")[1]
+    [key] = [
+        k
+        for k in run.of_type(KEY)
+        if "SSE-KMS key of the Pulumi state bucket" in str(k.inputs.get("description", ""))
+        and "replica" not in k.name
+    ]
+    statements = json.loads(key.inputs["policy"])["Statement"]
+    role = SHARED_ACCOUNT_ROLE.format
+
+    def actions_of(principal: str) -> set[str]:
+        return {
+            a
+            for s in statements
+            if s["Effect"] == "Allow" and principal in s["Principal"].get("AWS", [])
+            for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+        }
+
+    for reader in ("platform-preview-dev", "platform-preview-prod", "platform-drift"):
+        assert actions_of(role(reader)) == {"kms:Decrypt", "kms:DescribeKey"}, reader
+    for writer in ("platform-pipeline-dev", "platform-pipeline-prod", "platform-review"):
+        assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= actions_of(role(writer)), writer

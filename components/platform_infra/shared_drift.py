@@ -58,7 +58,10 @@ IAM_POLICY_READ_ACTIONS = (
 IAM_OIDC_READ_ACTIONS = ("iam:GetOpenIDConnectProvider", "iam:ListOpenIDConnectProviderTags")
 #: Bucket configuration only: no ``s3:GetObject*`` (every stack's checkpoint lives in the state bucket).
 #: ``s3:ListBucket`` for HeadBucket, which a bucket's read starts with (S3 API Reference, HeadBucket:
-#: "you must have permissions to perform the s3:ListBucket action").
+#: "you must have permissions to perform the s3:ListBucket action"). ``s3:ListTagsForResource``: since
+#: terraform-provider-aws 6.23 (PR #45251, ABAC for general purpose buckets; pulumi-aws 7.51 bridges a later
+#: one) a bucket's read asks S3 Control's ListTagsForResource first and falls back to GetBucketTagging only
+#: on a "not authorized" error (issue #45784): allowed, the read needs no fallback and leaves no denied call.
 S3_CONFIG_READ_ACTIONS = (
     "s3:GetAccelerateConfiguration",
     "s3:GetBucket*",
@@ -66,6 +69,7 @@ S3_CONFIG_READ_ACTIONS = (
     "s3:GetLifecycleConfiguration",
     "s3:GetReplicationConfiguration",
     "s3:ListBucket",
+    "s3:ListTagsForResource",
 )
 #: Key metadata, rotation, policy and tags: never Decrypt, Encrypt or GenerateDataKey.
 KMS_READ_ACTIONS = ("kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags")

@@ -150,11 +150,17 @@ def stack_object_patterns(bucket_arn: str, environment: str) -> list[str]:
     pulumi/pulumi pkg/backend/diy keeps ``.pulumi/stacks/<project>/<stack>.json`` (and ``.json.bak``,
     ``.json.gz``), and per stack ``.pulumi/history/<project>/<stack>/``,
     ``.pulumi/backups/<project>/<stack>/`` and ``.pulumi/locks/<project>/<stack>/``; the stack name is the
-    environment name.
+    environment name. Since Pulumi 3.211 every operation, previews included, also reads the stack's tags
+    file ``.pulumi/stacks/<project>/<stack>.pulumi-tags`` (``stack_tags.go``: ``stackTagsPath``,
+    ``loadStackTags``, called from ``getTarget`` in ``state.go``): a missing file is fine (only gocloud's
+    ``NotFound`` is tolerated), but S3 answers a GetObject the policy does not allow with 403 AccessDenied,
+    which gocloud's s3blob reports as ``PermissionDenied``, and the run fails ("failed to read stack tags
+    file"), whether or not the file exists.
     """
     base = f"{bucket_arn}/.pulumi"
     return [
         f"{base}/stacks/*/{environment}.json*",
+        f"{base}/stacks/*/{environment}.pulumi-tags",
         f"{base}/history/*/{environment}/*",
         f"{base}/backups/*/{environment}/*",
         f"{base}/locks/*/{environment}/*",
@@ -331,15 +337,28 @@ class AwsStateBackend(pulumi.ComponentResource):
         users = list(dict.fromkeys(args.user_arns))
         bucket_arn = f"arn:{args.partition}:s3:::{args.bucket_name}"
         # SSE-KMS: reading or writing any state object needs the bucket key; which objects is the
-        # bucket policy's business.
+        # bucket policy's business. Readers only decrypt: downloading an SSE-KMS object needs kms:Decrypt,
+        # uploading one kms:GenerateDataKey (S3 user guide, "Using server-side encryption with AWS KMS keys
+        # (SSE-KMS)", Permissions).
         state_key_users = list(
-            dict.fromkeys(
-                [
-                    *users,
-                    *(str(p) for a in args.environment_access.values() for p in (*a.writers, *a.readers)),
-                ]
-            )
+            dict.fromkeys([*users, *(str(p) for a in args.environment_access.values() for p in a.writers)])
         )
+        state_key_readers = [
+            r
+            for r in dict.fromkeys(str(p) for a in args.environment_access.values() for p in a.readers)
+            if r not in state_key_users
+        ]
+        state_key_policy = key_policy(root, state_key_users, description="StateEncryption")
+        if state_key_readers:
+            state_key_policy["Statement"].append(
+                {
+                    "Sid": "StateDecryption",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": state_key_readers},
+                    "Action": list(KMS_DECRYPT_ACTIONS),
+                    "Resource": "*",
+                }
+            )
 
         self.state_key = aws.kms.Key(
             f"{name}-state",
@@ -347,7 +366,7 @@ class AwsStateBackend(pulumi.ComponentResource):
                 description=f"SSE-KMS key of the Pulumi state bucket {args.bucket_name}",
                 enable_key_rotation=True,
                 deletion_window_in_days=args.key_deletion_window_days,
-                policy=json.dumps(key_policy(root, state_key_users, description="StateEncryption")),
+                policy=json.dumps(state_key_policy),
             ),
             opts=child,
         )
