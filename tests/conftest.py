@@ -101,19 +101,19 @@ def shipped_runs() -> Iterator[ShippedRuns]:
     """A shipped stack run as is (its stack file, no overrides), once per session: ``shipped_runs("prod")``.
 
     The same (files, run) is handed to every test that asks, so only tests that read it may use it; a test
-    that changes config, the environment or the clock runs its own (``stack_run``, ``run_stack``). Keyed by
-    ``$PLATFORM_DEPLOYMENT_ID`` too, which changes what ``every_deploy`` secrets register. At the end of
-    the session every shared run is compared with a fingerprint taken when it was made: a test that changed
-    one fails the session (with the stack named) instead of silently changing what later tests read.
+    that changes config or the clock runs its own (``stack_run``, ``run_stack``). Keyed by the ``PLATFORM_*``
+    environment variables too (``$PLATFORM_DEPLOYMENT_ID`` changes what ``every_deploy`` secrets register,
+    ``$PLATFORM_DRIFT_CHECK`` their options, ``$PLATFORM_INFRA_OPTIMISATIONS`` the offline hooks). At the end
+    of the session every shared run is compared with a fingerprint taken when it was made: a test that
+    changed one fails the session (with the stack named) instead of silently changing what later tests read.
     """
     from platform_infra.cli.plan import run_stack
-    from platform_infra.config import DEPLOYMENT_ID_VARIABLE
 
-    runs: dict[tuple[str, str | None], tuple[StackFiles, MockRun]] = {}
-    fingerprints: dict[tuple[str, str | None], str] = {}
+    runs: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[StackFiles, MockRun]] = {}
+    fingerprints: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
 
     def get(stack: str) -> tuple[StackFiles, MockRun]:
-        key = (stack, os.environ.get(DEPLOYMENT_ID_VARIABLE))
+        key = (stack, tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("PLATFORM_"))))
         if key not in runs:
             runs[key] = run_stack(stack, REPO_ROOT)
             fingerprints[key] = _fingerprint(runs[key])
@@ -122,6 +122,41 @@ def shipped_runs() -> Iterator[ShippedRuns]:
     yield get
     changed = [key for key, shared in runs.items() if _fingerprint(shared) != fingerprints[key]]
     assert not changed, f"a test changed the shared shipped_runs of {changed}: use stack_run for its own run"
+
+
+@pytest.fixture
+def shipped_command_runs(shipped_runs: ShippedRuns, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process ``infra`` commands over a shipped stack as is get the session's shared run of it.
+
+    ``infra plan``, ``check``, ``export`` and ``access`` run the stack's program (``run_stack``), then do
+    their own work on the run: the plan document, the policies, the report. With this fixture the program
+    run is the one :func:`shipped_runs` made, where the command would have made the very same one: this
+    repository's project, the stack file unchanged (no ``--set``), the project's own program and the default
+    hooks, under the same ``PLATFORM_*`` environment (shipped_runs' key). Any other call (another root,
+    overrides, a bad stack name) runs as before. The commands still parse, read, check, write and print as
+    they do; the fingerprints of shipped_runs prove that none of them changed the run it was handed.
+    """
+    from platform_infra.cli import export, plan
+
+    real = plan.run_stack
+
+    def run_stack(
+        stack: str,
+        root: Path | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        program: Callable[[], Any] | None = None,
+        offline_hooks: bool | None = None,
+    ) -> tuple[StackFiles, MockRun]:
+        try:
+            project = (root or plan.find_project_root()).resolve()
+        except plan.PlanError:
+            project = None
+        if project == REPO_ROOT and not overrides and program is None and offline_hooks is None:
+            return shipped_runs(stack)
+        return real(stack, root, overrides, program, offline_hooks)
+
+    monkeypatch.setattr(plan, "run_stack", run_stack)
+    monkeypatch.setattr(export, "run_stack", run_stack)
 
 
 def _fingerprint(shared: tuple[StackFiles, MockRun]) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pulumi
@@ -16,7 +15,10 @@ from platform_infra.cli.mocks import MockRun
 from platform_infra.environment import Tier
 from platform_infra.policy.rules import ALL_POLICIES, STACK_POLICIES
 
-from tests.conftest import REPO_ROOT, RunProgram, make_environment, make_providers
+from tests.conftest import REPO_ROOT, RunProgram, ShippedRuns, make_environment, make_providers
+
+pytestmark = pytest.mark.usefixtures("shipped_command_runs")
+"""Commands over a shipped stack as is read the session's shared run of it (tests/conftest.py)."""
 
 SHIPPED_STACKS = sorted(
     p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in REPO_ROOT.glob("Pulumi.*.yaml")
@@ -233,11 +235,11 @@ def test_stack_rule_sees_property_dependencies_of_the_run(pulumi_run: RunProgram
     assert not any(r.resource_type.startswith("pulumi:providers:") for r in resources.values())
 
 
-def test_shared_stack_state_bucket_is_tagged_and_logged(stack_run: Callable[..., MockRun]) -> None:
+def test_shared_stack_state_bucket_is_tagged_and_logged(shipped_runs: ShippedRuns) -> None:
     """The shipped bootstrap stack passes the stack rule, and only because its logging exists: the same run
     without its BucketLogging fails on the state bucket (the tag is there; the replica and the log bucket
     are not state buckets)."""
-    run = stack_run("shared")
+    _, run = shipped_runs("shared")
     rule = [p for p in ALL_POLICIES if p.name == "s3-state-bucket-access-logging"]
     assert evaluate(run, policies=rule)[1] == []
     without = MockRun(run.stack, run.project, [r for r in run.resources if "BucketLogging" not in r.type])

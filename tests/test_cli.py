@@ -13,6 +13,9 @@ from platform_infra.cli.main import main
 
 from tests.conftest import REPO_ROOT
 
+pytestmark = pytest.mark.usefixtures("shipped_command_runs")
+"""Commands over a shipped stack as is read the session's shared run of it (tests/conftest.py)."""
+
 
 def _project_with_stack(tmp_path: Path, stack: str, edit: dict) -> Path:
     import yaml

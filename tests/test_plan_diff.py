@@ -13,6 +13,9 @@ from platform_infra.cli.mocks import SECRET_SIG, SIG_KEY
 from platform_infra.cli.plan import SECRET_PLACEHOLDER
 from platform_infra.cli.plan_diff import allowed_reason, diff_plans, flatten, render_markdown
 
+pytestmark = pytest.mark.usefixtures("shipped_command_runs")
+"""Commands over a shipped stack as is read the session's shared run of it (tests/conftest.py)."""
+
 
 def resource(stack: str, type_: str, name: str, inputs: dict[str, Any], **extra: Any) -> dict[str, Any]:
     """A plan entry shaped like ``infra plan --json`` writes it."""
