@@ -11,6 +11,7 @@ issued by ``https://vstoken.dev.azure.com/<org-id>``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from typing import Any
 
@@ -159,7 +160,12 @@ def test_the_review_subject_reaches_only_the_review_stacks(shared: MockRun) -> N
         assert access.chain == ("arn:aws:iam::111111111111:role/platform-review-deploy",)
         assert access.reaches == (Reach("review", "deploy", "write", "encrypt+decrypt"),)
     for azure in (a for a in reviews if a.cloud == "azure"):
-        assert azure.reaches == (Reach("dev", "deploy"), Reach("review", "", "write", "encrypt+decrypt"))
+        # Contributor on dev's subscription lists keys: counted as reading dev's data (review code runs in
+        # environment `review`, not as a pull-request subject).
+        assert azure.reaches == (
+            Reach("dev", "deploy", data="read"),
+            Reach("review", "", "write", "encrypt+decrypt"),
+        )
     # No pull-request subject reaches any deploy role (dev, staging, prod or review).
     deploy_roles = {"platform-deploy", "platform-review-deploy"}
     for access in analyse(shared):
@@ -508,3 +514,48 @@ def test_another_identity_reading_the_shared_stack_or_drift_reading_prods_state_
     assert any(f"{DRIFT_ROLE}: the drift identity reads prod's state or secrets" in p for p in problems), (
         problems
     )
+
+
+def test_pull_request_identities_read_no_data_plane(shared: MockRun) -> None:
+    """The preview roles pull requests obtain (dev, staging) read resource configuration only: no log events,
+    objects or parameter values (preview_read.DATA_PLANE_ACTIONS) in any environment they reach."""
+    pull_requests = [a for a in analyse(shared) if a.subject == PR]
+    assert {(a.cloud, r.environment) for a in pull_requests for r in a.reaches} == {
+        ("aws", "dev"),
+        ("aws", "staging"),
+        ("azure", "dev"),
+        ("azure", "staging"),
+    }
+    assert all(r.data == "" for a in pull_requests for r in a.reaches), pull_requests
+    # Deploying identities do read data (their services' actions on *): the rule is about pull requests.
+    assert any(r.data for a in analyse(shared) if a.subject == f"{REPO}:environment:dev" for r in a.reaches)
+
+
+def test_read_only_access_back_on_a_preview_role_is_caught(shared: MockRun) -> None:
+    """Mutation: AWS's ReadOnlyAccess attached to dev's preview role again (logs:Get*, s3:Get*, ssm:Get* on
+    *), or one data-plane action added to its inline policy: pull requests would read dev's data."""
+    run = copy.deepcopy(shared)
+    policy = run.one("aws:iam/rolePolicy:RolePolicy", "readonly-dev-deploy")
+    run.resources.append(
+        dataclasses.replace(
+            policy,
+            urn=policy.urn.replace("readonly-dev-deploy", "readonly-dev-policy-0").replace(
+                "aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+            ),
+            type="aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            name="readonly-dev-policy-0",
+            inputs={"role": policy.inputs["role"], "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"},
+        )
+    )
+    problems = _problems(analyse(run))
+    reads_dev = [p for p in problems if f"{PR} -> aws" in p and "a pull request reads dev's data plane" in p]
+    assert reads_dev, problems
+    assert not any("staging's data plane" in p for p in problems), problems
+
+    run = copy.deepcopy(shared)
+    policy = run.one("aws:iam/rolePolicy:RolePolicy", "readonly-staging-deploy")
+    document = json.loads(policy.plain_inputs["policy"])
+    document["Statement"][0]["Action"].append("logs:Get*")
+    policy.inputs["policy"] = json.dumps(document)
+    problems = _problems(analyse(run))
+    assert any("a pull request reads staging's data plane" in p for p in problems), problems

@@ -12,6 +12,7 @@ import yaml
 from platform_infra.cli.mocks import MockRun, unwrap_secrets
 from platform_infra.cli.plan import build_plan, read_stack_files
 from platform_infra.config import DictConfigSource, load_stack_config
+from platform_infra.preview_read import preview_read_statements
 from platform_infra.validation import ValidationError
 
 from tests.conftest import REPO_ROOT, ShippedRuns
@@ -278,7 +279,15 @@ def test_plan_shared_deploy_roles_live_in_their_target_accounts(shared_run: tupl
             for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
             if a.parent == preview.parent
         ]
-        assert attached == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+        # No managed policy (ReadOnlyAccess reads every log event, object and parameter): the refresh reads
+        # of the stack's resource types, in the target's own account (tests/test_preview_read.py).
+        assert attached == []
+        inline = json.loads(
+            run.one("aws:iam/rolePolicy:RolePolicy", f"readonly-{target}-deploy").inputs["policy"]
+        )
+        account = outputs["previewRoleArns"][target].split(":")[4]
+        allows = [s for s in inline["Statement"] if s["Effect"] == "Allow"]
+        assert allows == preview_read_statements("aws", account, f"{target}-")
     for name in ("state-secrets-prod", "state-state"):
         assert run.one(ROLE, "pipeline-prod").urn in run.one("aws:kms/key:Key", name).depends_on, name
     assert (

@@ -44,6 +44,8 @@ ADMINISTRATOR_POLICY_PATTERN = re.compile(
     r"^arn:(aws|aws-cn|aws-us-gov):iam::aws:policy/AdministratorAccess$"
 )
 ACTION_PATTERN = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*]+$")
+#: A read action by IAM's naming (its List and Read access levels): Get, List or Describe, no wildcard.
+READ_ACTION_PATTERN = re.compile(r"^[a-z0-9-]+:(Get|List|Describe)[A-Za-z0-9]*$")
 TAG_KEY_PATTERN = re.compile(r"^[\w.:/=+@ -]{1,128}$")
 TAG_VALUE_PATTERN = re.compile(r"^[\w.:/=+@ -]{0,256}$")
 PARTITION_PATTERN = re.compile(r"^(aws|aws-cn|aws-us-gov)$")
@@ -320,6 +322,9 @@ class DeployRoleArgs:
     :param function_prefix: name prefix of the Lambda functions the stacks create (``<environment>-``).
     :param extra_statements: further Allow statements of the inline policy, each scoped to its resources
         (e.g. :func:`platform_infra.review_stacks.review_deploy_statements`).
+    :param read_statements: Allow statements of read actions only (``Get*``, ``List*``, ``Describe*``;
+        IAM reads included), e.g. :func:`platform_infra.preview_read.preview_read_statements` of a preview
+        role.
     """
 
     role_name: str
@@ -341,6 +346,7 @@ class DeployRoleArgs:
     manage_stack_roles: bool = False
     function_prefix: str | None = None
     extra_statements: Sequence[Mapping[str, Any]] = ()
+    read_statements: Sequence[Mapping[str, Any]] = ()
 
 
 class DeployRole(pulumi.ComponentResource):
@@ -392,7 +398,7 @@ class DeployRole(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for) or None),
         )
-        extra: list[dict[str, Any]] = [dict(s) for s in args.extra_statements]
+        extra: list[dict[str, Any]] = [dict(s) for s in (*args.extra_statements, *args.read_statements)]
         boundary_arn = None
         self.boundary = None
         if args.manage_stack_roles:
@@ -505,6 +511,17 @@ def _validate(name: str, args: DeployRoleArgs) -> None:
                     "grants IAM, STS or every action",
                     value=action,
                     allowed="service actions scoped to the stacks' own resources",
+                )
+    for index, statement in enumerate(args.read_statements):
+        actions = statement.get("Action")
+        for action in [actions] if isinstance(actions, str) else list(actions or []):
+            # Read statements may read IAM configuration; they never change anything.
+            if statement.get("Effect") != "Allow" or not READ_ACTION_PATTERN.fullmatch(str(action)):
+                raise ValidationError(
+                    f"{prefix}.read_statements[{index}]",
+                    "is not an Allow of read actions",
+                    value=action,
+                    allowed="service:Get..., service:List... or service:Describe... actions",
                 )
     for index, action in enumerate(args.allowed_actions):
         key = f"{prefix}.allowed_actions[{index}]"

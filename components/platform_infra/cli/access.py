@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from platform_infra.preview_read import DATA_PLANE_ACTIONS
 from platform_infra.review_stacks import ENVIRONMENT_TAG, REVIEW_ENVIRONMENT, REVIEW_STACK_PATTERN
 
 if TYPE_CHECKING:
@@ -69,12 +70,15 @@ class Reach:
     :param cloud: ``deploy`` (may change resources), ``read`` (read-only) or ``""`` (no cloud access).
     :param state: ``write``, ``read`` or ``""``: the environment's stack objects in the state backend.
     :param secrets: ``encrypt+decrypt``, ``decrypt`` or ``""``: the environment's secrets-provider key.
+    :param data: ``read`` when it can read what the environment's resources hold (log events, objects,
+        parameter values: :data:`platform_infra.preview_read.DATA_PLANE_ACTIONS`), else ``""``.
     """
 
     environment: str
     cloud: str = ""
     state: str = ""
     secrets: str = ""
+    data: str = ""
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,8 @@ def violations(
 ) -> list[str]:
     """The trust rules the report is checked against; empty when they all hold.
 
-    - a pull-request subject reaches no environment with deploy rights and never ``prod``;
+    - a pull-request subject reaches no environment with deploy rights and never ``prod``, and reads no
+      environment's data plane (log events, objects, parameter values: ``Reach.data``);
     - only ``production_subjects`` reach ``prod`` with deploy rights;
     - the review stacks (``review``) are reached only by ``review_subjects``, which run pull-request code:
       they reach ``review`` and, on Azure only, ``review_base``'s cloud (RBAC cannot fence ARM writes by
@@ -182,6 +187,9 @@ def violations(
                 problems.append(f"{where}: a pull request can deploy {', '.join(access.deploys)}")
             if prod in access.environments:
                 problems.append(f"{where}: a pull request reaches {prod}")
+            for reach in access.reaches:
+                if reach.data:
+                    problems.append(f"{where}: a pull request reads {reach.environment}'s data plane")
         if access.identity in drifts:
             if is_pull_request_subject(access.subject) or access.subject not in drifters:
                 problems.append(f"{where}: obtains the drift identity but is not a drift subject")
@@ -455,7 +463,11 @@ def _aws_access(run: MockRun, accounts: Mapping[str, str], shared: str | None = 
                     old = reaches.get(env, Reach(env))
                     level = "deploy" if writes else "read"
                     reaches[env] = Reach(
-                        env, _max(old.cloud, level, ("read", "deploy")), old.state, old.secrets
+                        env,
+                        _max(old.cloud, level, ("read", "deploy")),
+                        old.state,
+                        old.secrets,
+                        "read" if old.data or _reads_data(role) else "",
                     )
                 for env, grants in state.get(role.arn, {}).items():
                     old = reaches.get(env, Reach(env))
@@ -464,6 +476,7 @@ def _aws_access(run: MockRun, accounts: Mapping[str, str], shared: str | None = 
                         cloud=old.cloud,
                         state=_max(old.state, grants.get("state", ""), ("read", "write")),
                         secrets=_max(old.secrets, grants.get("secrets", ""), ("decrypt", "encrypt+decrypt")),
+                        data=old.data,
                     )
             accesses.append(
                 Access(
@@ -476,6 +489,23 @@ def _aws_access(run: MockRun, accounts: Mapping[str, str], shared: str | None = 
                 )
             )
     return accesses
+
+
+def _reads_data(role: _Role) -> bool:
+    """Whether a role may read stored data: an inline Allow of a data-plane action (or a wildcard covering
+    one), or any managed policy (its document is not in the plan; AWS's ``ReadOnlyAccess`` holds
+    ``logs:Get*``, ``s3:Get*`` and ``ssm:Get*`` on ``*``: AWS managed policy reference)."""
+    if role.managed:
+        return True
+    return any(
+        statement.get("Effect") == "Allow"
+        and any(
+            fnmatch.fnmatchcase(wanted, granted)
+            for granted in _actions(statement)
+            for wanted in DATA_PLANE_ACTIONS
+        )
+        for statement in role.inline
+    )
 
 
 def _max(a: str, b: str, order: tuple[str, str]) -> str:
@@ -509,12 +539,17 @@ def _azure_access(run: MockRun, subscriptions: Mapping[str, str]) -> list[Access
                 env = subscriptions[subscription[1].lower()]
                 old = reaches.get(env, Reach(env))
                 level = "read" if role == READER_ROLE else "deploy"
-                reaches[env] = Reach(env, _max(old.cloud, level, ("read", "deploy")), old.state, old.secrets)
+                # Reader has no data actions and no listKeys (Microsoft Learn, "Azure built-in roles");
+                # any other role on the subscription is counted as reading data (Contributor lists keys).
+                data = "read" if old.data or level == "deploy" else ""
+                reaches[env] = Reach(
+                    env, _max(old.cloud, level, ("read", "deploy")), old.state, old.secrets, data
+                )
             elif key is not None and role in CRYPTO_ROLES:
                 env = next((e for e in key_envs if key["key"].endswith(f"-{e}")), None)
                 if env is not None:
                     old = reaches.get(env, Reach(env))
-                    reaches[env] = Reach(env, old.cloud, old.state, "encrypt+decrypt")
+                    reaches[env] = Reach(env, old.cloud, old.state, "encrypt+decrypt", old.data)
             elif role in BLOB_WRITER_ROLES | BLOB_READER_ROLES:
                 level = "write" if role in BLOB_WRITER_ROLES else "read"
                 container = scope.rsplit("/", 1)[-1]
@@ -525,7 +560,7 @@ def _azure_access(run: MockRun, subscriptions: Mapping[str, str]) -> list[Access
                 else:
                     old = reaches.get(env, Reach(env))
                     reaches[env] = Reach(
-                        env, old.cloud, _max(old.state, level, ("read", "write")), old.secrets
+                        env, old.cloud, _max(old.state, level, ("read", "write")), old.secrets, old.data
                     )
         accesses.append(
             Access(
@@ -555,6 +590,7 @@ def render(accesses: Iterable[Access]) -> str:
                 f"cloud={reach.cloud or '-'}",
                 f"state={reach.state or '-'}",
                 f"secrets={reach.secrets or '-'}",
+                f"data={reach.data or '-'}",
             ]
             lines.append(f"    {reach.environment}: {' '.join(parts)}")
         for container in access.shared_state:

@@ -34,6 +34,7 @@ from platform_infra.pipeline_identity import (
     azure_devops_subject,
     constrained_assignment_condition,
 )
+from platform_infra.preview_read import preview_read_statements
 from platform_infra.rbac import BUILTIN_ROLE_GUIDS, RBAC_ADMINISTRATOR
 from platform_infra.rbac.release import (
     RELEASE_ACTIONS,
@@ -172,9 +173,15 @@ def declare_bootstrap(config: BootstrapConfig, project: str) -> dict[str, Any]:
                 external_id=role.external_id,
                 session_tag=config.session_tag,
                 max_session_duration_seconds=role.max_session_duration_seconds,
-                # AWS's managed read-only policy: what `pulumi preview --refresh` reads, and nothing it
-                # could change.
-                policy_arns=[f"arn:{target.environment.aws.partition}:iam::aws:policy/ReadOnlyAccess"],
+                # What `pulumi preview --refresh` of the stack reads (preview_read.PREVIEW_READ_ACTIONS),
+                # not AWS's ReadOnlyAccess: pull requests obtain dev's and staging's role, and that policy
+                # reads every log event, object and parameter of the account.
+                read_statements=preview_read_statements(
+                    target.environment.aws.partition,
+                    target.environment.aws.account_id,
+                    # The stacks' functions, as the deploy role's Lambda scope (retention_enforcer.py).
+                    function_prefix=f"{target.name}-",
+                ),
                 partition=target.environment.aws.partition,
                 wait_for=[preview.role],
                 description=f"Read-only preview role of {target.name}, assumed by {preview.arn}",
