@@ -5,7 +5,8 @@ act in the shared-services account (OIDC providers, pipeline roles, the state bu
 every target account (deploy, preview and review roles, the permissions boundary): the drift role in each of
 them may read exactly those resource types and nothing else.
 
-Why not AWS's ``ReadOnlyAccess`` (what the environment stacks' preview roles hold): it allows ``s3:Get*``
+Why not AWS's ``ReadOnlyAccess`` (what the environment stacks' preview roles held before
+:mod:`platform_infra.preview_read`): it allows ``s3:Get*``
 on every bucket, ``ssm:Get*`` and the like on ``*`` (AWS managed policy reference, ``ReadOnlyAccess`` and
 ``AmazonS3ReadOnlyAccess``: ``"s3:Get*", "s3:List*"`` on ``"Resource": "*"``), i.e. object contents in the
 target accounts and SSM parameters. In the shared-services account the state bucket holds every stack's
