@@ -449,7 +449,8 @@ def test_github_credential_asks_for_a_fresh_oidc_token_each_time() -> None:
     from azure.identity import ClientAssertionCredential
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _OidcEndpoint)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # shutdown() returns once serve_forever next checks its flag: every 0.5 s by default, 0.05 s here.
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         environ = {
             "ACTIONS_ID_TOKEN_REQUEST_URL": f"http://127.0.0.1:{server.server_address[1]}/idtoken?api-version=2.0",
