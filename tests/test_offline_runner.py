@@ -17,14 +17,18 @@ every test that reads them shares them; each test still asserts its own property
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import os
 import subprocess
 import sys
+import types
+from collections.abc import Iterator
 from pathlib import Path
 
 import pulumi
+import pulumi._utils as pulumi_utils
 import pulumi.runtime.resource
 import pulumi_azure_native as azure_native
 import pytest
@@ -167,23 +171,182 @@ def test_without_the_hooks_each_registration_sends_its_stack_trace(monkeypatch: 
     assert any(frame.pc.uri.endswith("/test_offline_runner.py") for frame in traces[0].frames)
 
 
-def test_the_offline_runner_skips_stack_traces_only_while_a_program_runs(pulumi_run: RunProgram) -> None:
+def test_the_offline_runner_hooks_the_runtime_only_while_a_program_runs(pulumi_run: RunProgram) -> None:
+    """Stack traces skipped and lean output properties, only inside the offline runner's program run."""
     original = pulumi.runtime.resource._get_stack_trace
+    original_transfer = pulumi.runtime.rpc.transfer_properties
+    original_lazy_import = pulumi_utils.lazy_import
     seen = {}
 
     def program() -> None:
         seen["inside"] = pulumi.runtime.resource._get_stack_trace
+        seen["transfer"] = pulumi.runtime.rpc.transfer_properties
+        seen["lazy_import"] = pulumi_utils.lazy_import
         raise RuntimeError("the program fails")
 
     with pytest.raises(RuntimeError, match="the program fails"):
         pulumi_run(program)
     assert seen["inside"] is not original and not seen["inside"]().frames
+    assert seen["transfer"] is offline.lean_transfer_properties
     assert pulumi.runtime.resource._get_stack_trace is original  # put back, even after a failure
+    assert pulumi.runtime.rpc.transfer_properties is original_transfer
+    assert seen["lazy_import"] is not original_lazy_import
+    assert pulumi_utils.lazy_import is original_lazy_import
 
     seen.clear()
     with pytest.raises(RuntimeError):
         run_with_mocks(program, stack="dev")  # not the offline runner: the SDK as it is
     assert seen["inside"] is original
+    assert seen["transfer"] is original_transfer
+    assert seen["lazy_import"] is original_lazy_import
+
+
+ON_DEMAND = "pulumi_azure_native.privatedns"
+"""A small provider subpackage with every kind of name: resources, their args, input types, enums,
+functions and their results."""
+
+
+@pytest.fixture
+def fresh_subpackage() -> Iterator[str]:
+    """:data:`ON_DEMAND` as if nothing had loaded it yet; afterwards this process's own copy is back."""
+
+    def ours(name: str) -> bool:
+        return name == ON_DEMAND or name.startswith(f"{ON_DEMAND}.")
+
+    saved = {name: module for name, module in sys.modules.items() if ours(name)}
+    for name in saved:
+        del sys.modules[name]
+    try:
+        yield ON_DEMAND
+    finally:
+        for name in [name for name in sys.modules if ours(name)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+def test_provider_subpackages_on_demand_hand_out_the_sdks_own_objects(fresh_subpackage: str) -> None:
+    """Each name loads only its own module, and is the very object the package's real ``__init__``
+    binds; a name the layout does not place (``_utilities``, set by the ``__init__`` itself) runs that
+    ``__init__``, after which the package is the SDK's plain module."""
+    names = [
+        "PrivateZone",  # a resource: private_zone.py
+        "PrivateZoneArgs",  # its args, in the same module
+        "SubResourceArgs",  # an input type (_inputs)
+        "SubResourceArgsDict",
+        "ResolutionPolicy",  # an enum (_enums)
+        "AwaitableGetPrivateZoneResult",  # a function's result: get_private_zone.py
+        "get_private_zone",  # the function, not its module (loaded just above)
+        "get_private_zone_output",
+        "outputs",  # a module
+    ]
+    with offline.provider_modules_on_demand():
+        package = pulumi_utils.lazy_import(fresh_subpackage)  # as pulumi_azure_native/__init__.py does
+    assert isinstance(package, offline.OnDemandPackage)
+    handed_out = {name: getattr(package, name) for name in names}
+    assert isinstance(package, offline.OnDemandPackage)  # none of them needed the whole package
+    loaded = sorted(
+        name.rsplit(".", 1)[-1] for name in sys.modules if name.startswith(f"{fresh_subpackage}.")
+    )
+    assert loaded == ["_enums", "_inputs", "get_private_zone", "outputs", "private_zone"]
+
+    assert package._utilities is sys.modules["pulumi_azure_native._utilities"]
+    assert type(package) is types.ModuleType  # the real __init__ ran in it
+    assert {name: getattr(package, name) for name in names} == handed_out
+    assert all(getattr(package, name) is value for name, value in handed_out.items())
+    assert "VirtualNetworkLink" in dir(package)
+    with pytest.raises(AttributeError):
+        package.NoSuchName  # noqa: B018
+
+
+ON_DEMAND_CHECK = """
+import json, sys
+from pathlib import Path
+from platform_infra.cli import offline
+from platform_infra.cli.plan import project_stacks, run_stack
+
+root = Path(sys.argv[1])
+for stack in project_stacks(root):
+    run_stack(stack, root, offline_hooks=True)
+handed_out, wrong = 0, []
+for name, module in list(sys.modules.items()):
+    if isinstance(module, offline.OnDemandPackage):
+        names = {k: v for k, v in vars(module).items() if not k.startswith("__")}
+        offline._load_package(module)
+        handed_out += len(names)
+        wrong += [f"{name}.{k}" for k, v in names.items() if getattr(module, k) is not v]
+print(json.dumps({"handed_out": handed_out, "wrong": wrong}))
+"""
+
+
+def test_every_name_the_shipped_stacks_take_from_a_provider_is_the_sdks_own() -> None:
+    """In a fresh process (no provider subpackage loaded yet), every shipped stack planned by the offline
+    runner, then every on-demand package's real ``__init__`` run: each name it had handed out is the
+    object the ``__init__`` binds (resources, args, enums, input types of ~15 subpackages)."""
+    result = subprocess.run(
+        [sys.executable, "-c", ON_DEMAND_CHECK, str(REPO_ROOT)],
+        capture_output=True,
+        text=True,
+        env=_console_env("on", import_log=False),
+        timeout=CONSOLE_TIMEOUT,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["wrong"] == []
+    assert report["handed_out"] > 150  # the stacks' own names went through it
+
+
+class _Resource:
+    """Stands in for a resource: transfer_properties only sets attributes on it and puts it in sets."""
+
+
+@pytest.mark.parametrize(
+    "resolution",
+    [
+        ("a value", True, False, None),
+        ({"nested": ["x"]}, True, True, None),  # a secret
+        (None, False, False, None),  # unknown (a preview)
+        ("depends", True, False, "other"),  # with a dependency
+        (None, False, False, "failed"),  # the registration failed
+    ],
+)
+def test_lean_output_properties_resolve_as_the_sdks(
+    resolution: tuple[object, bool, bool, str | None],
+) -> None:
+    """:func:`offline.lean_transfer_properties` against the SDK's ``rpc.transfer_properties``: the same
+    properties skipped (urn, a custom resource's id), and each Output resolves to the same value, known,
+    secret and dependencies (the resource itself added), or fails with the registration's exception."""
+    value, known, secret, extra = resolution
+    failure = RuntimeError("registration failed") if extra == "failed" else None
+    other = _Resource()
+
+    async def resolve(transfer: object) -> tuple[object, ...]:
+        res = _Resource()
+        resolvers = transfer(res, {"urn": None, "id": None, "name": None, "tags": None}, True)  # type: ignore[operator]
+        assert sorted(resolvers) == ["name", "tags"] and "urn" not in vars(res)
+        for resolver in resolvers.values():
+            resolver(value, known, secret, {other} if extra == "other" else None, failure)
+        results = []
+        for name in ("name", "tags"):
+            try:
+                data = await vars(res)[name]._data
+            except RuntimeError as error:
+                results.append(("raised", str(error)))
+                continue
+            mine = {"self" if r is res else "other" for r in data.resources}
+            results.append((data.value, data.is_known, data.is_secret, sorted(mine)))
+        return tuple(results)
+
+    loop = asyncio.new_event_loop()
+    try:
+        sdk = loop.run_until_complete(resolve(pulumi.runtime.rpc.transfer_properties))
+        lean = loop.run_until_complete(resolve(offline.lean_transfer_properties))
+    finally:
+        loop.close()
+    assert lean == sdk
+    expected_resources = ["other", "self"] if extra == "other" else ["self"]
+    assert sdk[0] == (
+        ("raised", "registration failed") if failure else (value, known, secret, expected_resources)
+    )
 
 
 def test_the_hook_leaves_options_without_sdk_aliases_alone() -> None:

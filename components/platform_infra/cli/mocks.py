@@ -632,8 +632,8 @@ def run_with_mocks(
     :param transformations: stack transformations registered on this run's root stack before the program
         runs (the offline runner's :data:`platform_infra.cli.offline.TRANSFORMATIONS`).
     :param stack_traces: whether registrations capture the SDK's stack trace and source position (only a
-        real engine uses them; the offline runner turns them off: :func:`platform_infra.cli.offline.
-        without_stack_traces`).
+        real engine uses them). False runs the program under the offline runner's runtime hooks
+        (:func:`platform_infra.cli.offline.runtime_hooks`): no stack traces, lean output properties.
     """
     mocks = mocks or PlatformMocks()
     monitor = RecordingMonitor(mocks)
@@ -656,6 +656,6 @@ def run_with_mocks(
 
         Stack(program_in_stack)
 
-    with contextlib.nullcontext() if stack_traces else offline.without_stack_traces():
+    with contextlib.nullcontext() if stack_traces else offline.runtime_hooks():
         _run()
     return MockRun(stack=stack, project=project, resources=list(monitor))

@@ -1,4 +1,5 @@
-"""Hooks that exist only in the offline runner: they drop work whose result only matters to a real engine.
+"""Hooks that exist only in the offline runner: they drop work whose result only matters to a real engine,
+or do the SDK's own work more cheaply with the same result.
 
 Also here: :func:`batch_gc`, the garbage-collector settings of a process that runs programs under mocks
 and exits (the ``infra`` console script, the test session).
@@ -16,6 +17,16 @@ engine to persist in state and show in diagnostics (pulumi/pulumi#13449 source p
 traces, v3.195.0). The mock monitor reads neither, and it cost 25-45% of a warm in-process plan of the
 shipped stacks (deeper under pytest). :func:`without_stack_traces` skips it while the offline runner runs a
 program, and restores the SDK's function afterwards.
+
+**Lean output properties.** For every output property a resource class declares, the SDK makes four
+futures and an ``Output`` whose state is a task awaiting them (``rpc.transfer_properties``): ~22 per
+resource, most never read, all alive until exit. :func:`lean_transfer_properties` makes the single future
+the SDK itself uses for ``urn`` and ``id``, resolved with the same result (tested against the SDK's).
+
+**Provider modules on demand.** A provider subpackage's ``__init__`` imports every module in it
+(``pulumi_azure_native.network``: 290), so a program that uses three network resources builds the classes
+of all of them. :class:`OnDemandPackage` imports only the module a name lives in, and hands out the object
+the ``__init__`` would have bound (tested for every name the shipped stacks use).
 
 **The switch.** ``$PLATFORM_INFRA_OPTIMISATIONS=off`` turns every optimisation of the offline runner off at
 once (:func:`optimised`): no alias or stack-trace hook, default garbage collection, a normal interpreter
@@ -39,15 +50,27 @@ replaced") and an offline plan has no state, so nothing it reports depends on th
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
+import functools
 import gc
+import importlib
 import os
-from collections.abc import Iterator
+import sys
+import types
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import pulumi
+import pulumi._utils as pulumi_utils
+import pulumi.output
 import pulumi.runtime.resource
+from pulumi.runtime import rpc
 from pulumi.runtime.proto import source_pb2
+
+_OUTPUT_DATA: Any = getattr(pulumi.output, "_OutputData", None)
+"""pulumi 3.2xx keeps an Output's state in one future of ``_OutputData``; older releases in four."""
 
 SWITCH = "PLATFORM_INFRA_OPTIMISATIONS"
 """Environment variable: ``off`` runs the unoptimised runner (see :func:`optimised`); ``on`` or unset, the
@@ -133,6 +156,208 @@ def without_stack_traces() -> Iterator[None]:
         yield
     finally:
         runtime._get_stack_trace = original  # type: ignore[attr-defined]
+
+
+def lean_transfer_properties(
+    res: pulumi.Resource, props: Mapping[str, Any], custom: bool
+) -> dict[str, Callable[..., None]]:
+    """The SDK's ``rpc.transfer_properties`` with one future per output property instead of four and a task.
+
+    For each output property a resource declares (66 for a ``WebApp``, ~22 on average), the SDK's version
+    (``pulumi/runtime/rpc.py``) makes four futures (value, known, secret, dependencies) and an ``Output``
+    whose ``_data`` is a task awaiting them, i.e. five futures, a coroutine and two closures that live as
+    long as the resource: most of a large plan's memory. This makes the one future the SDK itself uses for
+    ``urn`` and ``id`` (``resource_output`` in ``pulumi/runtime/resource.py``: ``Output._from_data`` over a
+    future of ``_OutputData``), resolved by the same resolver call with the same result: the value, known,
+    secret, and the dependencies plus the resource itself; or the exception of a failed registration.
+    """
+    resolvers: dict[str, Callable[..., None]] = {}
+    for name in props:
+        if name == "urn" or (name == "id" and custom):
+            continue  # set by the SDK itself (resource_output), as in its transfer_properties
+        data: asyncio.Future[Any] = asyncio.Future()
+        resolvers[name] = functools.partial(_resolve_property, res, data)
+        res.__dict__[name] = pulumi.Output._from_data(data)  # type: ignore[attr-defined]
+    return resolvers
+
+
+def _resolve_property(
+    res: pulumi.Resource,
+    data: asyncio.Future[Any],
+    value: Any,
+    is_known: bool,
+    is_secret: bool,
+    deps: set[pulumi.Resource] | None,
+    failed: Exception | None,
+) -> None:
+    if failed is not None:
+        data.set_exception(failed)
+        return
+    resources = set(deps) if deps else set()
+    resources.add(res)
+    data.set_result(_OUTPUT_DATA(resources=resources, value=value, is_known=is_known, is_secret=is_secret))
+
+
+def _lean_outputs_supported() -> bool:
+    """Whether this pulumi keeps an Output's state in one ``_OutputData`` future (3.2xx onwards); older ones
+    keep four, and their own ``transfer_properties`` is left alone."""
+    return _OUTPUT_DATA is not None and hasattr(pulumi.Output, "_from_data")
+
+
+@contextlib.contextmanager
+def lean_output_properties() -> Iterator[None]:
+    """While inside, resources get their output properties from :func:`lean_transfer_properties`; the
+    SDK's function is put back on exit, whatever happens inside."""
+    if not _lean_outputs_supported():
+        yield
+        return
+    original = rpc.transfer_properties
+    rpc.transfer_properties = lean_transfer_properties  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        rpc.transfer_properties = original
+
+
+PROVIDER_SDKS: tuple[str, ...] = ("pulumi_aws", "pulumi_azure_native", "pulumi_random")
+"""Provider SDKs whose subpackages :func:`provider_modules_on_demand` loads by the module."""
+
+
+class OnDemandPackage(types.ModuleType):
+    """A provider SDK's subpackage (``pulumi_azure_native.network``) that loads a name's own module only.
+
+    The generated ``__init__.py`` of a subpackage star-imports every module in it (``network``: 290
+    resource and function modules) so that one attribute access loads them all. Here ``network.Subnet``
+    imports ``network/subnet.py`` (which imports ``_enums``, ``_inputs`` and ``outputs`` itself), and
+    binds the very object the ``__init__`` would have bound: the package's attribute *is* the module's
+    export, found through the generator's layout and checked against that module's ``__all__``, which is
+    what a star import binds. The layout (pulumi/pulumi ``pkg/codegen/python/gen.go``): ``genInit`` writes
+    ``from .<module> import *`` for each resource and function module (named in snake case after it), then
+    ``from ._inputs import *`` and ``from . import outputs``; ``genResource`` names a resource's arguments
+    ``<Name>Args``, or ``<Name>InitArgs`` when an input type of that name exists (so no two star imports
+    bind one name); enums are in ``_enums``. A name found nowhere that way (``__dir__``,
+    ``__all__``, a module named otherwise) runs the real ``__init__`` on this same module object first,
+    so the answer is always the SDK's own.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # __all__, __dir__ of a star import, and the like: the whole package
+            return getattr(_load_package(self), name)
+        package = self.__name__
+        modules = _package_modules(self)
+        for module_name in _modules_for(name, modules):
+            module = importlib.import_module(f"{package}.{module_name}")
+            if name in getattr(module, "__all__", ()):
+                value = getattr(module, name)
+                setattr(self, name, value)
+                return value
+        if name in modules.values():  # a module no star import shadows (outputs, private_zone)
+            return importlib.import_module(f"{package}.{name}")
+        return getattr(_load_package(self), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The import system binds each submodule it loads on its package; a function's module exports the
+        # function under the module's own name (get_vault.py: get_vault), and the __init__'s star import
+        # binds the function over the module, so that is what the package holds here too.
+        own_module = isinstance(value, types.ModuleType) and value.__name__ == f"{self.__name__}.{name}"
+        if own_module and name in getattr(value, "__all__", ()):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+    def __dir__(self) -> list[str]:
+        return dir(_load_package(self))
+
+
+_PACKAGE_MODULES: dict[str, dict[str, str]] = {}
+
+
+def _package_modules(package: types.ModuleType) -> dict[str, str]:
+    """The modules and subpackages of ``package``, by their name in lower case without underscores."""
+    found = _PACKAGE_MODULES.get(package.__name__)
+    if found is None:
+        found = {}
+        for folder in package.__path__:
+            for entry in os.listdir(folder):
+                name = entry.removesuffix(".py")
+                if name == entry and not os.path.isfile(os.path.join(folder, entry, "__init__.py")):
+                    continue
+                if name != "__init__":
+                    found.setdefault(name.replace("_", "").lower(), name)
+        _PACKAGE_MODULES[package.__name__] = found
+    return found
+
+
+_SUFFIXES = ("initargs", "argsdict", "args", "result", "output")
+
+
+def _modules_for(name: str, modules: Mapping[str, str]) -> list[str]:
+    """Where the generator puts ``name``: its own module (``Subnet``, ``SubnetInitArgs`` -> subnet;
+    ``get_vault_output``, ``AwaitableGetVaultResult`` -> get_vault), then, for a type, ``_enums`` and
+    ``_inputs``."""
+    key = name.replace("_", "").lower().removeprefix("awaitable")
+    stems = [key, *(key.removesuffix(suffix) for suffix in _SUFFIXES if key.endswith(suffix))]
+    candidates = [modules[stem] for stem in stems if stem in modules]
+    if not name.islower():  # types are CamelCase; functions and modules snake_case
+        candidates += [shared for shared in ("_enums", "_inputs") if shared in modules.values()]
+    return list(dict.fromkeys(candidates))
+
+
+def _load_package(package: types.ModuleType) -> types.ModuleType:
+    """Run the package's real ``__init__`` in it (what its first attribute access did without the hook)."""
+    if isinstance(package, OnDemandPackage):
+        package.__class__ = types.ModuleType  # type: ignore[assignment]  # as pulumi's _LazyModule does
+        spec = package.__spec__
+        assert spec is not None and spec.loader is not None
+        spec.loader.exec_module(package)
+    return package
+
+
+def _on_demand(module: types.ModuleType) -> types.ModuleType:
+    """``module`` as an :class:`OnDemandPackage` if it is a provider subpackage that nothing loaded yet."""
+    lazy = getattr(pulumi_utils, "_LazyModule", None)
+    if lazy is not None and type(module) is lazy and module.__name__.startswith(_SDK_PREFIXES):
+        module.__class__ = OnDemandPackage
+    return module
+
+
+_SDK_PREFIXES = tuple(f"{sdk}." for sdk in PROVIDER_SDKS)
+
+
+@contextlib.contextmanager
+def provider_modules_on_demand() -> Iterator[None]:
+    """While inside, provider subpackages load only the modules a program uses (:class:`OnDemandPackage`).
+
+    The SDKs create their subpackages with ``pulumi._utils.lazy_import`` (``pulumi_azure_native/
+    __init__.py``: ``network = _utilities.lazy_import('pulumi_azure_native.network')``, which looks the
+    function up on ``pulumi._utils`` at each call): the ones created while inside, and those created
+    before and not loaded yet, become :class:`OnDemandPackage`. They stay so afterwards (each name they
+    hand out is the SDK's own); ``lazy_import`` is put back on exit. A pulumi without ``lazy_import`` has
+    nothing to hook.
+    """
+    original = getattr(pulumi_utils, "lazy_import", None)
+    if original is None:
+        yield
+        return
+
+    def lazy_import(fullname: str) -> types.ModuleType:
+        return _on_demand(original(fullname))
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith(_SDK_PREFIXES) and module is not None:
+            _on_demand(module)
+    pulumi_utils.lazy_import = lazy_import
+    try:
+        yield
+    finally:
+        pulumi_utils.lazy_import = original
+
+
+@contextlib.contextmanager
+def runtime_hooks() -> Iterator[None]:
+    """Every hook of the offline runner that is installed while it runs a program (the stack
+    transformations go on the stack itself: :data:`TRANSFORMATIONS`)."""
+    with without_stack_traces(), lean_output_properties(), provider_modules_on_demand():
+        yield
 
 
 GC_GEN0_THRESHOLD = 100_000
