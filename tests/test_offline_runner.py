@@ -18,6 +18,7 @@ every test that reads them shares them; each test still asserts its own property
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib.util
 import json
 import os
@@ -176,12 +177,14 @@ def test_the_offline_runner_hooks_the_runtime_only_while_a_program_runs(pulumi_r
     original = pulumi.runtime.resource._get_stack_trace
     original_transfer = pulumi.runtime.rpc.transfer_properties
     original_lazy_import = pulumi_utils.lazy_import
+    original_unknowns = pulumi.runtime.rpc.contains_unknowns
     seen = {}
 
     def program() -> None:
         seen["inside"] = pulumi.runtime.resource._get_stack_trace
         seen["transfer"] = pulumi.runtime.rpc.transfer_properties
         seen["lazy_import"] = pulumi_utils.lazy_import
+        seen["unknowns"] = pulumi.runtime.rpc.contains_unknowns
         raise RuntimeError("the program fails")
 
     with pytest.raises(RuntimeError, match="the program fails"):
@@ -192,6 +195,8 @@ def test_the_offline_runner_hooks_the_runtime_only_while_a_program_runs(pulumi_r
     assert pulumi.runtime.rpc.transfer_properties is original_transfer
     assert seen["lazy_import"] is not original_lazy_import
     assert pulumi_utils.lazy_import is original_lazy_import
+    assert seen["unknowns"] is offline.contains_unknowns
+    assert pulumi.runtime.rpc.contains_unknowns is original_unknowns
 
     seen.clear()
     with pytest.raises(RuntimeError):
@@ -199,6 +204,38 @@ def test_the_offline_runner_hooks_the_runtime_only_while_a_program_runs(pulumi_r
     assert seen["inside"] is original
     assert seen["transfer"] is original_transfer
     assert seen["lazy_import"] is original_lazy_import
+    assert seen["unknowns"] is original_unknowns
+
+
+def _unknown_values() -> list[object]:
+    unknown = pulumi.output.UNKNOWN
+    cycle: list[object] = ["a"]
+    cycle.append(cycle)
+    shared = {"x": [1, {"y": unknown}]}
+    return [
+        None,
+        "text",
+        unknown,
+        {"a": 1, "b": [1, 2, {"c": "d"}]},
+        {"a": 1, "b": [1, 2, {"c": unknown}]},
+        [[[[unknown]]]],
+        cycle,
+        [cycle, unknown],
+        {"first": shared, "again": shared},
+        ("tuples", unknown),  # the SDK looks into dicts and lists only
+    ]
+
+
+@pytest.mark.parametrize("value", _unknown_values())
+def test_the_unknown_check_answers_as_the_sdks_and_leaves_no_cyclic_garbage(value: object) -> None:
+    assert offline.contains_unknowns(value) is pulumi.runtime.rpc.contains_unknowns(value)
+    gc.collect()
+    gc.disable()  # whatever the check leaves must be freed by reference counting alone
+    try:
+        offline.contains_unknowns(value)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
 
 
 ON_DEMAND = "pulumi_azure_native.privatedns"
