@@ -199,12 +199,13 @@ SUITE_GC_GEN0_THRESHOLD = 1_000_000
 CPython counts a tracked object when it is allocated and uncounts it when reference counting frees it
 (``Modules/gcmodule.c``), so the count only grows by what outlives its statements: a mock run's resources,
 Outputs and futures, which die together when the run is dropped (in reference cycles: only the cyclic
-collector frees them). With the console script's 100,000 (:data:`platform_infra.cli.offline.
-GC_GEN0_THRESHOLD`, right for one plan) collections ran in the middle of runs and traversed each run's live
-objects again as they aged. At 1,000,000 a worker collects a handful of times and mostly frees garbage,
-which costs about a microsecond an object whatever the threshold. Measured over the whole suite (two
-workers, ``gc.callbacks``): GC 8.4 -> 5.0 CPU s, peak RSS per worker 283-347 -> 371-464 MiB; a higher
-threshold saved no more CPU (3,000,000: 640 MiB).
+collector frees them). With 100,000 (what :func:`~platform_infra.cli.offline.batch_gc` set when this was
+measured) collections ran in the middle of runs and traversed each run's live objects again as they aged.
+At 1,000,000 a worker collects a handful of times and mostly frees garbage, which costs about a
+microsecond an object whatever the threshold. Measured over the whole suite (two workers,
+``gc.callbacks``): GC 8.4 -> 5.0 CPU s, peak RSS per worker 283-347 -> 371-464 MiB; a higher threshold
+saved no more CPU (3,000,000: 640 MiB). The console script's own threshold
+(:data:`platform_infra.cli.offline.GC_GEN0_THRESHOLD`) is tuned for one plan; the suite sets its own.
 """
 
 HEAVY_FILES_FIRST = (
