@@ -7,8 +7,9 @@ shipped ``dev`` stack as is) in a temporary project, and times side by side, eac
 
 * **project**: ``infra plan STACK --json -o FILE``, the console script as engineers and pipelines run it;
 * **before** (with ``--before``): the same command as the unoptimised runner,
-  ``PLATFORM_INFRA_OPTIMISATIONS=off`` (:func:`platform_infra.cli.offline.optimised`): no alias or
-  stack-trace hook, default GC, a normal interpreter exit, and the release and policy SDKs imported for
+  ``PLATFORM_INFRA_OPTIMISATIONS=off`` (:func:`platform_infra.cli.offline.optimised`): none of the
+  offline runner's hooks (aliases, stack traces, output properties, unknown check, provider modules on
+  demand), default GC, a normal interpreter exit, and the release and policy SDKs imported for
   every command as before issue 16 (same install and bytecode: ``--cold`` times an install without it);
 * **baseline** (with ``--baseline DIR``): the same command with ``DIR/components`` first on ``PYTHONPATH``,
   i.e. another checkout's runner (e.g. ``git worktree add /tmp/before <commit>``) over the same stacks;

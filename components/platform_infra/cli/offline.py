@@ -29,8 +29,9 @@ of all of them. :class:`OnDemandPackage` imports only the module a name lives in
 the ``__init__`` would have bound (tested for every name the shipped stacks use).
 
 **The switch.** ``$PLATFORM_INFRA_OPTIMISATIONS=off`` turns every optimisation of the offline runner off at
-once (:func:`optimised`): no alias or stack-trace hook, default garbage collection, a normal interpreter
-exit, and the subcommands and SDKs the runner loaded eagerly before issue 16. That is "the unoptimised
+once (:func:`optimised`): none of the hooks here (aliases, stack traces, output properties, unknown check,
+provider modules), default garbage collection, a normal interpreter exit, and the subcommands and SDKs
+the runner loaded eagerly before issue 16. That is "the unoptimised
 runner": the benchmark's ``before`` column runs it (``benchmarks/plan_benchmark.py``) and a test compares
 its plan documents byte for byte with the optimised runner's.
 
@@ -81,7 +82,8 @@ def optimised() -> bool:
     """Whether the offline runner's optimisations are on (``$PLATFORM_INFRA_OPTIMISATIONS``, default on).
 
     Off means all of them, never a subset, so "off" is one well-defined runner to measure and compare with:
-    no :data:`TRANSFORMATIONS`, stack traces captured, no :func:`batch_gc`, a normal interpreter exit
+    no :data:`TRANSFORMATIONS` and no :func:`runtime_hooks` (stack traces captured, the SDK's own output
+    properties, unknown check and provider packages), no :func:`batch_gc`, a normal interpreter exit
     instead of the console script's flushed ``os._exit``, and the eager imports of the runner before
     (:data:`EAGER_IMPORTS`).
     A value other than ``on`` or ``off`` is refused (``ValueError`` naming the variable), so a typo never
