@@ -209,8 +209,8 @@ saved no more CPU (3,000,000: 640 MiB). The console script's own threshold
 """
 
 HEAVY_FILES_FIRST = (
-    "test_offline_on_demand.py",
     "test_offline_runner.py",
+    "test_offline_on_demand.py",
     "test_release.py",
     "test_key_vault.py",
     "test_provider_inputs.py",
