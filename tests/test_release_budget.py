@@ -255,36 +255,39 @@ def _azure() -> tuple[dict[str, Any], dict[str, Any]]:
     return pipeline, steps
 
 
+def _azure_deployment_jobs(pipeline: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(job, the parameters it passes to pulumi-steps.yml) of every deployment job of azure-pipelines.yml."""
+    for stage in pipeline["stages"]:
+        for job in stage["jobs"]:
+            if "deployment" in job:
+                [step] = [s for s in job["strategy"]["runOnce"]["deploy"]["steps"] if "template" in s]
+                yield job, step["parameters"]
+
+
 def test_azure_devops_jobs_outlast_their_worst_case_release() -> None:
     pipeline, template = _azure()
     limits_text = pipeline["variables"]["RELEASE_LIMITS"]
     defaults = {p["name"]: p.get("default", "") for p in template["parameters"]}
     [pulumi_task] = [s for s in template["steps"] if str(s.get("displayName", "")).startswith("pulumi ")]
     checked = set()
-    for stage in pipeline["stages"]:
-        for job in stage["jobs"]:
-            if "deployment" not in job:
-                continue
-            [step] = [s for s in job["strategy"]["runOnce"]["deploy"]["steps"] if "template" in s]
-            given = step["parameters"]
-            stack = given["stack"]
-            if given["command"] == "up":
-                needed = _job_minutes(
-                    stack,
-                    _limits(limits_text, stack),
-                    given.get("canarySteps", defaults["canarySteps"]),
-                    str(given.get("bake", defaults["bake"])),
-                    pulumi_task["timeoutInMinutes"],
-                )
-                checked.add(stack)
-            else:  # rollback runs inside the pulumi task, for any stack the run names
-                needed = budget.PIPELINE_SETUP_MINUTES + pulumi_task["timeoutInMinutes"]
-                worst = max(
-                    budget.minutes(budget.rollback(_limits(limits_text, s)))
-                    for s in ("dev", "staging", "prod")
-                )
-                assert worst <= pulumi_task["timeoutInMinutes"], worst
-            assert needed <= int(job["timeoutInMinutes"]) <= budget.HOSTED_JOB_LIMIT_MINUTES, (stack, needed)
+    for job, given in _azure_deployment_jobs(pipeline):
+        stack = given["stack"]
+        if given["command"] == "up":
+            needed = _job_minutes(
+                stack,
+                _limits(limits_text, stack),
+                given.get("canarySteps", defaults["canarySteps"]),
+                str(given.get("bake", defaults["bake"])),
+                pulumi_task["timeoutInMinutes"],
+            )
+            checked.add(stack)
+        else:  # rollback runs inside the pulumi task, for any stack the run names
+            needed = budget.PIPELINE_SETUP_MINUTES + pulumi_task["timeoutInMinutes"]
+            worst = max(
+                budget.minutes(budget.rollback(_limits(limits_text, s))) for s in ("dev", "staging", "prod")
+            )
+            assert worst <= pulumi_task["timeoutInMinutes"], worst
+        assert needed <= int(job["timeoutInMinutes"]) <= budget.HOSTED_JOB_LIMIT_MINUTES, (stack, needed)
     assert checked == {"dev", "staging", "prod"}
 
 
@@ -309,32 +312,27 @@ def test_azure_devops_deploy_jobs_check_this_runs_release_budget_before_changing
     assert f"--pulumi-minutes {pulumi_task['timeoutInMinutes']}" in check["script"]
     defaults = {p["name"]: p.get("default", "") for p in template["parameters"]}
     ran = set()
-    for stage in pipeline["stages"]:
-        for job in stage["jobs"]:
-            if "deployment" not in job:
-                continue
-            [step] = [s for s in job["strategy"]["runOnce"]["deploy"]["steps"] if "template" in s]
-            given = step["parameters"]
-            if given["command"] != "up":
-                assert "jobMinutes" not in given
-                continue
-            assert given["jobMinutes"] == job["timeoutInMinutes"], given["stack"]
-            env = {
-                "STACK": given["stack"],
-                "RELEASE_IMAGES": "$(RELEASE_IMAGES)",  # an undefined variable stays the macro text
-                "CANARY_STEPS": given.get("canarySteps", defaults["canarySteps"]),
-                "BAKE": str(given.get("bake", defaults["bake"])),
-                "RELEASE_LIMITS": pipeline["variables"]["RELEASE_LIMITS"],
-                "JOB_MINUTES": given["jobMinutes"],
-            }
-            assert _run_budget_step({"run": check["script"]}, env, tmp_path, capsys) == (0, "")
-            ran.add(given["stack"])
-            if given["stack"] == "prod":
-                both = json.dumps({app["name"]: "r.azurecr.io/x:1.0.0" for app in _apps("prod")})
-                code, err = _run_budget_step(
-                    {"run": check["script"]}, {**env, "RELEASE_IMAGES": both}, tmp_path, capsys
-                )
-                assert code == 2 and "RELEASE_IMAGES" in err
+    for job, given in _azure_deployment_jobs(pipeline):
+        if given["command"] != "up":
+            assert "jobMinutes" not in given
+            continue
+        assert given["jobMinutes"] == job["timeoutInMinutes"], given["stack"]
+        env = {
+            "STACK": given["stack"],
+            "RELEASE_IMAGES": "$(RELEASE_IMAGES)",  # an undefined variable stays the macro text
+            "CANARY_STEPS": given.get("canarySteps", defaults["canarySteps"]),
+            "BAKE": str(given.get("bake", defaults["bake"])),
+            "RELEASE_LIMITS": pipeline["variables"]["RELEASE_LIMITS"],
+            "JOB_MINUTES": given["jobMinutes"],
+        }
+        assert _run_budget_step({"run": check["script"]}, env, tmp_path, capsys) == (0, "")
+        ran.add(given["stack"])
+        if given["stack"] == "prod":
+            both = json.dumps({app["name"]: "r.azurecr.io/x:1.0.0" for app in _apps("prod")})
+            code, err = _run_budget_step(
+                {"run": check["script"]}, {**env, "RELEASE_IMAGES": both}, tmp_path, capsys
+            )
+            assert code == 2 and "RELEASE_IMAGES" in err
     assert ran == {"dev", "staging", "prod"}
 
 

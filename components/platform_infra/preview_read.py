@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from platform_infra.deploy_role import MANAGED_ROLE_PATH
-from platform_infra.shared_drift import KMS_READ_ACTIONS, UNSCOPED_KMS_LIST_ACTIONS
+from platform_infra.shared_drift import IAM_ROLE_READ_ACTIONS, KMS_READ_ACTIONS, UNSCOPED_KMS_LIST_ACTIONS
 
 #: Read actions of each AWS resource type the environment stacks declare: what the provider's Read
 #: (hashicorp/terraform-provider-aws, which pulumi-aws bridges) calls for it, tags included
@@ -74,14 +74,7 @@ PREVIEW_READ_ACTIONS: Mapping[str, tuple[str, ...]] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"),
     "aws:cloudwatch/eventRule:EventRule": ("events:DescribeRule", "events:ListTagsForResource"),
     "aws:cloudwatch/eventTarget:EventTarget": ("events:ListTargetsByRule",),
-    "aws:iam/role:Role": (
-        "iam:GetRole",
-        "iam:GetRolePolicy",
-        "iam:ListAttachedRolePolicies",
-        "iam:ListInstanceProfilesForRole",
-        "iam:ListRolePolicies",
-        "iam:ListRoleTags",
-    ),
+    "aws:iam/role:Role": IAM_ROLE_READ_ACTIONS,
     "aws:iam/rolePolicy:RolePolicy": ("iam:GetRolePolicy",),
     "aws:kms/key:Key": KMS_READ_ACTIONS,
     "aws:kms/alias:Alias": UNSCOPED_KMS_LIST_ACTIONS,
