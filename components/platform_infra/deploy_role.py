@@ -254,6 +254,18 @@ def trust_policy(
     return {"Version": POLICY_VERSION, "Statement": [statement]}
 
 
+def trust_policy_json(
+    principal_arns: Sequence[str], external_id: pulumi.Input[str] | None, session_tag: SessionTag | None
+) -> pulumi.Output[str]:
+    """:func:`trust_policy` as a role's ``assume_role_policy``: secret when the external id is (a secret
+    config value stays secret through ``apply``)."""
+    if external_id is None:
+        return pulumi.Output.from_input(json.dumps(trust_policy(principal_arns, None, session_tag), indent=2))
+    return pulumi.Output.from_input(external_id).apply(
+        lambda value: json.dumps(trust_policy(principal_arns, value, session_tag), indent=2)
+    )
+
+
 def permissions_policy(
     role_arn: str,
     allowed_actions: Sequence[str],
@@ -372,14 +384,7 @@ class DeployRole(pulumi.ComponentResource):
         principals = list(dict.fromkeys(args.trusted_principal_arns))
         session_tag = args.session_tag
 
-        if args.external_id is None:
-            self.trust_policy = pulumi.Output.from_input(
-                json.dumps(trust_policy(principals, None, session_tag), indent=2)
-            )
-        else:
-            self.trust_policy = pulumi.Output.from_input(args.external_id).apply(
-                lambda external_id: json.dumps(trust_policy(principals, external_id, session_tag), indent=2)
-            )
+        self.trust_policy = trust_policy_json(principals, args.external_id, session_tag)
 
         tags = dict(args.tags)
         if args.administrator_access:
@@ -438,6 +443,12 @@ class DeployRole(pulumi.ComponentResource):
         self.register_outputs(
             {"arn": self.arn, "administratorAccess": self.administrator_access, "policyArns": policy_arns}
         )
+
+
+def _statement_actions(statement: Mapping[str, Any]) -> list[Any]:
+    """A policy statement's ``Action``: one action or a list of them (IAM accepts both)."""
+    actions = statement.get("Action")
+    return [actions] if isinstance(actions, str) else list(actions or [])
 
 
 def _validate(name: str, args: DeployRoleArgs) -> None:
@@ -502,8 +513,7 @@ def _validate(name: str, args: DeployRoleArgs) -> None:
                 allowed="least-privilege policies, or set administrator_access",
             )
     for index, statement in enumerate(args.extra_statements):
-        actions = statement.get("Action")
-        for action in [actions] if isinstance(actions, str) else list(actions or []):
+        for action in _statement_actions(statement):
             # Extra statements widen a role resource by resource; IAM or every action never comes this way.
             if action in {"*", "*:*"} or str(action).lower().startswith(("iam:", "sts:")):
                 raise ValidationError(
@@ -513,8 +523,7 @@ def _validate(name: str, args: DeployRoleArgs) -> None:
                     allowed="service actions scoped to the stacks' own resources",
                 )
     for index, statement in enumerate(args.read_statements):
-        actions = statement.get("Action")
-        for action in [actions] if isinstance(actions, str) else list(actions or []):
+        for action in _statement_actions(statement):
             # Read statements may read IAM configuration; they never change anything.
             if statement.get("Effect") != "Allow" or not READ_ACTION_PATTERN.fullmatch(str(action)):
                 raise ValidationError(

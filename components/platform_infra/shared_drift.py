@@ -31,7 +31,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from platform_infra.deploy_role import POLICY_VERSION, SessionTag, trust_policy, validate_principal_arn
+from platform_infra.deploy_role import POLICY_VERSION, SessionTag, trust_policy_json, validate_principal_arn
 from platform_infra.environment import IAM_ROLE_NAME_PATTERN
 from platform_infra.iam_escalation import ACCESS_TAG
 from platform_infra.validation import ValidationError, require_pattern
@@ -184,14 +184,7 @@ class DriftReadRole(pulumi.ComponentResource):
             )
         super().__init__("platform:iam:DriftReadRole", name, None, opts)
         self.arn = f"arn:{args.partition}:iam::{args.account_id}:role/{args.role_name}"
-        principals = [args.trusted_principal_arn]
-        session_tag = args.session_tag
-        if args.external_id is None:
-            trust: pulumi.Input[str] = json.dumps(trust_policy(principals, None, session_tag), indent=2)
-        else:
-            trust = pulumi.Output.from_input(args.external_id).apply(
-                lambda external_id: json.dumps(trust_policy(principals, external_id, session_tag), indent=2)
-            )
+        trust = trust_policy_json([args.trusted_principal_arn], args.external_id, args.session_tag)
         self.role = aws.iam.Role(
             name,
             aws.iam.RoleArgs(
