@@ -172,22 +172,33 @@ def stack_object_patterns(bucket_arn: str, environment: str) -> list[str]:
 KMS_DECRYPT_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
 
 
-def environment_key_policy(account_root: str, access: StateAccess, environment: str) -> dict[str, Any]:
-    """One environment's secrets key: writers use it fully, readers only decrypt, nobody else."""
-    policy = key_policy(
-        account_root, [str(w) for w in access.writers], description=f"Deploy{_camel(environment)}"
-    )
-    if access.readers:
+def decrypting_key_policy(
+    account_root: str, users: Sequence[str], readers: Sequence[str], *, description: str, readers_sid: str
+) -> dict[str, Any]:
+    """:func:`key_policy` for ``users``, plus ``readers`` (in the order given) who may only decrypt."""
+    policy = key_policy(account_root, users, description=description)
+    if readers:
         policy["Statement"].append(
             {
-                "Sid": f"Preview{_camel(environment)}",
+                "Sid": readers_sid,
                 "Effect": "Allow",
-                "Principal": {"AWS": sorted(str(r) for r in access.readers)},
+                "Principal": {"AWS": list(readers)},
                 "Action": list(KMS_DECRYPT_ACTIONS),
                 "Resource": "*",
             }
         )
     return policy
+
+
+def environment_key_policy(account_root: str, access: StateAccess, environment: str) -> dict[str, Any]:
+    """One environment's secrets key: writers use it fully, readers only decrypt, nobody else."""
+    return decrypting_key_policy(
+        account_root,
+        [str(w) for w in access.writers],
+        sorted(str(r) for r in access.readers),
+        description=f"Deploy{_camel(environment)}",
+        readers_sid=f"Preview{_camel(environment)}",
+    )
 
 
 def _camel(text: str) -> str:
@@ -348,17 +359,13 @@ class AwsStateBackend(pulumi.ComponentResource):
             for r in dict.fromkeys(str(p) for a in args.environment_access.values() for p in a.readers)
             if r not in state_key_users
         ]
-        state_key_policy = key_policy(root, state_key_users, description="StateEncryption")
-        if state_key_readers:
-            state_key_policy["Statement"].append(
-                {
-                    "Sid": "StateDecryption",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": state_key_readers},
-                    "Action": list(KMS_DECRYPT_ACTIONS),
-                    "Resource": "*",
-                }
-            )
+        state_key_policy = decrypting_key_policy(
+            root,
+            state_key_users,
+            state_key_readers,
+            description="StateEncryption",
+            readers_sid="StateDecryption",
+        )
 
         self.state_key = aws.kms.Key(
             f"{name}-state",
